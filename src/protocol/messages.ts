@@ -1,0 +1,253 @@
+// Every signaling message between MIC (browser) and MA (gateway), declared once with runtime
+// validation. Both ends import this file; it imports neither end.
+//
+// Wire frames (JSON text):
+//   client → server   { type: 'request', id, method, data }
+//   server → client   { type: 'response', id, ok: true, data } | { type: 'response', id, ok: false, error }
+//   server → client   { type: 'notification', method, data }
+//
+// RTP capabilities/parameters and ICE/DTLS parameters are mediasoup's objects: checked here for
+// shape and size only (mediasoup checks them in depth); each end casts them to its library's type.
+import * as v from 'valibot';
+import { ErrorCode } from './codes.js';
+
+/** Largest frame either end accepts, in bytes of UTF-8 text. Capabilities are a few KB. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Protocol version announced by the server in `welcome`; bumped on incompatible changes. */
+export const PROTOCOL_VERSION = 1;
+
+const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+const MediaKind = v.picklist(['audio', 'video']);
+const AppData = v.optional(v.record(v.string(), v.unknown()));
+
+const RtpCodecCapability = v.looseObject({
+  kind: MediaKind,
+  mimeType: v.pipe(v.string(), v.maxLength(64)),
+  clockRate: v.number(),
+});
+export const RtpCapabilities = v.looseObject({
+  codecs: v.optional(v.pipe(v.array(RtpCodecCapability), v.maxLength(128))),
+  headerExtensions: v.optional(v.pipe(v.array(v.looseObject({ uri: v.string() })), v.maxLength(64))),
+});
+export const RtpParameters = v.looseObject({
+  codecs: v.pipe(v.array(v.looseObject({ mimeType: v.string(), payloadType: v.number(), clockRate: v.number() })), v.maxLength(32)),
+  encodings: v.optional(v.pipe(v.array(v.looseObject({})), v.maxLength(16))),
+  headerExtensions: v.optional(v.pipe(v.array(v.looseObject({ uri: v.string(), id: v.number() })), v.maxLength(32))),
+});
+const DtlsParameters = v.looseObject({
+  role: v.optional(v.picklist(['auto', 'client', 'server'])),
+  fingerprints: v.pipe(v.array(v.looseObject({ algorithm: v.string(), value: v.string() })), v.minLength(1), v.maxLength(8)),
+});
+const IceParameters = v.looseObject({ usernameFragment: v.string(), password: v.string() });
+const IceCandidate = v.looseObject({ ip: v.string(), port: v.number(), protocol: v.string() });
+
+const Empty = v.object({});
+
+/** Requests the client sends: name → [data schema, response data schema]. */
+export const requests = {
+  /** After `welcome`: the client's Device is loaded; here are its receive capabilities. */
+  join: [v.object({ rtpCapabilities: RtpCapabilities }), v.object({ peerId: Id })],
+  createTransport: [
+    v.object({ direction: v.picklist(['send', 'recv']) }),
+    v.object({
+      id: Id,
+      iceParameters: IceParameters,
+      iceCandidates: v.array(IceCandidate),
+      dtlsParameters: DtlsParameters,
+    }),
+  ],
+  connectTransport: [v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty],
+  /** Ask for new ICE credentials after ICE failed or disconnected. */
+  restartIce: [v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })],
+  produce: [
+    v.object({
+      transportId: Id,
+      kind: MediaKind,
+      rtpParameters: RtpParameters,
+      paused: v.optional(v.boolean()),
+      appData: AppData,
+    }),
+    v.object({ producerId: Id }),
+  ],
+  pauseProducer: [v.object({ producerId: Id }), Empty],
+  resumeProducer: [v.object({ producerId: Id }), Empty],
+  closeProducer: [v.object({ producerId: Id }), Empty],
+  /** The client is ready to receive: the server sends `newConsumer` for every remote track from now on. */
+  listen: [Empty, Empty],
+  /** Start (or restart) forwarding to a consumer; also the "ready" after the client consumed it. */
+  resumeConsumer: [v.object({ consumerId: Id }), Empty],
+  pauseConsumer: [v.object({ consumerId: Id }), Empty],
+  startRecord: [v.object({ producerId: Id }), v.object({ recordingId: Id })],
+  stopRecord: [v.object({ producerId: Id }), v.object({ id: Id, path: v.string() })],
+  /** Heartbeat: a socket that cannot answer this in time is treated as lost. */
+  ping: [Empty, v.object({ now: v.number() })],
+  /** Release everything of this client on the server; the server then closes the socket (1000). */
+  leave: [Empty, Empty],
+} as const;
+
+/** Notifications the server sends: name → data schema. */
+export const notifications = {
+  /** First message after the token is accepted: the router's capabilities (the MR "asks" for ours). */
+  welcome: v.object({
+    protocolVersion: v.number(),
+    roomId: Id,
+    userId: Id,
+    routerRtpCapabilities: RtpCapabilities,
+  }),
+  /** A consumer was created, paused, for a remote producer; resume it once consumed locally. */
+  newConsumer: v.object({
+    id: Id,
+    producerId: Id,
+    kind: MediaKind,
+    rtpParameters: RtpParameters,
+    userId: Id,
+    producerPaused: v.boolean(),
+    appData: AppData,
+  }),
+  /** The consumer is gone on the server (its producer closed, its transport closed, ...). */
+  consumerClosed: v.object({ consumerId: Id, reason: v.string() }),
+  consumerProducerPaused: v.object({ consumerId: Id }),
+  consumerProducerResumed: v.object({ consumerId: Id }),
+  /** The server closed one of our producers (not at our request). */
+  producerClosed: v.object({ producerId: Id, reason: v.string() }),
+  /** A recording ended without `stopRecord` (producer closed, ffmpeg died, shutdown). */
+  recordingEnded: v.object({
+    producerId: Id,
+    id: Id,
+    path: v.string(),
+    state: v.picklist(['finished', 'failed']),
+  }),
+} as const;
+
+export type RequestMethod = keyof typeof requests;
+export type NotificationMethod = keyof typeof notifications;
+export type RequestData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][0]>;
+export type ResponseData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][1]>;
+export type NotificationData<M extends NotificationMethod> = v.InferOutput<(typeof notifications)[M]>;
+
+export type RtpCapabilities = v.InferOutput<typeof RtpCapabilities>;
+export type RtpParameters = v.InferOutput<typeof RtpParameters>;
+
+const ErrorBody = v.object({
+  code: v.picklist(Object.values(ErrorCode)),
+  message: v.pipe(v.string(), v.maxLength(1000)),
+});
+export type ErrorBody = v.InferOutput<typeof ErrorBody>;
+
+const RequestFrame = v.object({
+  type: v.literal('request'),
+  id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  method: v.pipe(v.string(), v.maxLength(64)),
+  data: v.optional(v.unknown()),
+});
+const ResponseFrame = v.variant('ok', [
+  v.object({ type: v.literal('response'), id: v.number(), ok: v.literal(true), data: v.optional(v.unknown()) }),
+  v.object({ type: v.literal('response'), id: v.number(), ok: v.literal(false), error: ErrorBody }),
+]);
+const NotificationFrame = v.object({
+  type: v.literal('notification'),
+  method: v.pipe(v.string(), v.maxLength(64)),
+  data: v.optional(v.unknown()),
+});
+
+/** A request as the server receives it, data validated for its method. */
+export type ParsedRequest = {
+  [M in RequestMethod]: { type: 'request'; id: number; method: M; data: RequestData<M> };
+}[RequestMethod];
+
+export type ServerMessage =
+  | { type: 'response'; id: number; ok: true; data: unknown }
+  | { type: 'response'; id: number; ok: false; error: ErrorBody }
+  | {
+      [M in NotificationMethod]: { type: 'notification'; method: M; data: NotificationData<M> };
+    }[NotificationMethod];
+
+/** Why a frame was refused: an error code, a message for humans, and the request id if one was readable. */
+export interface ParseFailure {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  id?: number;
+}
+
+function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  if (!first) return 'invalid';
+  const path = first.path?.map((p) => String(p.key)).join('.') ?? '';
+  return path ? `${path}: ${first.message}` : first.message;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | ParseFailure {
+  if (text.length > MAX_MESSAGE_BYTES) {
+    return { ok: false, code: ErrorCode.TOO_LARGE, message: `message larger than ${MAX_MESSAGE_BYTES} bytes` };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, code: ErrorCode.BAD_REQUEST, message: 'message is not JSON' };
+  }
+}
+
+/** Server side: a client frame → a request whose data is valid for its method, or why not. */
+export function parseRequest(text: string): { ok: true; request: ParsedRequest } | ParseFailure {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const frame = v.safeParse(RequestFrame, json.value);
+  if (!frame.success) {
+    const raw = json.value as { id?: unknown } | null;
+    const id = raw && typeof raw.id === 'number' && Number.isInteger(raw.id) ? raw.id : undefined;
+    return { ok: false, code: ErrorCode.BAD_REQUEST, message: `bad frame: ${issuesText(frame.issues)}`, ...(id !== undefined && { id }) };
+  }
+  const { id, method } = frame.output;
+  if (!Object.hasOwn(requests, method)) {
+    return { ok: false, code: ErrorCode.UNKNOWN_METHOD, message: `unknown method '${method}'`, id };
+  }
+  const schema = requests[method as RequestMethod][0];
+  const data = v.safeParse(schema, frame.output.data ?? {});
+  if (!data.success) {
+    return { ok: false, code: ErrorCode.BAD_REQUEST, message: `${method}: ${issuesText(data.issues)}`, id };
+  }
+  return { ok: true, request: { type: 'request', id, method, data: data.output } as ParsedRequest };
+}
+
+/** Client side: a server frame → a response or a notification whose data is valid, or why not. */
+export function parseServerMessage(text: string): { ok: true; message: ServerMessage } | ParseFailure {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const value = json.value as { type?: unknown } | null;
+  if (value && value.type === 'response') {
+    const frame = v.safeParse(ResponseFrame, value);
+    if (!frame.success) return { ok: false, code: ErrorCode.BAD_REQUEST, message: `bad response: ${issuesText(frame.issues)}` };
+    const out = frame.output;
+    return { ok: true, message: out.ok ? { ...out, data: out.data ?? {} } : out };
+  }
+  const frame = v.safeParse(NotificationFrame, value);
+  if (!frame.success) return { ok: false, code: ErrorCode.BAD_REQUEST, message: `bad frame: ${issuesText(frame.issues)}` };
+  const { method } = frame.output;
+  if (!Object.hasOwn(notifications, method)) {
+    return { ok: false, code: ErrorCode.UNKNOWN_METHOD, message: `unknown notification '${method}'` };
+  }
+  const data = v.safeParse(notifications[method as NotificationMethod], frame.output.data ?? {});
+  if (!data.success) return { ok: false, code: ErrorCode.BAD_REQUEST, message: `${method}: ${issuesText(data.issues)}` };
+  return { ok: true, message: { type: 'notification', method, data: data.output } as ServerMessage };
+}
+
+/** Client side: a response's data checked against its method's schema. */
+export function parseResponseData<M extends RequestMethod>(method: M, data: unknown): { ok: true; data: ResponseData<M> } | ParseFailure {
+  const out = v.safeParse(requests[method][1], data);
+  if (!out.success) return { ok: false, code: ErrorCode.SERVER_ERROR, message: `${method} response: ${issuesText(out.issues)}` };
+  return { ok: true, data: out.output as ResponseData<M> };
+}
+
+export function encodeRequest<M extends RequestMethod>(id: number, method: M, data: RequestData<M>): string {
+  return JSON.stringify({ type: 'request', id, method, data });
+}
+export function encodeResponse(id: number, data: unknown): string {
+  return JSON.stringify({ type: 'response', id, ok: true, data });
+}
+export function encodeError(id: number | undefined, error: ErrorBody): string {
+  return JSON.stringify({ type: 'response', id: id ?? 0, ok: false, error });
+}
+export function encodeNotification<M extends NotificationMethod>(method: M, data: NotificationData<M>): string {
+  return JSON.stringify({ type: 'notification', method, data });
+}
