@@ -1,0 +1,140 @@
+// The demo page: a customer's page as it would use the client. Its token comes from a tiny
+// "customer server" route (/demo/connect) that calls the token API the way a customer's server does.
+import { createMediaClient } from '/media-infra-client.js';
+
+const $ = (sel) => document.querySelector(sel);
+const form = $('#join');
+const statusEl = $('#status');
+const errorEl = $('#error');
+const tiles = $('#tiles');
+let client = null;
+let localStream = null;
+
+form.userId.value ||= `user-${Math.random().toString(36).slice(2, 7)}`;
+
+function showError(message) {
+  errorEl.textContent = message;
+  errorEl.hidden = !message;
+}
+
+function setStatus(state, detail = '') {
+  statusEl.dataset.state = state;
+  statusEl.textContent = detail ? `${state}: ${detail}` : state;
+}
+
+const closeReasons = {
+  client: 'you left',
+  unauthorized: 'the server refused the token',
+  expired: 'the session expired: join again for a new token',
+  failed: 'the server could not be reached (gave up retrying)',
+};
+
+function addTile(label, stream, muted) {
+  const tile = $('#tile').content.firstElementChild.cloneNode(true);
+  const video = tile.querySelector('video');
+  video.srcObject = stream;
+  video.muted = muted;
+  tile.querySelector('.who').textContent = label;
+  tiles.append(tile);
+  return tile;
+}
+
+function button(tile, text, onClick) {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      await onClick(b);
+    } catch (e) {
+      showError(`${e.code ?? 'ERROR'}: ${e.message}`);
+    } finally {
+      b.disabled = false;
+    }
+  });
+  tile.querySelector('.controls').append(b);
+  return b;
+}
+
+/** A pause/resume toggle for a ProduceManager or ConsumeManager. */
+function pauseToggle(tile, manager, words) {
+  const b = button(tile, manager.paused ? words[1] : words[0], async () => {
+    if (manager.paused) await manager.resume();
+    else await manager.pause();
+    b.textContent = manager.paused ? words[1] : words[0];
+  });
+}
+
+async function join(roomId, userId) {
+  showError('');
+  const res = await fetch('/demo/connect', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ roomId, userId }),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error?.message ?? `token request failed (${res.status})`);
+
+  client = createMediaClient(body.url, body.token);
+  setStatus(client.state);
+  client.on('state', (state) => {
+    setStatus(state, state === 'closed' ? closeReasons[client.closeReason] ?? '' : '');
+    form.querySelector('[type=submit]').disabled = state !== 'closed';
+    $('#leave').disabled = state === 'closed';
+  });
+  form.querySelector('[type=submit]').disabled = true;
+  $('#leave').disabled = false;
+
+  localStream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+  const tile = addTile(`${userId} (you)`, localStream, true);
+  const state = tile.querySelector('.state');
+  for (const track of localStream.getTracks()) {
+    const pm = await client.produceTrack(track);
+    pauseToggle(tile, pm, pm.kind === 'audio' ? ['Mute', 'Unmute'] : ['Stop video', 'Start video']);
+    pm.on('closed', () => (state.textContent = `${pm.kind} closed`));
+  }
+  state.textContent = 'sending';
+
+  // One tile per remote user; a user's audio and video share it.
+  const remote = new Map();
+  client.listenTrack((cm) => {
+    let entry = remote.get(cm.userId);
+    if (!entry || entry.tile.dataset.closed !== undefined) {
+      entry = { stream: new MediaStream(), tile: null, live: 0 };
+      entry.tile = addTile(cm.userId, entry.stream, false);
+      remote.set(cm.userId, entry);
+    }
+    const { stream, tile } = entry;
+    const label = tile.querySelector('.state');
+    stream.addTrack(cm.track);
+    entry.live++;
+    const describe = () => (label.textContent = cm.producerPaused ? `${cm.kind} paused by ${cm.userId}` : 'receiving');
+    describe();
+    cm.on('producerpaused', describe);
+    cm.on('producerresumed', describe);
+    pauseToggle(tile, cm, cm.kind === 'audio' ? ['Mute', 'Unmute'] : ['Hide', 'Show']);
+    cm.on('closed', () => {
+      stream.removeTrack(cm.track);
+      if (--entry.live === 0) {
+        tile.dataset.closed = '';
+        label.textContent = 'left';
+      }
+    });
+    tile.querySelector('video').play().catch(() => {});
+  });
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  tiles.replaceChildren();
+  join(form.roomId.value, form.userId.value).catch((err) => {
+    showError(`${err.code ?? 'ERROR'}: ${err.message}`);
+    form.querySelector('[type=submit]').disabled = false;
+  });
+});
+
+$('#leave').addEventListener('click', async () => {
+  await client?.close();
+  localStream?.getTracks().forEach((t) => t.stop());
+  tiles.replaceChildren();
+});
