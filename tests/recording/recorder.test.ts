@@ -1,0 +1,106 @@
+// The recorder against a real mediasoup worker and real ffmpeg: an ffmpeg test source produces RTP
+// into the router (as a browser would), the recorder writes it to a file, ffprobe checks the file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
+import { Recording } from '../../src/server/mr/recorder.js';
+import type { types as ms } from 'mediasoup';
+
+const logger = pino({ level: 'silent' });
+const dir = mkdtempSync(join(tmpdir(), 'media-infra-rec-'));
+
+function probe(path: string): { duration: number; frames: number; codec: string } {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'format=duration:stream=codec_name,nb_read_frames', '-of', 'json', path]).toString();
+  const j = JSON.parse(out);
+  return { duration: Number(j.format.duration), frames: Number(j.streams[0].nb_read_frames), codec: j.streams[0].codec_name };
+}
+
+/**
+ * An RTP source like a browser's: ffmpeg encodes a test pattern or a tone and sends it to the router.
+ * It ignores keyframe requests (a browser honours them), so its keyframes come often instead.
+ */
+async function testSource(router: ms.Router, kind: 'video' | 'audio'): Promise<{ producer: ms.Producer; proc: ChildProcess }> {
+  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
+  const [pt, ssrc, mimeType, clockRate] = kind === 'video' ? [101, 2222, 'video/VP8', 90000] : [100, 1111, 'audio/opus', 48000];
+  const producer = await transport.produce({
+    kind,
+    rtpParameters: { codecs: [{ mimeType, payloadType: pt, clockRate, ...(kind === 'audio' && { channels: 2 }) }], encodings: [{ ssrc }] },
+  });
+  const input = kind === 'video'
+    ? ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '10', '-an']
+    : ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-vn'];
+  const proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...input, '-f', 'rtp', '-payload_type', String(pt), '-ssrc', String(ssrc),
+    `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple!.localPort}&pkt_size=1200`], { stdio: 'ignore' });
+  // Wait for media to actually reach the router before recording starts.
+  await expect.poll(async () => (await producer.getStats()).some((s) => s.packetCount > 0), { timeout: 10_000, interval: 50 }).toBe(true);
+  return { producer, proc };
+}
+
+describe('Recording', () => {
+  let worker: ms.Worker;
+  let router: ms.Router;
+  const procs: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    const mediasoup = await loadMediasoup();
+    worker = await mediasoup.createWorker({ logLevel: 'error' });
+    router = await worker.createRouter({
+      mediaCodecs: [
+        { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+        { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
+      ],
+    });
+  });
+  afterAll(() => {
+    procs.forEach((p) => p.kill('SIGKILL'));
+    worker?.close();
+  });
+
+  it.each(['video', 'audio'] as const)('records 5 s of %s to a playable file of 5 s', async (kind) => {
+    const { producer, proc } = await testSource(router, kind);
+    procs.push(proc);
+    const rec = await Recording.start({ router, producer, id: `five-${kind}`, dir, logger });
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 5_000 - (Date.now() - started))); // the length being recorded, not a race
+    const result = await rec.stop();
+    expect(result.state).toBe('finished');
+    expect(result.bytes).toBeGreaterThan(1000);
+    const p = probe(rec.path);
+    expect(p.codec).toBe(kind === 'video' ? 'vp8' : 'opus');
+    expect(p.duration).toBeGreaterThan(4.5);
+    expect(p.duration).toBeLessThan(5.5);
+    expect(p.frames).toBeGreaterThan(kind === 'video' ? 100 : 200);
+    proc.kill('SIGKILL');
+    producer.close();
+  });
+
+  it('ends finalized when its producer closes', async () => {
+    const { producer, proc } = await testSource(router, 'video');
+    procs.push(proc);
+    const rec = await Recording.start({ router, producer, id: 'producer-closes', dir, logger });
+    await new Promise((r) => setTimeout(r, 2_000)); // two seconds of media to finalize
+    producer.close();
+    const result = await rec.ended;
+    expect(result.state).toBe('finished');
+    expect(probe(rec.path).frames).toBeGreaterThan(0);
+    proc.kill('SIGKILL');
+  });
+
+  it('is marked failed when its ffmpeg dies', async () => {
+    const { producer, proc } = await testSource(router, 'audio');
+    procs.push(proc);
+    const rec = await Recording.start({ router, producer, id: 'ffmpeg-dies', dir, logger });
+    process.kill(rec.pid!, 'SIGKILL');
+    const result = await rec.ended;
+    expect(result.state).toBe('failed');
+    expect(result.reason).toMatch(/ffmpeg died/);
+    // Stopping a failed recording does not pretend it finished.
+    expect((await rec.stop()).state).toBe('failed');
+    proc.kill('SIGKILL');
+    producer.close();
+  });
+});
