@@ -1,0 +1,130 @@
+// Settings from environment variables, all optional (SPEC "Running it"). Every value is validated
+// here so a typo fails at start with a message naming the variable, not later in a handler.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { isIP } from 'node:net';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  port: number;
+  host: string;
+  apiKey: string;
+  /** Set when the key was generated on this start: main prints it once. */
+  generatedApiKeyPath?: string;
+  /** Where the development key lives when MEDIA_API_KEY is unset (for the log line). */
+  apiKeySource: 'env' | 'file' | 'generated';
+  databasePath: string;
+  sessionTtlSeconds: number;
+  recordingsDir: string;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  announcedIp?: string;
+  logLevel: LogLevel;
+  numWorkers: number;
+  /** The demo page and its "customer server" route: on for a loopback HOST or DEMO=1. */
+  demo: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** An empty variable counts as unset (docker-compose and shells often export `FOO=`). */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got '${raw}'`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export const API_KEY_FILE = 'media-api-key';
+
+/**
+ * The development key: generated once, kept beside the database (mode 0600) so tokens issued by a
+ * customer's dev server keep working across restarts, and printed only when it is created.
+ */
+function developmentKey(databasePath: string): { key: string; path: string; generated: boolean } {
+  const path = join(dirname(databasePath), API_KEY_FILE);
+  try {
+    const key = readFileSync(path, 'utf8').trim();
+    if (key.length >= 16) return { key, path, generated: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  const key = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, key + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600); // mode is ignored when the file already existed (e.g. empty)
+  return { key, path, generated: true };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = read(env, 'HOST') ?? '127.0.0.1';
+  if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`HOST must be an IP address or 'localhost', got '${host}'`);
+  const databasePath = resolve(read(env, 'DATABASE_PATH') ?? './data/media-infra.db');
+  const sessionTtlSeconds = integer(env, 'SESSION_TTL_SECONDS', 259200, 1, 365 * 24 * 3600);
+  const recordingsDir = resolve(read(env, 'RECORDINGS_DIR') ?? './data/recordings');
+  const rtcMinPort = integer(env, 'RTC_MIN_PORT', 40000, 1024, 65535);
+  const rtcMaxPort = integer(env, 'RTC_MAX_PORT', 49999, 1024, 65535);
+  const numWorkers = integer(env, 'NUM_WORKERS', availableParallelism(), 1, 256);
+  // One WebRtcServer port per worker, plus at least one more port for plain transports (recording).
+  if (rtcMaxPort - rtcMinPort + 1 < numWorkers + 1) {
+    throw new ConfigError(`RTC_MIN_PORT..RTC_MAX_PORT (${rtcMinPort}..${rtcMaxPort}) must hold at least NUM_WORKERS + 1 = ${numWorkers + 1} ports`);
+  }
+  const announcedIp = read(env, 'ANNOUNCED_IP');
+  if (announcedIp !== undefined && isIP(announcedIp) === 0 && !/^[A-Za-z0-9.-]+$/.test(announcedIp)) {
+    throw new ConfigError(`ANNOUNCED_IP must be an IP address or a host name, got '${announcedIp}'`);
+  }
+  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const demoFlag = read(env, 'DEMO');
+  if (demoFlag !== undefined && demoFlag !== '0' && demoFlag !== '1') throw new ConfigError(`DEMO must be 0 or 1, got '${demoFlag}'`);
+  const demo = demoFlag === undefined ? isLoopback(host) : demoFlag === '1';
+
+  let apiKey = read(env, 'MEDIA_API_KEY');
+  let apiKeySource: Config['apiKeySource'] = 'env';
+  let generatedApiKeyPath: string | undefined;
+  if (apiKey === undefined) {
+    const dev = developmentKey(databasePath);
+    apiKey = dev.key;
+    apiKeySource = dev.generated ? 'generated' : 'file';
+    if (dev.generated) generatedApiKeyPath = dev.path;
+  } else if (apiKey.length < 16) {
+    throw new ConfigError('MEDIA_API_KEY must be at least 16 characters');
+  }
+
+  return {
+    port,
+    host,
+    apiKey,
+    apiKeySource,
+    ...(generatedApiKeyPath !== undefined && { generatedApiKeyPath }),
+    databasePath,
+    sessionTtlSeconds,
+    recordingsDir,
+    rtcMinPort,
+    rtcMaxPort,
+    ...(announcedIp !== undefined && { announcedIp }),
+    logLevel,
+    numWorkers,
+    demo,
+  };
+}

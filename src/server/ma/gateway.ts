@@ -1,0 +1,242 @@
+// The signaling gateway: one WebSocket per client at /v1/ws?token=…. The token is checked when the
+// socket opens (first connect and every reconnect); a valid one gets a peer in its room and a
+// `welcome`, then validated requests are relayed to MR one at a time, in order.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode, ErrorCode } from '../../protocol/codes.js';
+import {
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  encodeError,
+  encodeNotification,
+  encodeResponse,
+  parseRequest,
+  type ErrorBody,
+  type ParsedRequest,
+} from '../../protocol/messages.js';
+import type { MediaRouterApi, Notify, PeerHandle } from '../mr/api.js';
+import { MediaError } from '../mr/errors.js';
+import type { Session, SessionStore } from './sessions.js';
+
+export const SOCKET_PATH = '/v1/ws';
+/** Sockets that miss a pong for this long are terminated (their peer closes). */
+export const HEARTBEAT_MS = 10_000;
+/** Sockets still open this long after the close frame at shutdown are cut. */
+const CLOSE_GRACE_MS = 2_000;
+/** Close code when MR dropped the peer (its worker died): not final, the client reconnects. */
+const SERVICE_RESTART = 1012;
+
+export interface GatewayDeps {
+  sessions: SessionStore;
+  media: MediaRouterApi;
+  logger: Logger;
+  /** Ping interval; a socket silent for a whole interval is cut. Default HEARTBEAT_MS. */
+  heartbeatMs?: number;
+}
+
+/** One accepted socket and the peer it drives. */
+class Connection {
+  alive = true;
+  private closed = false;
+  private left = false;
+  /** Requests run one after another, so MR sees them in the order the client sent them. */
+  private queue: Promise<void> = Promise.resolve();
+  readonly peer: Promise<PeerHandle | undefined>;
+  private readonly logger: Logger;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly session: Session,
+    previousGone: Promise<void>,
+    media: MediaRouterApi,
+    logger: Logger,
+    private readonly onEnded: (conn: Connection) => void,
+  ) {
+    this.logger = logger.child({ sessionId: session.tokenHash.slice(0, 12), roomId: session.roomId, userId: session.userId });
+    const notify: Notify = (method, data) => this.send(encodeNotification(method, data));
+    // The replaced connection's peer is closed before this one exists: never two peers per session.
+    this.peer = previousGone
+      .then(() =>
+        media.openPeer({
+          roomId: session.roomId,
+          userId: session.userId,
+          notify,
+          onClosedByServer: (reason) => this.end(SERVICE_RESTART, reason),
+        }),
+      )
+      .then(
+        (peer) => {
+          if (this.closed) {
+            peer.close('socket closed');
+            return undefined;
+          }
+          this.logger.info({ peerId: peer.id }, 'client connected');
+          this.send(
+            encodeNotification('welcome', {
+              protocolVersion: PROTOCOL_VERSION,
+              roomId: session.roomId,
+              userId: session.userId,
+              routerRtpCapabilities: peer.routerRtpCapabilities,
+            }),
+          );
+          return peer;
+        },
+        (err: unknown) => {
+          this.logger.error({ err: (err as Error).message }, 'cannot open a peer');
+          this.end(1011, 'server error');
+          return undefined;
+        },
+      );
+    ws.on('message', (raw, isBinary) => this.receive(raw, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', (code, reason) => {
+      this.logger.info({ code, reason: reason.toString('utf8').slice(0, 123) }, 'client disconnected');
+      void this.release('socket closed');
+    });
+  }
+
+  /** Closes the socket (if still open) and releases the peer; resolves when the peer is closed. */
+  end(code: number, reason: string): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    return this.release(reason);
+  }
+
+  private async release(reason: string): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.onEnded(this);
+    }
+    const peer = await this.peer;
+    peer?.close(reason);
+  }
+
+  private send(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
+  private reply(id: number | undefined, error: ErrorBody): void {
+    this.send(encodeError(id, error));
+  }
+
+  private receive(raw: RawData, isBinary: boolean): void {
+    if (this.closed || this.left) return;
+    if (isBinary) return this.reply(undefined, { code: ErrorCode.BAD_REQUEST, message: 'binary frames are not accepted' });
+    const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString('utf8');
+    const parsed = parseRequest(text);
+    if (!parsed.ok) {
+      this.logger.debug({ code: parsed.code, id: parsed.id }, 'request refused');
+      return this.reply(parsed.id, { code: parsed.code, message: parsed.message });
+    }
+    const request = parsed.request;
+    // A heartbeat must not wait behind a slow request.
+    if (request.method === 'ping') return this.send(encodeResponse(request.id, { now: Date.now() }));
+    if (request.method === 'leave') this.left = true;
+    this.queue = this.queue.then(() => this.handle(request));
+  }
+
+  private async handle(request: ParsedRequest): Promise<void> {
+    const started = performance.now();
+    const log = (result: string) =>
+      this.logger.debug({ method: request.method, id: request.id, result, ms: Math.round(performance.now() - started) }, 'request');
+    try {
+      const peer = await this.peer;
+      if (!peer) return;
+      if (request.method === 'leave') {
+        peer.close('left');
+        this.send(encodeResponse(request.id, {}));
+        log('ok');
+        await this.end(CloseCode.NORMAL, 'left');
+        return;
+      }
+      if (request.method === 'ping') return; // answered in receive()
+      const data = await peer.request(request);
+      this.send(encodeResponse(request.id, data));
+      log('ok');
+    } catch (err) {
+      if (err instanceof MediaError) {
+        log(err.code);
+        this.reply(request.id, { code: err.code, message: err.message });
+      } else {
+        // Details stay in the server log; the client gets a fixed, safe message.
+        this.logger.error({ method: request.method, err }, 'request failed');
+        this.reply(request.id, { code: ErrorCode.SERVER_ERROR, message: `${request.method} failed on the server` });
+      }
+    }
+  }
+}
+
+export class Gateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  /** The live connection of each session (by token hash). */
+  private readonly live = new Map<string, Connection>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.wss.on('connection', (ws, req) => this.accept(ws, req));
+    this.heartbeat = setInterval(() => this.beat(), deps.heartbeatMs ?? HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** For the HTTP server's 'upgrade' event: only /v1/ws becomes a socket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== SOCKET_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  /** Shutdown: close every socket with `code`, wait for them (bounded), then cut the rest. */
+  async closeAll(code: number, reason: string): Promise<void> {
+    clearInterval(this.heartbeat);
+    const sockets = [...this.wss.clients];
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()))));
+    for (const ws of sockets) ws.close(code, reason);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const ws of this.wss.clients) ws.terminate();
+    await Promise.all([...this.live.values()].map((conn) => conn.end(code, reason)));
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const { sessions, media, logger } = this.deps;
+    // Without a listener, a protocol error (e.g. a frame over maxPayload) would crash the process.
+    ws.on('error', (err) => logger.debug({ err: err.message }, 'socket error'));
+    // The URL is never logged: its query string holds the token.
+    const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
+    const found = token ? sessions.lookup(token) : ({ status: 'unknown' } as const);
+    if (found.status === 'unknown') {
+      logger.info('socket refused: unknown token');
+      ws.close(CloseCode.UNAUTHORIZED, 'unauthorized');
+      return;
+    }
+    if (found.status === 'expired') {
+      logger.info('socket refused: expired token');
+      ws.close(CloseCode.EXPIRED, 'expired');
+      return;
+    }
+    const { session } = found;
+    const previous = this.live.get(session.tokenHash);
+    const previousGone = previous ? previous.end(CloseCode.REPLACED, 'replaced') : Promise.resolve();
+    const conn = new Connection(ws, session, previousGone, media, logger, (ended) => {
+      if (this.live.get(session.tokenHash) === ended) this.live.delete(session.tokenHash);
+    });
+    this.live.set(session.tokenHash, conn);
+  }
+
+  private beat(): void {
+    for (const conn of this.live.values()) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+}

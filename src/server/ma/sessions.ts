@@ -1,0 +1,127 @@
+// The Session table (SPEC: "stored in a Session table for 3 days"): one row per issued token.
+// Only the token's SHA-256 is stored, so a copy of the database opens no sockets.
+//
+// Expired rows are kept for EXPIRED_GRACE_MS after expiry and purged after that: within the grace
+// period a reconnect with an old token is told 'expired' (the client shows "session ended")
+// rather than 'unauthorized' (which would look like a forged token). Past it, the token is
+// unknown again: that is the price of not keeping rows forever.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export const EXPIRED_GRACE_MS = 7 * 24 * 3600 * 1000;
+const PURGE_INTERVAL_MS = 3600 * 1000;
+
+export interface Session {
+  /** SHA-256 hex of the token: the session's id (safe to log in short form). */
+  tokenHash: string;
+  roomId: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type SessionLookup = { status: 'valid'; session: Session } | { status: 'expired' } | { status: 'unknown' };
+
+/** Each entry moves the schema from version index to index + 1 (PRAGMA user_version). */
+const migrations: readonly string[] = [
+  `CREATE TABLE session (
+     token_hash TEXT PRIMARY KEY NOT NULL,
+     room_id    TEXT NOT NULL,
+     user_id    TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX session_expires_at ON session (expires_at);`,
+];
+
+interface Row {
+  token_hash: string;
+  room_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export class SessionStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement<[string, string, string, number, number]>;
+  private readonly select: Database.Statement<[string], Row>;
+  private readonly purge: Database.Statement<[number]>;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    path: string,
+    private readonly ttlSeconds: number,
+  ) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    // WAL: readers (socket checks) never wait for the writer (token issue).
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.insert = this.db.prepare('INSERT INTO session (token_hash, room_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
+    this.select = this.db.prepare<[string], Row>('SELECT * FROM session WHERE token_hash = ?');
+    this.purge = this.db.prepare('DELETE FROM session WHERE expires_at < ?');
+  }
+
+  /** Purges now and then every hour, without keeping the process alive. */
+  startPurging(): void {
+    this.purgeExpired();
+    this.timer = setInterval(() => this.purgeExpired(), PURGE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Issues a new token; the caller hands it out once, the table keeps only its hash. */
+  create(roomId: string, userId: string, now = Date.now()): { token: string; session: Session } {
+    const token = randomBytes(32).toString('base64url');
+    const tokenHash = hashToken(token);
+    const expiresAt = now + this.ttlSeconds * 1000;
+    this.insert.run(tokenHash, roomId, userId, now, expiresAt);
+    return { token, session: { tokenHash, roomId, userId, createdAt: new Date(now), expiresAt: new Date(expiresAt) } };
+  }
+
+  lookup(token: string, now = Date.now()): SessionLookup {
+    const row = this.select.get(hashToken(token));
+    if (!row) return { status: 'unknown' };
+    if (row.expires_at <= now) return { status: 'expired' };
+    return {
+      status: 'valid',
+      session: {
+        tokenHash: row.token_hash,
+        roomId: row.room_id,
+        userId: row.user_id,
+        createdAt: new Date(row.created_at),
+        expiresAt: new Date(row.expires_at),
+      },
+    };
+  }
+
+  /** Deletes rows whose grace period is over; returns how many. */
+  purgeExpired(now = Date.now()): number {
+    return this.purge.run(now - EXPIRED_GRACE_MS).changes;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.db.open) this.db.close();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) {
+      throw new Error(`the database at ${this.db.name} has schema version ${version}, newer than this server (${migrations.length})`);
+    }
+    for (let v = version; v < migrations.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(migrations[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+}

@@ -1,0 +1,266 @@
+// One connected user in a room: its transports, producers and consumers. Every id a request names
+// is looked up in this peer's own maps only, so another peer's ids are simply NOT_FOUND.
+import { randomUUID } from 'node:crypto';
+import type { types as ms } from 'mediasoup';
+import type { Logger } from 'pino';
+import { ErrorCode } from '../../protocol/codes.js';
+import type { RequestData, ResponseData, RtpCapabilities, RtpParameters } from '../../protocol/messages.js';
+import type { Notify, PeerHandle, PeerRequest } from './api.js';
+import { MediaError } from './errors.js';
+import type { Room } from './room.js';
+
+type Direction = 'send' | 'recv';
+interface TransportEntry {
+  transport: ms.WebRtcTransport;
+  direction: Direction;
+}
+
+/** Bounds on what one client may allocate on the worker. */
+const MAX_TRANSPORTS = 4;
+const MAX_PRODUCERS = 32;
+
+/** mediasoup rejects bad RTP/DTLS objects with a TypeError whose message is safe to show. */
+function asBadRequest(err: unknown): never {
+  if (err instanceof TypeError) throw new MediaError(ErrorCode.BAD_REQUEST, err.message);
+  if (err instanceof Error && err.name === 'UnsupportedError') throw new MediaError(ErrorCode.UNSUPPORTED_CODEC, err.message);
+  throw err;
+}
+
+export class Peer implements PeerHandle {
+  readonly id = randomUUID();
+  private rtpCapabilities: ms.RtpCapabilities | undefined;
+  private readonly transports = new Map<string, TransportEntry>();
+  private readonly producers = new Map<string, ms.Producer>();
+  private readonly consumers = new Map<string, ms.Consumer>();
+  /** Producers already consumed (or being consumed): listen and announce never duplicate one. */
+  private readonly consumedProducers = new Set<string>();
+  private recvTransport: ms.WebRtcTransport | undefined;
+  private listeningFlag = false;
+  private closed = false;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly room: Room,
+    readonly userId: string,
+    private readonly notify: Notify,
+    private readonly onClosedByServer: (reason: string) => void,
+    logger: Logger,
+  ) {
+    this.logger = logger.child({ peerId: this.id, roomId: room.id, userId });
+  }
+
+  get routerRtpCapabilities(): RtpCapabilities {
+    // mediasoup's capability type is the full form of the protocol's loose shape.
+    return this.room.router.rtpCapabilities as unknown as RtpCapabilities;
+  }
+
+  get listening(): boolean {
+    return this.listeningFlag;
+  }
+
+  producerList(): ms.Producer[] {
+    return [...this.producers.values()];
+  }
+
+  async request(req: PeerRequest): Promise<unknown> {
+    if (this.closed) throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
+    if (req.method !== 'join' && !this.rtpCapabilities) {
+      throw new MediaError(ErrorCode.INVALID_STATE, `'${req.method}' is not allowed before 'join'`);
+    }
+    switch (req.method) {
+      case 'join':
+        return this.join(req.data);
+      case 'createTransport':
+        return this.createTransport(req.data);
+      case 'connectTransport':
+        return this.connectTransport(req.data);
+      case 'restartIce':
+        return this.restartIce(req.data);
+      case 'produce':
+        return this.produce(req.data);
+      case 'pauseProducer':
+        await this.producer(req.data.producerId).pause();
+        return {};
+      case 'resumeProducer':
+        await this.producer(req.data.producerId).resume();
+        return {};
+      case 'closeProducer':
+        this.producer(req.data.producerId).close();
+        this.producers.delete(req.data.producerId);
+        return {};
+      case 'listen':
+        return this.listen();
+      case 'pauseConsumer':
+        await this.consumer(req.data.consumerId).pause();
+        return {};
+      case 'resumeConsumer':
+        await this.consumer(req.data.consumerId).resume();
+        return {};
+      case 'startRecord':
+      case 'stopRecord':
+        this.producer(req.data.producerId);
+        throw new MediaError(ErrorCode.SERVER_ERROR, 'recording is not implemented yet');
+    }
+  }
+
+  private join(data: RequestData<'join'>): ResponseData<'join'> {
+    if (this.rtpCapabilities) throw new MediaError(ErrorCode.INVALID_STATE, 'already joined');
+    // Checked in depth by router.canConsume() for every consumer.
+    this.rtpCapabilities = data.rtpCapabilities as unknown as ms.RtpCapabilities;
+    return { peerId: this.id };
+  }
+
+  private async createTransport({ direction }: RequestData<'createTransport'>): Promise<ResponseData<'createTransport'>> {
+    if (this.transports.size >= MAX_TRANSPORTS) throw new MediaError(ErrorCode.INVALID_STATE, `at most ${MAX_TRANSPORTS} transports per client`);
+    const transport = await this.room.router.createWebRtcTransport({
+      webRtcServer: this.room.slot.webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      appData: { peerId: this.id, direction },
+    });
+    if (this.closed) {
+      transport.close();
+      throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
+    }
+    this.transports.set(transport.id, { transport, direction });
+    if (direction === 'recv') this.recvTransport = transport;
+    transport.on('dtlsstatechange', (state) => this.logger.debug({ transportId: transport.id, state }, 'dtls state'));
+    transport.on('routerclose', () => this.transports.delete(transport.id));
+    this.logger.debug({ transportId: transport.id, direction }, 'transport created');
+    return {
+      id: transport.id,
+      // mediasoup's ICE/DTLS types are the full form of the protocol's loose shapes.
+      iceParameters: transport.iceParameters as unknown as ResponseData<'createTransport'>['iceParameters'],
+      iceCandidates: transport.iceCandidates as unknown as ResponseData<'createTransport'>['iceCandidates'],
+      dtlsParameters: transport.dtlsParameters as unknown as ResponseData<'createTransport'>['dtlsParameters'],
+    };
+  }
+
+  private async connectTransport({ transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<ResponseData<'connectTransport'>> {
+    const { transport } = this.transport(transportId);
+    await transport.connect({ dtlsParameters: dtlsParameters as unknown as ms.DtlsParameters }).catch(asBadRequest);
+    return {};
+  }
+
+  private async restartIce({ transportId }: RequestData<'restartIce'>): Promise<ResponseData<'restartIce'>> {
+    const { transport } = this.transport(transportId);
+    const iceParameters = await transport.restartIce();
+    return { iceParameters: iceParameters as unknown as ResponseData<'restartIce'>['iceParameters'] };
+  }
+
+  private async produce(data: RequestData<'produce'>): Promise<ResponseData<'produce'>> {
+    const entry = this.transport(data.transportId);
+    if (entry.direction !== 'send') throw new MediaError(ErrorCode.INVALID_STATE, `transport ${data.transportId} is not a send transport`);
+    if (this.producers.size >= MAX_PRODUCERS) throw new MediaError(ErrorCode.INVALID_STATE, `at most ${MAX_PRODUCERS} producers per client`);
+    const wrongKind = data.rtpParameters.codecs.find((c) => !c.mimeType.toLowerCase().startsWith(`${data.kind}/`));
+    if (wrongKind) throw new MediaError(ErrorCode.BAD_REQUEST, `codec ${wrongKind.mimeType} does not match kind '${data.kind}'`);
+    const producer = await entry.transport
+      .produce({
+        kind: data.kind,
+        rtpParameters: data.rtpParameters as unknown as ms.RtpParameters,
+        paused: data.paused ?? false,
+        appData: data.appData ?? {},
+      })
+      .catch(asBadRequest);
+    if (this.closed) {
+      producer.close();
+      throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
+    }
+    this.producers.set(producer.id, producer);
+    producer.on('transportclose', () => this.producers.delete(producer.id));
+    this.logger.debug({ producerId: producer.id, kind: producer.kind }, 'producer created');
+    // Same synchronous block as the map insert: a concurrent `listen` sees it exactly once.
+    this.room.announceProducer(producer, this);
+    return { producerId: producer.id };
+  }
+
+  private async listen(): Promise<ResponseData<'listen'>> {
+    if (!this.recvTransport || this.recvTransport.closed) throw new MediaError(ErrorCode.INVALID_STATE, "'listen' needs a recv transport first");
+    if (this.listeningFlag) return {};
+    this.listeningFlag = true;
+    await Promise.all(this.room.producersOfOthers(this).map(({ producer, userId }) => this.consume(producer, userId)));
+    return {};
+  }
+
+  /** Creates a paused consumer of a remote producer and tells the client; never throws. */
+  async consume(producer: ms.Producer, userId: string): Promise<void> {
+    const transport = this.recvTransport;
+    const rtpCapabilities = this.rtpCapabilities;
+    if (this.closed || !transport || !rtpCapabilities || this.consumedProducers.has(producer.id)) return;
+    if (!this.room.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      this.logger.info({ producerId: producer.id, kind: producer.kind }, 'cannot consume: the client lacks a codec of this producer');
+      return;
+    }
+    this.consumedProducers.add(producer.id);
+    let consumer: ms.Consumer;
+    try {
+      // Paused until the client has set up its side and resumes it (mediasoup's recommended order).
+      consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { userId } });
+    } catch (err) {
+      // Typically the producer closed meanwhile.
+      this.logger.debug({ producerId: producer.id, err: (err as Error).message }, 'consume failed');
+      return;
+    }
+    if (this.closed) {
+      consumer.close();
+      return;
+    }
+    this.consumers.set(consumer.id, consumer);
+    const gone = (reason: string) => {
+      this.consumers.delete(consumer.id);
+      if (!this.closed) this.notify('consumerClosed', { consumerId: consumer.id, reason });
+    };
+    consumer.on('producerclose', () => gone('producer closed'));
+    consumer.on('transportclose', () => gone('transport closed'));
+    consumer.on('producerpause', () => this.notify('consumerProducerPaused', { consumerId: consumer.id }));
+    consumer.on('producerresume', () => this.notify('consumerProducerResumed', { consumerId: consumer.id }));
+    this.logger.debug({ consumerId: consumer.id, producerId: producer.id }, 'consumer created');
+    this.notify('newConsumer', {
+      id: consumer.id,
+      producerId: producer.id,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters as unknown as RtpParameters,
+      userId,
+      producerPaused: consumer.producerPaused,
+      appData: producer.appData,
+    });
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Closing a transport closes its producers; consumers of them elsewhere get 'producerclose'.
+    for (const { transport } of this.transports.values()) transport.close();
+    this.transports.clear();
+    this.producers.clear();
+    this.consumers.clear();
+    this.logger.debug({ reason }, 'peer closed');
+    this.room.removePeer(this);
+  }
+
+  /** MR closed this peer (its room's worker died): release and tell the gateway. */
+  closeByServer(reason: string): void {
+    if (this.closed) return;
+    this.close(reason);
+    this.onClosedByServer(reason);
+  }
+
+  private transport(id: string): TransportEntry {
+    const entry = this.transports.get(id);
+    if (!entry) throw new MediaError(ErrorCode.NOT_FOUND, `no transport ${id}`);
+    return entry;
+  }
+
+  private producer(id: string): ms.Producer {
+    const producer = this.producers.get(id);
+    if (!producer) throw new MediaError(ErrorCode.NOT_FOUND, `no producer ${id}`);
+    return producer;
+  }
+
+  private consumer(id: string): ms.Consumer {
+    const consumer = this.consumers.get(id);
+    if (!consumer) throw new MediaError(ErrorCode.NOT_FOUND, `no consumer ${id}`);
+    return consumer;
+  }
+}

@@ -1,0 +1,92 @@
+// One room = one mediasoup Router on one worker. Rooms share nothing, so ids from one room can
+// never reach another. A room closes when its last peer leaves, or when its worker dies.
+import type { types as ms } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { Peer } from './peer.js';
+import type { WorkerSlot } from './workers.js';
+
+/** What every browser we target can send: Opus, VP8, VP9 profile 0, H264 constrained baseline. */
+export const mediaCodecs: ms.RouterRtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
+  { kind: 'video', mimeType: 'video/VP9', clockRate: 90000, parameters: { 'profile-id': 0 } },
+  {
+    kind: 'video',
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+  },
+];
+
+export class Room {
+  readonly peers = new Map<string, Peer>();
+  private closedFlag = false;
+
+  private constructor(
+    readonly id: string,
+    readonly router: ms.Router,
+    readonly slot: WorkerSlot,
+    private readonly logger: Logger,
+    private readonly onClosed: (room: Room) => void,
+  ) {
+    // The worker died: every peer loses its transports; the gateway drops their sockets so the
+    // clients reconnect and land in a fresh room on a live worker.
+    router.on('workerclose', () => this.close('media worker died'));
+  }
+
+  static async create(id: string, slot: WorkerSlot, logger: Logger, onClosed: (room: Room) => void): Promise<Room> {
+    // Counted before the await so rooms created together spread over the workers.
+    slot.rooms += 1;
+    let router: ms.Router;
+    try {
+      router = await slot.worker.createRouter({ mediaCodecs, appData: { roomId: id } });
+    } catch (err) {
+      slot.rooms -= 1;
+      throw err;
+    }
+    const log = logger.child({ roomId: id });
+    log.info({ worker: slot.index, routerId: router.id }, 'room opened');
+    return new Room(id, router, slot, log, onClosed);
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  addPeer(peer: Peer): void {
+    this.peers.set(peer.id, peer);
+  }
+
+  removePeer(peer: Peer): void {
+    this.peers.delete(peer.id);
+    if (this.peers.size === 0) this.close('last peer left');
+  }
+
+  /** A producer went live: every other peer that is listening starts consuming it. */
+  announceProducer(producer: ms.Producer, owner: Peer): void {
+    for (const peer of this.peers.values()) {
+      if (peer !== owner && peer.listening) void peer.consume(producer, owner.userId);
+    }
+  }
+
+  /** Producers of every peer but `peer`, with their owner's user id. */
+  producersOfOthers(peer: Peer): { producer: ms.Producer; userId: string }[] {
+    const out: { producer: ms.Producer; userId: string }[] = [];
+    for (const other of this.peers.values()) {
+      if (other === peer) continue;
+      for (const producer of other.producerList()) out.push({ producer, userId: other.userId });
+    }
+    return out;
+  }
+
+  close(reason: string): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.slot.rooms -= 1;
+    for (const peer of [...this.peers.values()]) peer.closeByServer(reason);
+    this.peers.clear();
+    this.router.close();
+    this.logger.info({ reason }, 'room closed');
+    this.onClosed(this);
+  }
+}

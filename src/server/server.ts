@@ -1,0 +1,98 @@
+// Wires MA and MR together in one process. Also the entry point for in-process tests.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { CloseCode } from '../protocol/codes.js';
+import { Gateway } from './ma/gateway.js';
+import { createHttpHandler } from './ma/http.js';
+import { SessionStore } from './ma/sessions.js';
+import { loadMediasoup } from './mr/mediasoupLoader.js';
+import { MediaRouter } from './mr/mediaRouter.js';
+import { WorkerPool } from './mr/workers.js';
+
+export interface MediaServer {
+  /** http://host:port with the port actually bound. */
+  url: string;
+  port: number;
+  /** Pids of the live mediasoup workers (diagnostics, crash tests). */
+  workerPids(): number[];
+  /** Closes every client (1001), the workers and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** WebSocket ping interval (tests shorten it). */
+  heartbeatMs?: number;
+}
+
+export async function startMediaServer(config: Config, options: StartOptions = {}): Promise<MediaServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const mediasoup = await loadMediasoup();
+  mediasoup.setLogEventListeners({
+    onwarn: (namespace, log) => logger.warn({ namespace }, log),
+    onerror: (namespace, log, error) => logger.error({ namespace, err: error?.message }, log),
+  });
+
+  if ((config.host === '0.0.0.0' || config.host === '::') && config.announcedIp === undefined) {
+    logger.warn(`HOST=${config.host} without ANNOUNCED_IP: WebRTC candidates would name ${config.host}, which browsers cannot reach; set ANNOUNCED_IP to this machine's public or LAN address`);
+  }
+  const sessions = new SessionStore(config.databasePath, config.sessionTtlSeconds);
+  let pool: WorkerPool;
+  try {
+    sessions.startPurging();
+    pool = await WorkerPool.start(
+      mediasoup,
+      {
+        numWorkers: config.numWorkers,
+        listenIp: config.host === 'localhost' ? '127.0.0.1' : config.host,
+        ...(config.announcedIp !== undefined && { announcedIp: config.announcedIp }),
+        rtcMinPort: config.rtcMinPort,
+        rtcMaxPort: config.rtcMaxPort,
+      },
+      logger,
+    );
+  } catch (err) {
+    sessions.close();
+    throw err;
+  }
+  const media = new MediaRouter(pool, logger);
+  const gateway = new Gateway({ sessions, media, logger, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
+
+  let boundPort = config.port;
+  const http = createServer(createHttpHandler({ config, sessions, logger, port: () => boundPort, ready: () => media.ready }));
+  http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  http.on('clientError', (_err, socket) => socket.destroy());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    media.close();
+    sessions.close();
+    throw err;
+  }
+  boundPort = (http.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${boundPort}`,
+    port: boundPort,
+    workerPids: () => pool.pids(),
+    close: () =>
+      (closing ??= (async () => {
+        http.close();
+        await gateway.closeAll(CloseCode.GOING_AWAY, 'server shutting down');
+        http.closeAllConnections();
+        media.close();
+        sessions.close();
+        logger.info('server closed');
+      })()),
+  };
+}

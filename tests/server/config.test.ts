@@ -1,0 +1,95 @@
+// Settings from the environment: defaults, validation, and the development API key.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { startServerProcess } from '../support/server.js';
+import { API_KEY_FILE, ConfigError, loadConfig } from '../../src/server/config.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'media-infra-config-'));
+const KEY = 'a-key-of-sixteen-or-more';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({ MEDIA_API_KEY: KEY });
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      apiKey: KEY,
+      apiKeySource: 'env',
+      sessionTtlSeconds: 259200,
+      rtcMinPort: 40000,
+      rtcMaxPort: 49999,
+      logLevel: 'info',
+      demo: true,
+    });
+    expect(c.databasePath).toMatch(/data\/media-infra\.db$/);
+    expect(c.recordingsDir).toMatch(/data\/recordings$/);
+    expect(c.numWorkers).toBeGreaterThanOrEqual(1);
+    expect(c.announcedIp).toBeUndefined();
+  });
+
+  it('turns the demo off on a public host unless DEMO=1', () => {
+    expect(loadConfig({ MEDIA_API_KEY: KEY, HOST: '0.0.0.0' }).demo).toBe(false);
+    expect(loadConfig({ MEDIA_API_KEY: KEY, HOST: '0.0.0.0', DEMO: '1' }).demo).toBe(true);
+    expect(loadConfig({ MEDIA_API_KEY: KEY, DEMO: '0' }).demo).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ SESSION_TTL_SECONDS: '0' }, /SESSION_TTL_SECONDS/],
+    [{ SESSION_TTL_SECONDS: '-5' }, /SESSION_TTL_SECONDS/],
+    [{ RTC_MIN_PORT: '40000', RTC_MAX_PORT: '40001', NUM_WORKERS: '2' }, /RTC_MIN_PORT/],
+    [{ NUM_WORKERS: '0' }, /NUM_WORKERS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ HOST: 'not a host' }, /HOST/],
+    [{ DEMO: 'yes' }, /DEMO/],
+    [{ MEDIA_API_KEY: 'short' }, /MEDIA_API_KEY/],
+  ])('fails clearly on %o', (env, message) => {
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, ...env })).toThrow(message);
+  });
+
+  it('generates a development key once, beside the database, mode 0600, and reuses it', () => {
+    const env = { DATABASE_PATH: join(dir(), 'nested', 'db.sqlite') };
+    const first = loadConfig(env);
+    expect(first.apiKeySource).toBe('generated');
+    const path = join(dirname(env.DATABASE_PATH), API_KEY_FILE);
+    expect(first.generatedApiKeyPath).toBe(path);
+    expect(readFileSync(path, 'utf8').trim()).toBe(first.apiKey);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(first.apiKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const second = loadConfig(env);
+    expect(second.apiKey).toBe(first.apiKey);
+    expect(second.apiKeySource).toBe('file');
+    expect(second.generatedApiKeyPath).toBeUndefined();
+    // An explicit key wins and the file is left alone.
+    expect(loadConfig({ ...env, MEDIA_API_KEY: KEY }).apiKey).toBe(KEY);
+  });
+});
+
+describe('the server process without MEDIA_API_KEY', () => {
+  it('prints the generated key on the first start only, and the key works on both', async () => {
+    const first = await startServerProcess({ env: { MEDIA_API_KEY: '' } });
+    const key = readFileSync(join(dirname(first.databasePath), API_KEY_FILE), 'utf8').trim();
+    const issue = (httpUrl: string) =>
+      fetch(`${httpUrl}/v1/api/connect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ roomId: 'r', userId: 'u' }),
+      });
+    expect((await issue(first.httpUrl)).status).toBe(200);
+    expect(await first.stop()).toBe(0);
+    expect(first.logs().split(key).length - 1).toBe(1);
+
+    const second = await startServerProcess({ env: { MEDIA_API_KEY: '' }, databasePath: first.databasePath });
+    expect((await issue(second.httpUrl)).status).toBe(200);
+    expect(await second.stop()).toBe(0);
+    expect(second.logs()).not.toContain(key);
+  });
+
+  it('exits 1 with a clear message on a bad setting', async () => {
+    await expect(startServerProcess({ env: { SESSION_TTL_SECONDS: 'soon' } })).rejects.toThrow(/SESSION_TTL_SECONDS must be a whole number/);
+  });
+});

@@ -1,0 +1,295 @@
+// The signaling gateway against a real server process (real mediasoup worker, real SQLite), driven
+// by a plain `ws` client: no browser, so RTP parameters are hand-written and no media flows.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { CloseCode, ErrorCode } from '../../src/protocol/codes.js';
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { TestSocket, rtpParameters } from './wsClient.js';
+
+let server: ServerProcess;
+const tokens: string[] = [];
+let room = 0;
+
+/** A fresh room per test, so tests never see each other's producers. */
+function newRoom(): string {
+  room += 1;
+  return `room-${room}`;
+}
+
+async function join(roomId: string, userId: string) {
+  const t = await server.connect(roomId, userId);
+  tokens.push(t.token);
+  const { socket, welcome } = await TestSocket.welcomed(t.url, t.token);
+  // The client answers with its capabilities: the router's own are a valid stand-in.
+  const { peerId } = await socket.ok<{ peerId: string }>('join', { rtpCapabilities: welcome.data.routerRtpCapabilities });
+  return { socket, welcome, peerId, token: t.token, url: t.url };
+}
+
+async function producing(socket: TestSocket, kind: 'audio' | 'video' = 'video') {
+  const transport = await socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+  const { producerId } = await socket.ok<{ producerId: string }>('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters(kind) });
+  return { transportId: transport.id, producerId };
+}
+
+async function listening(socket: TestSocket) {
+  const transport = await socket.ok<{ id: string }>('createTransport', { direction: 'recv' });
+  await socket.ok('listen');
+  return transport.id;
+}
+
+beforeAll(async () => {
+  server = await startServerProcess({ env: { LOG_LEVEL: 'debug' } });
+});
+afterAll(async () => {
+  const code = await server?.stop();
+  expect(code).toBe(0);
+});
+
+describe('welcome', () => {
+  it('arrives first, with the protocol version, the session and the router capabilities', async () => {
+    const t = await server.connect('room-w', 'ann');
+    tokens.push(t.token);
+    expect(t.url).toBe(`ws://127.0.0.1:${server.port}/v1/ws`);
+    const socket = await TestSocket.open(t.url, t.token);
+    const first = await socket.waitFor(() => true);
+    expect(first).toMatchObject({ type: 'notification', method: 'welcome', data: { protocolVersion: PROTOCOL_VERSION, roomId: 'room-w', userId: 'ann' } });
+    const caps = (first as { data: { routerRtpCapabilities: { codecs: { mimeType: string }[] } } }).data.routerRtpCapabilities;
+    expect(caps.codecs.map((c) => c.mimeType)).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/VP9', 'video/H264']));
+    await socket.close();
+  });
+
+  it('refuses other paths than /v1/ws', async () => {
+    const t = await server.connect('room-w', 'path');
+    const ws = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/v1/other?token=${t.token}`);
+    const err = await new Promise<Error>((resolve) => ws.once('error', resolve));
+    expect(err.message).toMatch(/404/);
+  });
+});
+
+describe('bad requests', () => {
+  it('answer with typed errors, change nothing, and the socket keeps answering', async () => {
+    const t = await server.connect(newRoom(), 'bad');
+    tokens.push(t.token);
+    const { socket } = await TestSocket.welcomed(t.url, t.token);
+
+    socket.sendRaw('{not json');
+    const notJson = await socket.waitFor((f) => f.type === 'response' && !f.ok);
+    expect(notJson).toMatchObject({ ok: false, id: 0, error: { code: ErrorCode.BAD_REQUEST } });
+
+    socket.sendRaw(JSON.stringify({ type: 'request', id: 9999, method: 'fly', data: {} }));
+    expect(await socket.waitFor((f) => f.type === 'response' && f.id === 9999)).toMatchObject({ ok: false, error: { code: ErrorCode.UNKNOWN_METHOD } });
+
+    socket.sendRaw(Buffer.from(JSON.stringify({ type: 'request', id: 9998, method: 'ping', data: {} })));
+    expect(await socket.waitFor((f) => f.type === 'response' && !f.ok && f.error.message.includes('binary'))).toMatchObject({ error: { code: ErrorCode.BAD_REQUEST } });
+
+    expect(await socket.request('createTransport', { direction: 'sideways' })).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
+    expect(await socket.request('createTransport', { direction: 'send' })).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE } });
+    expect(await socket.request('listen')).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE } });
+    expect(await socket.request('join', { rtpCapabilities: { codecs: 'all' } })).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
+
+    const pong = await socket.request('ping');
+    expect(pong.ok).toBe(true);
+    expect((pong as { data: { now: number } }).data.now).toBeGreaterThan(0);
+    // Nothing was changed by the refusals: join still works, once.
+    const welcome = await socket.notification('welcome');
+    expect(await socket.request('join', { rtpCapabilities: welcome.data.routerRtpCapabilities })).toMatchObject({ ok: true });
+    expect(await socket.request('join', { rtpCapabilities: welcome.data.routerRtpCapabilities })).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE } });
+    expect(await socket.request('listen')).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE, message: expect.stringMatching(/recv transport/) } });
+    await socket.close();
+  });
+
+  it('an oversized message closes that socket (1009) and the server keeps serving others', async () => {
+    const roomId = newRoom();
+    const a = await join(roomId, 'big');
+    const b = await join(roomId, 'small');
+    a.socket.sendRaw('x'.repeat(MAX_MESSAGE_BYTES + 1));
+    expect((await a.socket.waitClosed()).code).toBe(1009);
+    expect(await b.socket.request('ping')).toMatchObject({ ok: true });
+    await b.socket.close();
+  });
+
+  it('a produce with a codec the router lacks is UNSUPPORTED_CODEC; a kind mismatch is BAD_REQUEST', async () => {
+    const { socket } = await join(newRoom(), 'codec');
+    const transport = await socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    const av1 = await socket.request('produce', { transportId: transport.id, kind: 'video', rtpParameters: rtpParameters('video', 'video/AV1') });
+    expect(av1).toMatchObject({ ok: false, error: { code: ErrorCode.UNSUPPORTED_CODEC } });
+    const mismatch = await socket.request('produce', { transportId: transport.id, kind: 'audio', rtpParameters: rtpParameters('video') });
+    expect(mismatch).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
+    const recv = await socket.ok<{ id: string }>('createTransport', { direction: 'recv' });
+    const onRecv = await socket.request('produce', { transportId: recv.id, kind: 'video', rtpParameters: rtpParameters('video') });
+    expect(onRecv).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE } });
+    await socket.close();
+  });
+
+  it('recording answers a clear SERVER_ERROR for now (and NOT_FOUND for an unknown producer)', async () => {
+    const { socket } = await join(newRoom(), 'rec');
+    const { producerId } = await producing(socket);
+    expect(await socket.request('startRecord', { producerId })).toMatchObject({ ok: false, error: { code: ErrorCode.SERVER_ERROR, message: expect.stringMatching(/not implemented/) } });
+    expect(await socket.request('stopRecord', { producerId: 'nope' })).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    await socket.close();
+  });
+});
+
+describe('media between peers', () => {
+  it('a listening peer gets paused consumers for existing and new producers, with pause/resume/close relayed', async () => {
+    const roomId = newRoom();
+    const alice = await join(roomId, 'alice');
+    const bob = await join(roomId, 'bob');
+    const audio = await producing(alice.socket, 'audio');
+
+    await listening(bob.socket);
+    const first = await bob.socket.notification('newConsumer', (d) => d.producerId === audio.producerId);
+    expect(first.data).toMatchObject({ kind: 'audio', userId: 'alice', producerPaused: false });
+
+    // A producer created after `listen` is announced too, in the sender's transport.
+    const videoTransport = await alice.socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    const { producerId: videoId } = await alice.socket.ok<{ producerId: string }>('produce', {
+      transportId: videoTransport.id,
+      kind: 'video',
+      rtpParameters: rtpParameters('video'),
+      paused: true,
+    });
+    const second = await bob.socket.notification('newConsumer', (d) => d.producerId === videoId);
+    expect(second.data).toMatchObject({ kind: 'video', userId: 'alice', producerPaused: true });
+    expect(await bob.socket.request('resumeConsumer', { consumerId: second.data.id })).toMatchObject({ ok: true });
+    expect(await bob.socket.request('pauseConsumer', { consumerId: second.data.id })).toMatchObject({ ok: true });
+
+    await alice.socket.ok('resumeProducer', { producerId: videoId });
+    await bob.socket.notification('consumerProducerResumed', (d) => d.consumerId === second.data.id);
+    await alice.socket.ok('pauseProducer', { producerId: videoId });
+    await bob.socket.notification('consumerProducerPaused', (d) => d.consumerId === second.data.id);
+
+    await alice.socket.ok('closeProducer', { producerId: audio.producerId });
+    expect((await bob.socket.notification('consumerClosed', (d) => d.consumerId === first.data.id)).data.reason).toBe('producer closed');
+    expect(await bob.socket.request('resumeConsumer', { consumerId: first.data.id })).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+
+    // Alice's socket goes away: her remaining producer closes for Bob.
+    await alice.socket.close();
+    await bob.socket.notification('consumerClosed', (d) => d.consumerId === second.data.id);
+    // Each producer was consumed exactly once.
+    expect(bob.socket.frames.filter((f) => f.type === 'notification' && f.method === 'newConsumer')).toHaveLength(2);
+    await bob.socket.close();
+  });
+
+  it("another peer's transport, producer and consumer ids are NOT_FOUND and stay untouched", async () => {
+    const roomId = newRoom();
+    const alice = await join(roomId, 'alice');
+    const mallory = await join(roomId, 'mallory');
+    const carol = await join(roomId, 'carol');
+    const { transportId, producerId } = await producing(alice.socket);
+    await listening(carol.socket);
+    const consumer = await carol.socket.notification('newConsumer', (d) => d.producerId === producerId);
+
+    await listening(mallory.socket);
+    await mallory.socket.notification('newConsumer', (d) => d.producerId === producerId);
+    const attempts: [string, unknown][] = [
+      ['pauseProducer', { producerId }],
+      ['closeProducer', { producerId }],
+      ['restartIce', { transportId }],
+      ['produce', { transportId, kind: 'video', rtpParameters: rtpParameters('video') }],
+      ['pauseConsumer', { consumerId: consumer.data.id }],
+      ['startRecord', { producerId }],
+    ];
+    for (const [method, data] of attempts) {
+      expect(await mallory.socket.request(method, data), method).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    }
+    // Alice's producer is still live for Carol: nothing closed or paused.
+    await alice.socket.ok('pauseProducer', { producerId });
+    await carol.socket.notification('consumerProducerPaused', (d) => d.consumerId === consumer.data.id);
+    expect(carol.socket.frames.some((f) => f.type === 'notification' && f.method === 'consumerClosed')).toBe(false);
+    await Promise.all([alice.socket.close(), mallory.socket.close(), carol.socket.close()]);
+  });
+
+  it('rooms are isolated: a producer in one room is never offered in another', async () => {
+    const a = await join(newRoom(), 'a');
+    const b = await join(newRoom(), 'b');
+    await listening(b.socket);
+    const { producerId } = await producing(a.socket);
+    // b gets an answer to a later request before any newConsumer could have been sent for it.
+    await b.socket.ok('ping');
+    await a.socket.ok('pauseProducer', { producerId });
+    await b.socket.ok('ping');
+    expect(b.socket.frames.filter((f) => f.type === 'notification' && f.method !== 'welcome')).toEqual([]);
+    await Promise.all([a.socket.close(), b.socket.close()]);
+  });
+});
+
+describe('session lifecycle on the socket', () => {
+  it('leave answers, then the server closes with 1000 and releases the peer', async () => {
+    const roomId = newRoom();
+    const alice = await join(roomId, 'alice');
+    const bob = await join(roomId, 'bob');
+    const { producerId } = await producing(alice.socket);
+    await listening(bob.socket);
+    const consumer = await bob.socket.notification('newConsumer', (d) => d.producerId === producerId);
+    expect(await alice.socket.request('leave')).toMatchObject({ ok: true });
+    expect(await alice.socket.waitClosed()).toEqual({ code: 1000, reason: 'left' });
+    await bob.socket.notification('consumerClosed', (d) => d.consumerId === consumer.data.id);
+    await bob.socket.close();
+  });
+
+  it('the same token connecting again replaces the first socket (4003); its producers close first', async () => {
+    const roomId = newRoom();
+    const first = await join(roomId, 'twice');
+    const watcher = await join(roomId, 'watcher');
+    const { producerId } = await producing(first.socket);
+    await listening(watcher.socket);
+    const consumer = await watcher.socket.notification('newConsumer', (d) => d.producerId === producerId);
+
+    const second = await TestSocket.welcomed(first.url, first.token);
+    expect(await first.socket.waitClosed()).toEqual({ code: CloseCode.REPLACED, reason: 'replaced' });
+    // The old peer's producer was closed (before the new peer existed), and the new socket works.
+    const closedFrame = await watcher.socket.notification('consumerClosed', (d) => d.consumerId === consumer.data.id);
+    expect(watcher.socket.frames.indexOf(closedFrame)).toBeGreaterThan(-1);
+    const { peerId: newPeerId } = await second.socket.ok<{ peerId: string }>('join', { rtpCapabilities: second.welcome.data.routerRtpCapabilities });
+    // Never two peers for one session: the old one was closed before the new one was created.
+    const lines = server.logs().split('\n');
+    const oldClosed = lines.findIndex((l) => l.includes(`"peerId":"${first.peerId}"`) && l.includes('"msg":"peer closed"'));
+    const newConnected = lines.findIndex((l) => l.includes(`"peerId":"${newPeerId}"`) && l.includes('"msg":"client connected"'));
+    expect(oldClosed).toBeGreaterThan(-1);
+    expect(newConnected).toBeGreaterThan(oldClosed);
+    await Promise.all([second.socket.close(), watcher.socket.close()]);
+  });
+
+  it('refuses a forged token with 4001 and no welcome', async () => {
+    const socket = await TestSocket.open(`${server.httpUrl.replace('http', 'ws')}/v1/ws`, 'forged-token-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(await socket.waitClosed()).toEqual({ code: CloseCode.UNAUTHORIZED, reason: 'unauthorized' });
+    expect(socket.frames).toEqual([]);
+    const noToken = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/v1/ws`);
+    expect(await new Promise<number>((resolve) => noToken.once('close', (code) => resolve(code)))).toBe(CloseCode.UNAUTHORIZED);
+  });
+});
+
+describe('a mediasoup worker crash', () => {
+  it('drops the sockets of its rooms (1012, not final), respawns, and the same token works again', async () => {
+    const roomId = newRoom();
+    const alice = await join(roomId, 'alice');
+    const pidOf = (logs: string) =>
+      logs
+        .split('\n')
+        .filter((l) => l.includes('"msg":"mediasoup worker started"'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid);
+    const [pid] = pidOf(server.logs());
+    process.kill(pid!, 'SIGKILL');
+    expect((await alice.socket.waitClosed()).code).toBe(1012);
+    // Healthy again once the new worker is up; then the client's reconnect lands in a fresh room.
+    await expect.poll(() => pidOf(server.logs()).length, { timeout: 10_000, interval: 50 }).toBe(2);
+    await expect.poll(async () => (await fetch(`${server.httpUrl}/healthz`)).status, { timeout: 5_000, interval: 50 }).toBe(200);
+    const again = await TestSocket.welcomed(alice.url, alice.token);
+    expect(await again.socket.request('join', { rtpCapabilities: again.welcome.data.routerRtpCapabilities })).toMatchObject({ ok: true });
+    await producing(again.socket);
+    await again.socket.close();
+  });
+});
+
+describe('logs', () => {
+  it('log the signaling flow at debug level but never a token', async () => {
+    const logs = server.logs();
+    expect(tokens.length).toBeGreaterThan(5);
+    expect(logs).toMatch(/"method":"produce"/);
+    for (const token of tokens) expect(logs).not.toContain(token);
+    // Each line is one JSON object.
+    for (const line of logs.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
