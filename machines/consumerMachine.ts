@@ -1,0 +1,123 @@
+// One received track (behind a ConsumeManager). It does not survive a lost connection: the root
+// sends `close` and a new consumer arrives through `listenTrack` after the reconnect.
+import { assign, emit, fromPromise, sendParent, setup } from 'xstate';
+import { notProvided, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
+
+/** The `newConsumer` notification's data. */
+export interface ConsumerInput {
+  id: string;
+  producerId: string;
+  kind: MediaKind;
+  rtpParameters: Record<string, unknown>;
+  userId: string;
+  producerPaused: boolean;
+  appData?: Record<string, unknown> | undefined;
+}
+
+export interface ConsumerContext extends ConsumerInput {
+  /** Paused by this client (`pause()`), as opposed to `producerPaused` (paused by its sender). */
+  paused: boolean;
+  error: ErrorInfo | undefined;
+}
+
+export type ConsumerEvent =
+  // from the root: the server's notifications, and `close` when the connection is lost
+  | { type: 'consumerClosed'; reason: string }
+  | { type: 'producerPaused' }
+  | { type: 'producerResumed' }
+  | { type: 'close'; reason: string }
+  // from the ConsumeManager
+  | { type: 'pause' }
+  | { type: 'resume' };
+
+export type ConsumerEmitted =
+  | { type: 'paused' }
+  | { type: 'resumed' }
+  | { type: 'producerPaused' }
+  | { type: 'producerResumed' }
+  | { type: 'closed'; error: ErrorInfo | undefined };
+
+export type ConsumerReport = { type: 'consumer.closed'; consumerId: string };
+
+type ConsumerIdInput = { consumerId: string };
+
+export const consumerMachine = setup({
+  types: {
+    context: {} as ConsumerContext,
+    events: {} as ConsumerEvent,
+    input: {} as ConsumerInput,
+    emitted: {} as ConsumerEmitted,
+  },
+  actors: {
+    /** Create the local consumer on the recv transport, then request `resumeConsumer` (created paused). */
+    consume: fromPromise<void, ConsumerInput>(async () => notProvided('consume')),
+    pauseConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('pauseConsumer')),
+    resumeConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('resumeConsumer')),
+  },
+  actions: {
+    /** Close the local mediasoup consumer, if any. */
+    releaseConsumer: (_, _params: ConsumerIdInput) => notProvided('releaseConsumer'),
+    reportClosed: sendParent(({ context }): ConsumerReport => ({ type: 'consumer.closed', consumerId: context.id })),
+    emitClosed: emit(({ context }): ConsumerEmitted => ({ type: 'closed', error: context.error })),
+  },
+}).createMachine({
+  id: 'consumer',
+  context: ({ input }) => ({ ...input, paused: false, error: undefined }),
+  initial: 'creating',
+  on: {
+    consumerClosed: {
+      target: '.closed',
+      actions: assign({ error: ({ event }) => ({ code: 'CONSUMER_CLOSED', message: `closed by the server: ${event.reason}` }) }),
+    },
+    close: { target: '.closed', actions: assign({ error: ({ event }) => ({ code: 'CONSUMER_CLOSED', message: event.reason }) }) },
+    producerPaused: { actions: [assign({ producerPaused: true }), emit({ type: 'producerPaused' })] },
+    producerResumed: { actions: [assign({ producerPaused: false }), emit({ type: 'producerResumed' })] },
+  },
+  states: {
+    creating: {
+      invoke: {
+        id: 'consume',
+        src: 'consume',
+        input: ({ context }) => ({
+          id: context.id,
+          producerId: context.producerId,
+          kind: context.kind,
+          rtpParameters: context.rtpParameters,
+          userId: context.userId,
+          producerPaused: context.producerPaused,
+          appData: context.appData,
+        }),
+        onDone: 'live',
+        onError: { target: 'closed', actions: assign({ error: ({ event }) => toErrorInfo(event.error, 'UNSUPPORTED_CODEC') }) },
+      },
+    },
+    live: {
+      on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
+    },
+    pausing: {
+      invoke: {
+        id: 'pauseConsumer',
+        src: 'pauseConsumer',
+        input: ({ context }) => ({ consumerId: context.id }),
+        onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] },
+        onError: { target: 'live', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+      },
+    },
+    paused: {
+      on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
+    },
+    resuming: {
+      invoke: {
+        id: 'resumeConsumer',
+        src: 'resumeConsumer',
+        input: ({ context }) => ({ consumerId: context.id }),
+        onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] },
+        onError: { target: 'paused', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: [{ type: 'releaseConsumer', params: ({ context }) => ({ consumerId: context.id }) }, 'emitClosed', 'reportClosed'],
+    },
+  },
+});

@@ -1,0 +1,265 @@
+// One sent track (behind a ProduceManager). It survives a lost connection: the root sends `suspend`
+// when the socket is lost and `produce` once a new send transport is ready, and the same actor
+// produces the same track again, keeping its paused state. Recording is a parallel region.
+import { and, assign, emit, fromPromise, sendParent, setup } from 'xstate';
+import { notProvided, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
+
+export interface ProducerInput {
+  /** Local key, also the actor's id and systemId (`producer.<n>`). */
+  key: string;
+  /** The track (opaque here: machines import no browser API). */
+  track: unknown;
+  kind: MediaKind;
+  appData: Record<string, unknown>;
+  /** Start paused. */
+  paused: boolean;
+}
+
+export interface Recording {
+  id: string;
+  path: string;
+}
+
+export interface ProducerContext extends ProducerInput {
+  /** The server's producer id while produced; changes with every (re)production. */
+  producerId: string | undefined;
+  /** Error of the last failed command, or why it closed. */
+  error: ErrorInfo | undefined;
+  recordingId: string | undefined;
+  lastRecording: Recording | undefined;
+  recordingError: ErrorInfo | undefined;
+}
+
+export type ProducerEvent =
+  // from the root
+  | { type: 'produce' }
+  | { type: 'suspend' }
+  | { type: 'release' }
+  | { type: 'producerClosed'; producerId: string; reason: string }
+  | { type: 'recordingEnded'; producerId: string; id: string; path: string; state: 'finished' | 'failed' }
+  // from the ProduceManager
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'close' }
+  | { type: 'startRecord' }
+  | { type: 'stopRecord' };
+
+/** Emitted for the ProduceManager. */
+export type ProducerEmitted =
+  | { type: 'produced'; producerId: string }
+  | { type: 'paused' }
+  | { type: 'resumed' }
+  | { type: 'recordingStarted'; recordingId: string }
+  | { type: 'recordingStopped'; recording: Recording | undefined; error: ErrorInfo | undefined }
+  | { type: 'closed'; error: ErrorInfo | undefined };
+
+export type ProducerReport = { type: 'producer.closed'; key: string };
+
+type ProducerIdInput = { producerId: string };
+
+export const producerMachine = setup({
+  types: {
+    context: {} as ProducerContext,
+    events: {} as ProducerEvent,
+    input: {} as ProducerInput,
+    emitted: {} as ProducerEmitted,
+  },
+  actors: {
+    /** Produce the track on the current send transport (paused if asked); resolves with the server's id. */
+    produce: fromPromise<{ producerId: string }, { track: unknown; kind: MediaKind; appData: Record<string, unknown>; paused: boolean }>(
+      async () => notProvided('produce'),
+    ),
+    pauseProducer: fromPromise<void, ProducerIdInput>(async () => notProvided('pauseProducer')),
+    resumeProducer: fromPromise<void, ProducerIdInput>(async () => notProvided('resumeProducer')),
+    /** Request `closeProducer` (when there is a server producer) and close the local one. */
+    closeProducer: fromPromise<void, { producerId: string | undefined }>(async () => notProvided('closeProducer')),
+    startRecord: fromPromise<{ recordingId: string }, ProducerIdInput>(async () => notProvided('startRecord')),
+    stopRecord: fromPromise<Recording, ProducerIdInput>(async () => notProvided('stopRecord')),
+  },
+  actions: {
+    /** Forget the local mediasoup producer (closed with its transport, or by the server). */
+    releaseProducer: (_, _params: { producerId: string | undefined }) => notProvided('releaseProducer'),
+    reportClosed: sendParent(({ context }): ProducerReport => ({ type: 'producer.closed', key: context.key })),
+    emitClosed: emit(({ context }): ProducerEmitted => ({ type: 'closed', error: context.error })),
+  },
+  guards: {
+    wantsPaused: ({ context }) => context.paused,
+    isThisProducer: ({ context, event }) =>
+      (event.type === 'producerClosed' || event.type === 'recordingEnded') && event.producerId === context.producerId,
+    isProduced: ({ context }) => context.producerId !== undefined,
+    recordingFailed: ({ event }) => event.type === 'recordingEnded' && event.state === 'failed',
+  },
+}).createMachine({
+  id: 'producer',
+  context: ({ input }) => ({
+    ...input,
+    producerId: undefined,
+    error: undefined,
+    recordingId: undefined,
+    lastRecording: undefined,
+    recordingError: undefined,
+  }),
+  initial: 'active',
+  states: {
+    active: {
+      type: 'parallel',
+      on: {
+        close: 'closing',
+        release: { target: 'closed', actions: assign({ error: { code: 'PRODUCER_CLOSED', message: 'the client was closed' } }) },
+        producerClosed: {
+          guard: 'isThisProducer',
+          target: 'closed',
+          actions: assign({ error: ({ event }) => ({ code: 'PRODUCER_CLOSED', message: `closed by the server: ${event.reason}` }) }),
+        },
+      },
+      states: {
+        media: {
+          initial: 'waiting',
+          on: {
+            // The connection is lost: the server producer is gone; wait for a new send transport.
+            suspend: {
+              target: '.waiting',
+              actions: [
+                { type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) },
+                assign({ producerId: undefined, error: { code: 'CONNECTION_CLOSED', message: 'the connection was lost' } }),
+              ],
+            },
+          },
+          states: {
+            waiting: {
+              on: { produce: 'producing' },
+            },
+            producing: {
+              invoke: {
+                id: 'produce',
+                src: 'produce',
+                input: ({ context }) => ({ track: context.track, kind: context.kind, appData: context.appData, paused: context.paused }),
+                onDone: [
+                  {
+                    guard: 'wantsPaused',
+                    target: 'paused',
+                    actions: [assign({ producerId: ({ event }) => event.output.producerId }), emit(({ event }) => ({ type: 'produced', producerId: event.output.producerId }) as const)],
+                  },
+                  {
+                    target: 'live',
+                    actions: [assign({ producerId: ({ event }) => event.output.producerId }), emit(({ event }) => ({ type: 'produced', producerId: event.output.producerId }) as const)],
+                  },
+                ],
+                onError: { target: '#producer.closed', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+            live: {
+              on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
+            },
+            pausing: {
+              invoke: {
+                id: 'pauseProducer',
+                src: 'pauseProducer',
+                input: ({ context }) => ({ producerId: context.producerId ?? '' }),
+                onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] },
+                onError: { target: 'live', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+            paused: {
+              on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
+            },
+            resuming: {
+              invoke: {
+                id: 'resumeProducer',
+                src: 'resumeProducer',
+                input: ({ context }) => ({ producerId: context.producerId ?? '' }),
+                onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] },
+                onError: { target: 'paused', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+          },
+        },
+        recording: {
+          initial: 'idle',
+          on: {
+            // The server ends a recording with its producer: a lost connection ends it too.
+            suspend: { target: '.idle', actions: assign({ recordingId: undefined }) },
+            recordingEnded: [
+              {
+                guard: and(['isThisProducer', 'recordingFailed']),
+                target: '.failed',
+                actions: [
+                  assign({ recordingId: undefined, recordingError: { code: 'SERVER_ERROR', message: 'the recording failed' } }),
+                  emit(({ context }) => ({ type: 'recordingStopped', recording: undefined, error: context.recordingError }) as const),
+                ],
+              },
+              {
+                guard: 'isThisProducer',
+                target: '.idle',
+                actions: [
+                  assign({ recordingId: undefined, lastRecording: ({ event }) => ({ id: event.id, path: event.path }) }),
+                  emit(({ context }) => ({ type: 'recordingStopped', recording: context.lastRecording, error: undefined }) as const),
+                ],
+              },
+            ],
+          },
+          states: {
+            idle: {
+              on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } },
+            },
+            starting: {
+              invoke: {
+                id: 'startRecord',
+                src: 'startRecord',
+                input: ({ context }) => ({ producerId: context.producerId ?? '' }),
+                onDone: {
+                  target: 'recording',
+                  actions: [
+                    assign({ recordingId: ({ event }) => event.output.recordingId }),
+                    emit(({ event }) => ({ type: 'recordingStarted', recordingId: event.output.recordingId }) as const),
+                  ],
+                },
+                onError: { target: 'failed', actions: assign({ recordingError: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+            recording: {
+              on: { stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined }) } },
+            },
+            stopping: {
+              invoke: {
+                id: 'stopRecord',
+                src: 'stopRecord',
+                input: ({ context }) => ({ producerId: context.producerId ?? '' }),
+                onDone: {
+                  target: 'idle',
+                  actions: [
+                    assign({ recordingId: undefined, lastRecording: ({ event }) => event.output }),
+                    emit(({ event }) => ({ type: 'recordingStopped', recording: event.output, error: undefined }) as const),
+                  ],
+                },
+                onError: {
+                  target: 'failed',
+                  actions: [
+                    assign({ recordingId: undefined, recordingError: ({ event }) => toErrorInfo(event.error) }),
+                    emit(({ context }) => ({ type: 'recordingStopped', recording: undefined, error: context.recordingError }) as const),
+                  ],
+                },
+              },
+            },
+            failed: {
+              on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } },
+            },
+          },
+        },
+      },
+    },
+    closing: {
+      invoke: {
+        id: 'closeProducer',
+        src: 'closeProducer',
+        input: ({ context }) => ({ producerId: context.producerId }),
+        onDone: { target: 'closed', actions: assign({ error: undefined }) },
+        onError: { target: 'closed', actions: assign({ error: undefined }) },
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: [{ type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) }, 'emitClosed', 'reportClosed'],
+    },
+  },
+});

@@ -1,0 +1,40 @@
+// Plain data shared by the machines. Machines import no browser, network or mediasoup API: every
+// side effect is a named actor or action that src/client provides with `machine.provide()`.
+//
+// Event naming, in every machine:
+//   - commands are imperative verbs: `connect`, `pause`, `produce`, `close`, ...
+//   - reports are past tense, prefixed by who reports: `socket.opened`, `device.loaded`,
+//     `transport.created`, `producer.closed`, ...
+//   - server notifications keep their protocol name: `producerClosed`, `consumerClosed`, ...
+
+export type MediaKind = 'audio' | 'video';
+
+/** An error as machines keep it: serializable, with a stable code (see src/protocol/codes.ts). */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+/** Turns whatever an actor threw into an ErrorInfo (a MediaInfraError keeps its code). */
+export function toErrorInfo(error: unknown, fallbackCode = 'SERVER_ERROR'): ErrorInfo {
+  if (error && typeof error === 'object') {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return {
+      code: typeof code === 'string' ? code : fallbackCode,
+      message: typeof message === 'string' ? message : String(error),
+    };
+  }
+  return { code: fallbackCode, message: String(error) };
+}
+
+/** Router RTP capabilities: opaque to the machines (only compared). */
+export type RouterCapabilities = Record<string, unknown>;
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Placeholder for an actor or action that src/client must provide. */
+export function notProvided(name: string): never {
+  throw new Error(`'${name}' is not provided: use machine.provide()`);
+}

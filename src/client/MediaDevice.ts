@@ -1,0 +1,215 @@
+// The mediasoup-client Device of one client and everything it created: one send and one recv
+// transport per connection, the producers and the consumers. The machines refer to all of them by
+// id or direction only; this class holds the objects.
+import { Device } from 'mediasoup-client';
+import type { Consumer, DtlsParameters, Producer, RtpCapabilities, Transport } from 'mediasoup-client/types';
+import { ErrorCode } from '../protocol/codes.js';
+import type { NotificationData, RequestData, RequestMethod, ResponseData } from '../protocol/messages.js';
+import { MediaInfraError } from './MediaInfraError.js';
+
+export type Direction = 'send' | 'recv';
+export type MediaKind = 'audio' | 'video';
+
+/** Sends one signaling request (MediaSignalingService.request). */
+export type Requester = <M extends RequestMethod>(method: M, data: RequestData<M>) => Promise<ResponseData<M>>;
+
+export interface TransportWatcher {
+  /** The transport needs its DTLS parameters sent (`connect`); then call `connectTransport`. */
+  connectRequested(): void;
+  stateChanged(state: string): void;
+}
+
+interface PendingConnect {
+  dtlsParameters: DtlsParameters;
+  callback: () => void;
+  errback: (error: Error) => void;
+}
+
+export class MediaDevice {
+  readonly #request: Requester;
+  readonly #createDevice: () => Device;
+  #device: Device | undefined;
+  #capabilitiesJson: string | undefined;
+  readonly #transports = new Map<Direction, Transport>();
+  readonly #pendingConnect = new Map<Direction, PendingConnect>();
+  readonly #producers = new Map<string, Producer>();
+  readonly #consumers = new Map<string, Consumer>();
+
+  constructor(request: Requester, createDevice: () => Device = () => new Device()) {
+    this.#request = request;
+    this.#createDevice = createDevice;
+  }
+
+  get loaded(): boolean {
+    return this.#device?.loaded ?? false;
+  }
+
+  get rtpCapabilities(): RtpCapabilities {
+    if (!this.#device?.loaded) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the device is not loaded');
+    return this.#device.rtpCapabilities;
+  }
+
+  /** Loads the Device; a Device already loaded with equal capabilities is kept. */
+  async load(routerRtpCapabilities: unknown): Promise<void> {
+    const json = JSON.stringify(routerRtpCapabilities);
+    if (this.#device?.loaded && json === this.#capabilitiesJson) return;
+    const device = this.#createDevice();
+    try {
+      await device.load({ routerRtpCapabilities: routerRtpCapabilities as RtpCapabilities });
+    } catch (error) {
+      throw new MediaInfraError(ErrorCode.UNSUPPORTED_CODEC, `cannot load the device: ${(error as Error).message}`, { cause: error });
+    }
+    this.#device = device;
+    this.#capabilitiesJson = json;
+  }
+
+  canProduce(kind: MediaKind): boolean {
+    return this.#device?.loaded ? this.#device.canProduce(kind) : false;
+  }
+
+  /** Requests a server transport and creates the local one; returns its id. */
+  async createTransport(direction: Direction): Promise<string> {
+    const device = this.#device;
+    if (!device?.loaded) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the device is not loaded');
+    const options = await this.#request('createTransport', { direction });
+    const transportOptions = options as unknown as Parameters<Device['createSendTransport']>[0];
+    const transport = direction === 'send' ? device.createSendTransport(transportOptions) : device.createRecvTransport(transportOptions);
+    this.#transports.get(direction)?.close();
+    this.#transports.set(direction, transport);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.#pendingConnect.set(direction, { dtlsParameters, callback, errback });
+      this.#watchers.get(direction)?.connectRequested();
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        this.#request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never, appData })
+          .then(({ producerId }) => callback({ id: producerId }))
+          .catch(errback);
+      });
+    }
+    transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(state));
+    return transport.id;
+  }
+
+  readonly #watchers = new Map<Direction, TransportWatcher>();
+
+  /** Follows a transport's events until the returned function is called. */
+  watchTransport(direction: Direction, watcher: TransportWatcher): () => void {
+    this.#watchers.set(direction, watcher);
+    if (this.#pendingConnect.has(direction)) watcher.connectRequested();
+    return () => {
+      if (this.#watchers.get(direction) === watcher) this.#watchers.delete(direction);
+    };
+  }
+
+  /** Sends the DTLS parameters the transport gave in its `connect` event. */
+  async connectTransport(direction: Direction): Promise<void> {
+    const pending = this.#pendingConnect.get(direction);
+    const transport = this.#transports.get(direction);
+    if (!pending || !transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, `no ${direction} transport to connect`);
+    this.#pendingConnect.delete(direction);
+    try {
+      await this.#request('connectTransport', { transportId: transport.id, dtlsParameters: pending.dtlsParameters as never });
+      pending.callback();
+    } catch (error) {
+      pending.errback(error as Error);
+      throw error;
+    }
+  }
+
+  closeTransport(direction: Direction): void {
+    this.#transports.get(direction)?.close();
+    this.#transports.delete(direction);
+    this.#pendingConnect.delete(direction);
+  }
+
+  /** Produces the track on the send transport (paused if asked, on the server too). */
+  async produce(options: { track: MediaStreamTrack; kind: MediaKind; appData: Record<string, unknown>; paused: boolean }): Promise<string> {
+    if (!this.canProduce(options.kind)) {
+      throw new MediaInfraError(ErrorCode.UNSUPPORTED_CODEC, `this browser cannot send ${options.kind} to this router`);
+    }
+    const transport = this.#transports.get('send');
+    if (!transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'no send transport');
+    if (options.track.readyState === 'ended') throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the track has ended');
+    let producer: Producer;
+    try {
+      // stopTracks: false — the track belongs to the page, and is produced again after a reconnect.
+      producer = await transport.produce({ track: options.track, stopTracks: false, appData: options.appData });
+    } catch (error) {
+      throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
+    }
+    this.#producers.set(producer.id, producer);
+    if (options.paused) {
+      producer.pause();
+      await this.#request('pauseProducer', { producerId: producer.id });
+    }
+    return producer.id;
+  }
+
+  async pauseProducer(producerId: string): Promise<void> {
+    const producer = this.#producers.get(producerId);
+    producer?.pause();
+    try {
+      await this.#request('pauseProducer', { producerId });
+    } catch (error) {
+      producer?.resume();
+      throw error;
+    }
+  }
+
+  async resumeProducer(producerId: string): Promise<void> {
+    await this.#request('resumeProducer', { producerId });
+    this.#producers.get(producerId)?.resume();
+  }
+
+  /** Closes the local producer and, when there is one, asks the server to close its own. */
+  async closeProducer(producerId: string | undefined): Promise<void> {
+    if (producerId === undefined) return;
+    this.releaseProducer(producerId);
+    await this.#request('closeProducer', { producerId });
+  }
+
+  releaseProducer(producerId: string | undefined): void {
+    if (producerId === undefined) return;
+    this.#producers.get(producerId)?.close();
+    this.#producers.delete(producerId);
+  }
+
+  /** Consumes a remote track on the recv transport, then asks the server to start sending it. */
+  async consume(data: Pick<NotificationData<'newConsumer'>, 'id' | 'producerId' | 'kind' | 'rtpParameters'>): Promise<void> {
+    const transport = this.#transports.get('recv');
+    if (!transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'no recv transport');
+    let consumer: Consumer;
+    try {
+      consumer = await transport.consume({
+        id: data.id,
+        producerId: data.producerId,
+        kind: data.kind,
+        rtpParameters: data.rtpParameters as never,
+      });
+    } catch (error) {
+      throw MediaInfraError.from(error, ErrorCode.UNSUPPORTED_CODEC);
+    }
+    this.#consumers.set(consumer.id, consumer);
+    await this.#request('resumeConsumer', { consumerId: consumer.id });
+  }
+
+  consumerTrack(consumerId: string): MediaStreamTrack | undefined {
+    return this.#consumers.get(consumerId)?.track;
+  }
+
+  async pauseConsumer(consumerId: string): Promise<void> {
+    await this.#request('pauseConsumer', { consumerId });
+    this.#consumers.get(consumerId)?.pause();
+  }
+
+  async resumeConsumer(consumerId: string): Promise<void> {
+    await this.#request('resumeConsumer', { consumerId });
+    this.#consumers.get(consumerId)?.resume();
+  }
+
+  releaseConsumer(consumerId: string): void {
+    this.#consumers.get(consumerId)?.close();
+    this.#consumers.delete(consumerId);
+  }
+}

@@ -1,0 +1,180 @@
+import { createActor, type Actor, type InspectionEvent, type Observer, type SnapshotFrom } from 'xstate';
+import { ErrorCode } from '../protocol/codes.js';
+import { ConsumeManager, consumerState } from './ConsumeManager.js';
+import { defaults } from './defaults.js';
+import { MediaDevice } from './MediaDevice.js';
+import { MediaInfraError } from './MediaInfraError.js';
+import { MediaSignalingService } from './MediaSignalingService.js';
+import { provideClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
+import { ProduceManager, producerState } from './ProduceManager.js';
+import { backoffPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
+import { TypedEmitter } from './TypedEmitter.js';
+import type { ClientState, CloseReason, MediaClientOptions, MediaInfraClientEvents, ProduceOptions } from './types.js';
+import { untilSnapshot } from './untilSnapshot.js';
+
+type ClientSnapshot = SnapshotFrom<ProvidedClientMachine>;
+
+function clientState(snapshot: ClientSnapshot): ClientState {
+  if (snapshot.status !== 'active' || snapshot.matches('closing') || snapshot.matches('closed')) return 'closed';
+  if (snapshot.matches({ running: 'connected' })) return 'connected';
+  if (snapshot.matches({ running: 'reconnecting' })) return 'reconnecting';
+  return 'connecting';
+}
+
+function isPolicy(value: MediaClientOptions['reconnect']): value is ReconnectPolicy {
+  return typeof (value as ReconnectPolicy | undefined)?.delay === 'function';
+}
+
+/**
+ * The client of one user in one room. Created by `createMediaClient(url, token)`, it connects at
+ * once, reconnects by itself when the connection is lost, and ends `closed` (see `closeReason`).
+ * Its whole life is a tree of XState actors (machines/clientMachine.ts); this class sends them
+ * events and awaits the states that answer.
+ */
+export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
+  readonly #actor: Actor<ProvidedClientMachine>;
+  readonly #device: MediaDevice;
+  readonly #connectTimeout: number;
+  readonly #logger: { warn(...args: unknown[]): void };
+  #state: ClientState = 'connecting';
+  #listener: ((consumer: ConsumeManager) => void) | undefined;
+  #producerSeq = 0;
+
+  constructor(url: string, token: string, options: MediaClientOptions = {}) {
+    super();
+    if (typeof url !== 'string' || !url) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'createMediaClient: url must be a non-empty string');
+    if (typeof token !== 'string' || !token) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'createMediaClient: token must be a non-empty string');
+    this.#logger = options.logger ?? console;
+    this.#connectTimeout = options.connectTimeout ?? defaults.connectTimeout;
+    const signaling = new MediaSignalingService(url, token, {
+      requestTimeout: options.requestTimeout ?? defaults.requestTimeout,
+      ...(options.webSocketFactory && { webSocketFactory: options.webSocketFactory }),
+      logger: this.#logger,
+    });
+    this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory);
+    const policy = isPolicy(options.reconnect) ? options.reconnect : backoffPolicy(options.reconnect);
+    const machine = provideClientMachine({
+      signaling,
+      device: this.#device,
+      policy,
+      pingTimeout: options.pingTimeout ?? defaults.pingTimeout,
+      logger: this.#logger,
+    });
+    let inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+    if (options.inspect === true) this.#logger.warn('[media-infra] inspect: true (the Stately inspector) is not available yet; pass a function');
+    else if (options.inspect) inspect = options.inspect;
+    this.#actor = createActor(machine, {
+      systemId: 'client',
+      input: {
+        maxAttempts: policy.maxAttempts,
+        timing: {
+          pingInterval: options.pingInterval ?? defaults.pingInterval,
+          welcomeTimeout: options.welcomeTimeout ?? defaults.welcomeTimeout,
+          closeTimeout: options.closeTimeout ?? defaults.closeTimeout,
+        },
+      },
+      ...(inspect && { inspect }),
+    });
+    this.#actor.subscribe({
+      next: (snapshot) => this.#update(snapshot),
+      error: (error) => {
+        this.#logger.warn('[media-infra] the client failed', error);
+        this.#update(this.#actor.getSnapshot());
+      },
+      complete: () => this.#update(this.#actor.getSnapshot()),
+    });
+    this.#actor.on('consumerAdded', ({ consumerId }) => this.#onConsumerAdded(consumerId));
+    this.#actor.on('error', ({ error }) => this.#logger.warn(`[media-infra] ${error.code}: ${error.message}`));
+    this.#actor.start();
+  }
+
+  /** `connecting` → `connected` ⇄ `reconnecting` → `closed` (final). */
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** Why the client is closed: `'client'` (close()), `'unauthorized'`, `'expired'`, `'failed'`. */
+  get closeReason(): CloseReason | undefined {
+    return this.#actor.getSnapshot().context.closeReason ?? (this.#state === 'closed' ? 'failed' : undefined);
+  }
+
+  /**
+   * Sends `track`. Waits for the connection when called while connecting or reconnecting
+   * (`TIMEOUT` after `connectTimeout`); rejects with `UNSUPPORTED_CODEC` when this browser cannot
+   * send this kind to the router, with `CLIENT_CLOSED` once the client is closed.
+   */
+  async produceTrack(track: MediaStreamTrack, options: ProduceOptions = {}): Promise<ProduceManager> {
+    if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
+    const kind = track?.kind;
+    if (kind !== 'audio' && kind !== 'video') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack needs an audio or video MediaStreamTrack');
+    const key = `producer.${++this.#producerSeq}`;
+    this.#actor.send({ type: 'produceTrack', key, track, kind, appData: { ...options.appData }, paused: options.paused ?? false });
+    const ref = this.#actor.getSnapshot().context.producers[key];
+    if (!ref) throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
+    const manager = new ProduceManager(ref, track);
+    let end;
+    try {
+      end = await untilSnapshot(ref, (s) => ['live', 'paused', 'closed'].includes(producerState(s)), this.#connectTimeout);
+    } catch (error) {
+      ref.send({ type: 'close' });
+      throw error;
+    }
+    if (producerState(end) === 'closed') {
+      if ((this.#state as ClientState) === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client was closed');
+      throw MediaInfraError.fromInfo(end.context.error, ErrorCode.PRODUCER_CLOSED);
+    }
+    return manager;
+  }
+
+  /**
+   * Starts receiving: `callback` is called with a ConsumeManager for every remote track, now and
+   * later, including the new ones after a reconnect. Calling it again replaces the callback
+   * (consumers already delivered are not delivered again; the server is asked only once).
+   * Throws `CLIENT_CLOSED` once the client is closed.
+   */
+  listenTrack(callback: (consumer: ConsumeManager) => void): void {
+    if (typeof callback !== 'function') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'listenTrack needs a callback');
+    if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
+    this.#listener = callback;
+    this.#actor.send({ type: 'listenTrack' });
+  }
+
+  /** Leaves: resolves once the server released this client (or after `closeTimeout`). */
+  async close(): Promise<void> {
+    const snapshot = this.#actor.getSnapshot();
+    if (snapshot.status === 'active' && !snapshot.matches('closing')) this.#actor.send({ type: 'close' });
+    await untilSnapshot(this.#actor, (s) => s.status !== 'active');
+  }
+
+  #onConsumerAdded(consumerId: string): void {
+    const ref = this.#actor.getSnapshot().context.consumers[consumerId];
+    if (!ref) return;
+    void untilSnapshot(ref, (s) => consumerState(s) !== 'creating').then((end) => {
+      if (consumerState(end) === 'closed') {
+        const error = end.context.error;
+        if (error && error.code !== ErrorCode.CONSUMER_CLOSED) this.#logger.warn(`[media-infra] could not consume ${consumerId}: ${error.message}`);
+        return;
+      }
+      const track = this.#device.consumerTrack(consumerId);
+      if (!track) return;
+      const manager = new ConsumeManager(ref, track);
+      try {
+        this.#listener?.(manager);
+      } catch (error) {
+        this.#logger.warn('[media-infra] the listenTrack callback threw', error);
+      }
+    });
+  }
+
+  #update(snapshot: ClientSnapshot): void {
+    const state = clientState(snapshot);
+    if (state === this.#state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+}
+
+/** Creates a client and starts connecting at once. */
+export function createMediaClient(url: string, token: string, options?: MediaClientOptions): MediaInfraClient {
+  return new MediaInfraClient(url, token, options);
+}

@@ -1,0 +1,30 @@
+import { ErrorCode, isErrorCode } from '../protocol/codes.js';
+
+/**
+ * Every error the client library rejects or throws with. Switch on `code` (stable strings, see
+ * `ErrorCode`), not on `message`.
+ */
+export class MediaInfraError extends Error {
+  override readonly name = 'MediaInfraError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? code, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = code;
+  }
+
+  /** Wraps anything thrown into a MediaInfraError (keeping it as `cause`). */
+  static from(error: unknown, fallback: ErrorCode = ErrorCode.SERVER_ERROR): MediaInfraError {
+    if (error instanceof MediaInfraError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new MediaInfraError(fallback, message, { cause: error });
+  }
+
+  /** From an error as machines keep it (`{ code, message }`). */
+  static fromInfo(info: { code: string; message: string } | undefined, fallback: ErrorCode): MediaInfraError {
+    if (!info) return new MediaInfraError(fallback);
+    return new MediaInfraError(isErrorCode(info.code) ? info.code : fallback, info.message);
+  }
+}
+
+export { ErrorCode };

@@ -1,0 +1,191 @@
+// The signaling socket to MA: one WebSocket at a time, requests with increasing ids and timeouts,
+// responses and notifications validated by the shared protocol. The token is kept here, in a
+// private field, and never handed to the machines.
+import { ErrorCode } from '../protocol/codes.js';
+import {
+  encodeRequest,
+  parseResponseData,
+  parseServerMessage,
+  type NotificationMethod,
+  type RequestData,
+  type RequestMethod,
+  type ResponseData,
+  type ServerMessage,
+} from '../protocol/messages.js';
+import { MediaInfraError } from './MediaInfraError.js';
+
+/** The part of the browser's WebSocket this service uses (a fake one in tests). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+export type Notification = Extract<ServerMessage, { type: 'notification' }>;
+
+export interface SignalingHandlers {
+  opened(): void;
+  notified(notification: Notification): void;
+  closed(code: number, reason: string): void;
+}
+
+/** One open (or opening) socket; `close()` closes it without calling `handlers.closed`. */
+export interface SignalingConnection {
+  close(code?: number, reason?: string): void;
+}
+
+export interface SignalingLogger {
+  warn(...args: unknown[]): void;
+}
+
+export interface MediaSignalingServiceOptions {
+  requestTimeout: number;
+  webSocketFactory?: WebSocketFactory;
+  logger?: SignalingLogger;
+}
+
+interface Pending {
+  method: RequestMethod;
+  resolve(data: unknown): void;
+  reject(error: MediaInfraError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const OPEN = 1;
+
+export class MediaSignalingService {
+  readonly #socketUrl: string;
+  readonly #options: MediaSignalingServiceOptions;
+  readonly #logger: SignalingLogger;
+  #socket: WebSocketLike | undefined;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  /** Sockets opened so far (diagnostics and tests). */
+  attempts = 0;
+
+  constructor(url: string, token: string, options: MediaSignalingServiceOptions) {
+    this.#socketUrl = `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+    this.#options = options;
+    this.#logger = options.logger ?? console;
+  }
+
+  /** Opens a new socket (closing the previous one, if any). */
+  open(handlers: SignalingHandlers): SignalingConnection {
+    this.#detach(1000, 'replaced');
+    const factory = this.#options.webSocketFactory ?? ((url: string) => new WebSocket(url) as unknown as WebSocketLike);
+    this.attempts++;
+    let socket: WebSocketLike;
+    try {
+      socket = factory(this.#socketUrl);
+    } catch (error) {
+      // A URL the browser refuses: report it like a socket that could not open.
+      queueMicrotask(() => handlers.closed(1006, error instanceof Error ? error.message : String(error)));
+      return { close() {} };
+    }
+    this.#socket = socket;
+    socket.onopen = () => handlers.opened();
+    socket.onmessage = (event) => {
+      const notification = this.#receive(event.data);
+      if (notification) handlers.notified(notification);
+    };
+    socket.onerror = () => {
+      // A 'close' event always follows; nothing to do here.
+    };
+    socket.onclose = (event) => {
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
+      this.#rejectAll(new MediaInfraError(ErrorCode.CONNECTION_CLOSED, `the socket closed (${event.code})`));
+      handlers.closed(event.code, event.reason);
+    };
+    return {
+      close: (code = 1000, reason = 'client') => {
+        if (this.#socket === socket) this.#detach(code, reason);
+      },
+    };
+  }
+
+  /**
+   * Sends a request and resolves with its validated response data. Rejects with a
+   * MediaInfraError: the server's code, `TIMEOUT`, or `CONNECTION_CLOSED`.
+   */
+  request<M extends RequestMethod>(method: M, data: RequestData<M>, options?: { timeout?: number }): Promise<ResponseData<M>> {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN) {
+      return Promise.reject(new MediaInfraError(ErrorCode.CONNECTION_CLOSED, `cannot send '${method}': not connected`));
+    }
+    const id = this.#nextId++;
+    const timeout = options?.timeout ?? this.#options.requestTimeout;
+    return new Promise<ResponseData<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new MediaInfraError(ErrorCode.TIMEOUT, `'${method}' got no answer in ${timeout} ms`));
+      }, timeout);
+      this.#pending.set(id, { method, resolve: resolve as (data: unknown) => void, reject, timer });
+      try {
+        socket.send(encodeRequest(id, method, data));
+      } catch (error) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(MediaInfraError.from(error, ErrorCode.CONNECTION_CLOSED));
+      }
+    });
+  }
+
+  /** Handles one frame: settles a request, or returns a notification; anything malformed is logged and dropped. */
+  #receive(raw: unknown): Notification | undefined {
+    if (typeof raw !== 'string') {
+      this.#logger.warn('[media-infra] ignored a non-text signaling frame');
+      return undefined;
+    }
+    const parsed = parseServerMessage(raw);
+    if (!parsed.ok) {
+      this.#logger.warn(`[media-infra] ignored a malformed signaling message: ${parsed.message}`);
+      return undefined;
+    }
+    const message = parsed.message;
+    if (message.type === 'notification') return message;
+    const pending = this.#pending.get(message.id);
+    if (!pending) {
+      this.#logger.warn(`[media-infra] ignored a response to unknown request ${message.id}`);
+      return undefined;
+    }
+    this.#pending.delete(message.id);
+    clearTimeout(pending.timer);
+    if (!message.ok) {
+      pending.reject(new MediaInfraError(message.error.code, message.error.message));
+      return undefined;
+    }
+    const data = parseResponseData(pending.method, message.data);
+    if (data.ok) pending.resolve(data.data);
+    else pending.reject(new MediaInfraError(data.code, data.message));
+    return undefined;
+  }
+
+  #detach(code: number, reason: string): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#socket = undefined;
+    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+    try {
+      socket.close(code, reason);
+    } catch {
+      // already closed
+    }
+    this.#rejectAll(new MediaInfraError(ErrorCode.CONNECTION_CLOSED, 'the socket was closed'));
+  }
+
+  #rejectAll(error: MediaInfraError): void {
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      this.#pending.delete(id);
+      pending.reject(error);
+    }
+  }
+}
+
+export type { NotificationMethod };

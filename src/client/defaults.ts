@@ -1,0 +1,30 @@
+// Every default of the client in one place. Each can be overridden through `createMediaClient`'s
+// options (see `MediaClientOptions`).
+
+export const defaults = {
+  /** A request without an answer after this long rejects with `TIMEOUT` (ms). */
+  requestTimeout: 10_000,
+  /** `produceTrack` called before the client is connected waits this long for it (ms). */
+  connectTimeout: 30_000,
+  /** A heartbeat `ping` every ... (ms). */
+  pingInterval: 5_000,
+  /** A `ping` without an answer after this long means the socket is lost (ms). */
+  pingTimeout: 5_000,
+  /** Time allowed between the socket opening and the server's `welcome` (ms). */
+  welcomeTimeout: 10_000,
+  /** `close()` waits this long for `leave` to be answered and the socket closed (ms). */
+  closeTimeout: 5_000,
+  /** Reconnection: capped exponential backoff with jitter. */
+  reconnect: {
+    /** Failed attempts in a row before giving up (`closed`, `closeReason` `'failed'`). */
+    maxAttempts: 8,
+    /** Delay before the first attempt (ms). */
+    initialDelay: 500,
+    /** No delay is longer than this (ms). */
+    maxDelay: 10_000,
+    /** Each delay is the previous one times this. */
+    multiplier: 2,
+    /** Each delay is randomised by ± this fraction. */
+    jitter: 0.3,
+  },
+} as const;

@@ -1,0 +1,45 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Device } from 'mediasoup-client';
+import type { CloseReason } from '../../machines/clientMachine.js';
+import type { BackoffOptions, ReconnectPolicy } from './ReconnectPolicy.js';
+import type { SignalingLogger, WebSocketFactory } from './MediaSignalingService.js';
+
+/** The client's connection state. `closed` is final; `closeReason` then says why. */
+export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export type { CloseReason };
+
+export type MediaInfraClientEvents = {
+  /** Every change of `client.state`. */
+  state: [state: ClientState];
+};
+
+export interface MediaClientOptions {
+  /**
+   * Receives every XState inspection event of every actor of the client, as
+   * `createActor(machine, { inspect })` does. The token never appears in them.
+   * (`true`, for the Stately inspector, is planned.)
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | boolean;
+  /** Request timeout (ms). */
+  requestTimeout?: number;
+  /** How long `produceTrack` waits for the client to be connected (ms). */
+  connectTimeout?: number;
+  pingInterval?: number;
+  pingTimeout?: number;
+  welcomeTimeout?: number;
+  closeTimeout?: number;
+  /** Backoff settings, or a whole ReconnectPolicy. */
+  reconnect?: Partial<BackoffOptions> | ReconnectPolicy;
+  logger?: SignalingLogger;
+  /** Opens the WebSocket (default: the browser's `WebSocket`). For tests and unusual environments. */
+  webSocketFactory?: WebSocketFactory;
+  /** Creates the mediasoup-client Device (default: `new Device()`). For tests and unusual environments. */
+  deviceFactory?: () => Device;
+}
+
+export interface ProduceOptions {
+  /** Sent with the `produce` request; the server keeps it with the producer. */
+  appData?: Record<string, unknown>;
+  /** Start paused. */
+  paused?: boolean;
+}

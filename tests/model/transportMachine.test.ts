@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { transportMachine } from '../../machines/transportMachine.js';
+import { coverageRow, testModel, uncovered, type ModelSpec } from './modelHarness.js';
+import { actorErrors } from './samples.js';
+
+const stateChanged = (['connecting', 'connected', 'disconnected', 'failed'] as const).map((state) => ({ type: 'transport.stateChanged', state }));
+
+export const transportModel: ModelSpec = {
+  name: 'transportMachine',
+  machine: transportMachine.provide({ actions: { reportCreated: () => {}, reportFailed: () => {}, closeTransport: () => {} } }),
+  input: { direction: 'send' },
+  samples: {
+    'xstate.done.actor.createTransport': [{ type: 'xstate.done.actor.createTransport', output: { transportId: 't1' } }],
+    'transport.stateChanged': stateChanged,
+    ...actorErrors('createTransport', 'connectTransport'),
+  },
+  serialize: (s) => JSON.stringify({ value: s.value, id: s.context.transportId, error: s.context.error?.code }),
+};
+
+describe('transportMachine (model)', () => {
+  it('every path reaches its state; every state node and transition is covered', async () => {
+    const coverage = await testModel(transportModel);
+    console.table([coverageRow(transportModel.name, coverage)]);
+    expect(uncovered(coverage)).toEqual({ stateNodes: [], transitions: [] });
+  });
+});

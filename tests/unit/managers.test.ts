@@ -1,0 +1,89 @@
+// The facades over single actors, with fake actor implementations (no signaling, no device).
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise } from 'xstate';
+import { consumerMachine } from '../../machines/consumerMachine.js';
+import { producerMachine } from '../../machines/producerMachine.js';
+import { ConsumeManager } from '../../src/client/ConsumeManager.js';
+import { MediaInfraError } from '../../src/client/MediaInfraError.js';
+import { ProduceManager } from '../../src/client/ProduceManager.js';
+import { fakeTrack } from './support/fakeServer.js';
+import { until } from './support/clientHelpers.js';
+
+function consumer() {
+  const machine = consumerMachine.provide({
+    actors: {
+      consume: fromPromise(async () => {}),
+      pauseConsumer: fromPromise(async () => {}),
+      resumeConsumer: fromPromise(async () => {}),
+    },
+    actions: { releaseConsumer: () => {}, reportClosed: () => {} },
+  });
+  const actor = createActor(machine, {
+    input: { id: 'c1', producerId: 'p1', kind: 'video', rtpParameters: {}, userId: 'user-2', producerPaused: true },
+  }).start();
+  return actor;
+}
+
+describe('ConsumeManager', () => {
+  it('after close, every method rejects with CONSUMER_CLOSED and closed fired once', async () => {
+    const actor = consumer();
+    await until(() => actor.getSnapshot().matches('live'));
+    const cm = new ConsumeManager(actor, fakeTrack('video'));
+    expect([cm.id, cm.kind, cm.userId, cm.producerPaused, cm.paused]).toEqual(['c1', 'video', 'user-2', true, false]);
+    const closed: MediaInfraError[] = [];
+    cm.on('closed', (e) => closed.push(e));
+    actor.send({ type: 'close', reason: 'the connection was lost' });
+    expect(cm.state).toBe('closed');
+    expect(closed).toHaveLength(1);
+    expect(closed[0]!.code).toBe('CONSUMER_CLOSED');
+    for (const call of [() => cm.pause(), () => cm.resume()]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MediaInfraError);
+      expect(error).toMatchObject({ code: 'CONSUMER_CLOSED' });
+      expect((error as Error).message).toContain('the connection was lost');
+    }
+  });
+
+  it('a pause during another pause is INVALID_STATE', async () => {
+    const actor = consumer();
+    await until(() => actor.getSnapshot().matches('live'));
+    const cm = new ConsumeManager(actor, fakeTrack('video'));
+    const first = cm.pause();
+    await expect(cm.resume()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await first;
+    expect(cm.paused).toBe(true);
+  });
+});
+
+describe('ProduceManager', () => {
+  it('refuses commands that do not fit the state with INVALID_STATE', async () => {
+    let finishProduce: (v: { producerId: string }) => void = () => {};
+    const machine = producerMachine.provide({
+      actors: {
+        produce: fromPromise(() => new Promise<{ producerId: string }>((resolve) => (finishProduce = resolve))),
+        pauseProducer: fromPromise(async () => {}),
+        resumeProducer: fromPromise(async () => {}),
+        closeProducer: fromPromise(async () => {}),
+        startRecord: fromPromise(async () => ({ recordingId: 'r1' })),
+        stopRecord: fromPromise(async () => ({ id: 'r1', path: '/r1' })),
+      },
+      actions: { releaseProducer: () => {}, reportClosed: () => {} },
+    });
+    const track = fakeTrack('audio');
+    const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'audio', appData: {}, paused: false } }).start();
+    const pm = new ProduceManager(actor, track);
+    expect(pm.state).toBe('waiting');
+    await expect(pm.pause()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await expect(pm.startRecord()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    actor.send({ type: 'produce' });
+    expect(pm.state).toBe('producing');
+    finishProduce({ producerId: 'p1' });
+    await until(() => pm.state === 'live');
+    expect(pm.id).toBe('p1');
+    // a track that ends closes the producer
+    track.dispatchEvent(new Event('ended'));
+    await until(() => pm.state === 'closed');
+    await expect(pm.pause()).rejects.toMatchObject({ code: 'PRODUCER_CLOSED' });
+    await pm.close(); // close is idempotent
+  });
+});

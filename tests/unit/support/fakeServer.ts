@@ -1,0 +1,182 @@
+// A fake MA gateway in memory: FakeSockets (WebSocketLike) that answer the signaling protocol the
+// way the real server does, with mediasoup-client's fake parameters so that a Device with
+// FakeHandler can load, create transports, produce and consume in Node.
+import { Device } from 'mediasoup-client';
+import * as fakeParameters from 'mediasoup-client/fakeParameters';
+import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
+import { ErrorCode } from '../../../src/protocol/codes.js';
+import { encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
+import type { WebSocketLike } from '../../../src/client/MediaSignalingService.js';
+
+export type Handler = (data: any, socket: FakeSocket) => unknown | { error: { code: ErrorCode; message: string } } | typeof NO_ANSWER;
+export const NO_ANSWER = Symbol('no answer');
+
+export class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  closedByClient: { code?: number; reason?: string } | undefined;
+
+  constructor(
+    readonly url: string,
+    private readonly server: FakeServer,
+  ) {
+    queueMicrotask(() => server.accept(this));
+  }
+
+  send(text: string): void {
+    if (this.readyState !== 1) throw new Error('not open');
+    queueMicrotask(() => this.server.receive(this, text));
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.closedByClient = { code, reason };
+  }
+
+  /** The server side. */
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  deliver(text: string): void {
+    if (this.readyState === 1) this.onmessage?.({ data: text });
+  }
+  serverClose(code: number, reason = ''): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+}
+
+export class FakeServer {
+  readonly sockets: FakeSocket[] = [];
+  readonly requests: Array<{ method: RequestMethod; data: any }> = [];
+  /** How the next sockets are met. */
+  mode: { accept: true } | { refuse: number } | { unreachable: true } = { accept: true };
+  routerRtpCapabilities = fakeParameters.generateRouterRtpCapabilities();
+  readonly handlers: Partial<Record<RequestMethod, Handler>> = {};
+  /** Remote tracks announced on `listen`. */
+  readonly remoteTracks: Array<{ kind: 'audio' | 'video'; userId: string }> = [];
+  #producerSeq = 0;
+  #consumerSeq = 0;
+
+  readonly factory = (url: string): WebSocketLike => {
+    const socket = new FakeSocket(url, this);
+    this.sockets.push(socket);
+    return socket;
+  };
+
+  get current(): FakeSocket | undefined {
+    return this.sockets.at(-1);
+  }
+
+  methods(): RequestMethod[] {
+    return this.requests.map((r) => r.method);
+  }
+
+  accept(socket: FakeSocket): void {
+    if ('unreachable' in this.mode) return socket.serverClose(1006);
+    socket.open();
+    if ('refuse' in this.mode) return socket.serverClose(this.mode.refuse, 'refused');
+    this.notify('welcome', { protocolVersion: 1, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: this.routerRtpCapabilities as never }, socket);
+  }
+
+  notify<M extends NotificationMethod>(method: M, data: NotificationData<M>, socket = this.current): void {
+    socket?.deliver(encodeNotification(method, data));
+  }
+
+  /** Announces one remote track to the client (as the server does after `listen`). */
+  newConsumer(kind: 'audio' | 'video', userId = 'user-2', socket = this.current): string {
+    const params = fakeParameters.generateConsumerRemoteParameters({
+      id: `c${++this.#consumerSeq}`,
+      codecMimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8',
+    });
+    this.notify(
+      'newConsumer',
+      {
+        id: params.id,
+        producerId: params.producerId,
+        kind,
+        rtpParameters: params.rtpParameters as never,
+        userId,
+        producerPaused: false,
+        appData: {},
+      },
+      socket,
+    );
+    return params.id;
+  }
+
+  receive(socket: FakeSocket, text: string): void {
+    const { id, method, data } = JSON.parse(text) as { id: number; method: RequestMethod; data: any };
+    this.requests.push({ method, data });
+    const handler = this.handlers[method] ?? this.defaultHandler(method);
+    const answer = handler(data, socket);
+    if (answer === NO_ANSWER) return;
+    if (answer && typeof answer === 'object' && 'error' in answer) socket.deliver(encodeError(id, (answer as { error: { code: ErrorCode; message: string } }).error));
+    else socket.deliver(encodeResponse(id, answer));
+    if (method === 'listen') for (const track of this.remoteTracks) this.newConsumer(track.kind, track.userId, socket);
+    if (method === 'leave') queueMicrotask(() => socket.serverClose(1000, 'bye'));
+  }
+
+  defaultHandler(method: RequestMethod): Handler {
+    switch (method) {
+      case 'join':
+        return () => ({ peerId: 'peer-1' });
+      case 'createTransport':
+        return () => fakeParameters.generateTransportRemoteParameters();
+      case 'produce':
+        return () => ({ producerId: `p${++this.#producerSeq}` });
+      case 'ping':
+        return () => ({ now: Date.now() });
+      case 'startRecord':
+      case 'stopRecord':
+        return () => ({ error: { code: ErrorCode.SERVER_ERROR, message: 'recording is not implemented yet' } });
+      default:
+        return () => ({});
+    }
+  }
+}
+
+/** A mediasoup-client Device that runs in Node. */
+export function fakeDevice(): Device {
+  return new Device({
+    handlerFactory: FakeHandler.createFactory({
+      generateNativeRtpCapabilities: fakeParameters.generateNativeRtpCapabilities,
+      generateNativeSctpCapabilities: fakeParameters.generateNativeSctpCapabilities,
+      generateLocalDtlsParameters: fakeParameters.generateLocalDtlsParameters,
+    }),
+  });
+}
+
+/** Just enough of a MediaStreamTrack for mediasoup-client's FakeHandler. */
+export function fakeTrack(kind: 'audio' | 'video'): MediaStreamTrack {
+  let n = 0;
+  const target = new EventTarget();
+  return Object.assign(target, {
+    id: `${kind}-track-${++n}-${Math.random().toString(36).slice(2)}`,
+    kind,
+    label: `fake ${kind}`,
+    enabled: true,
+    muted: false,
+    readyState: 'live' as MediaStreamTrackState,
+    stop() {
+      (this as { readyState: string }).readyState = 'ended';
+    },
+    clone() {
+      return fakeTrack(kind);
+    },
+    getSettings: () => ({}),
+    getConstraints: () => ({}),
+    getCapabilities: () => ({}),
+    applyConstraints: async () => {},
+    onended: null,
+    onmute: null,
+    onunmute: null,
+    contentHint: '',
+  }) as unknown as MediaStreamTrack;
+}
