@@ -35,9 +35,7 @@ export async function openClientPage(browser: Browser, httpUrl: string): Promise
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
   await page.goto(`${httpUrl}/healthz`);
-  await page.evaluate(async (origin) => {
-    const mod = await import(`${origin}/media-infra-client.js`);
-    (globalThis as Record<string, unknown>).MediaInfra = mod;
-  }, httpUrl);
+  // A string, not a function: vitest rewrites `import()` inside functions it transforms.
+  await page.evaluate(`import(${JSON.stringify(`${httpUrl}/media-infra-client.js`)}).then((m) => { globalThis.MediaInfra = m; })`);
   return { page, consoleLines };
 }
