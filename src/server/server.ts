@@ -4,11 +4,14 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { CloseCode } from '../protocol/codes.js';
+import { openDatabase } from './database.js';
 import { Gateway } from './ma/gateway.js';
 import { createHttpHandler } from './ma/http.js';
 import { SessionStore } from './ma/sessions.js';
 import { loadMediasoup } from './mr/mediasoupLoader.js';
 import { MediaRouter } from './mr/mediaRouter.js';
+import { RecordingStore } from './mr/recordingStore.js';
+import { Recordings } from './mr/recordings.js';
 import { WorkerPool } from './mr/workers.js';
 
 export interface MediaServer {
@@ -17,7 +20,7 @@ export interface MediaServer {
   port: number;
   /** Pids of the live mediasoup workers (diagnostics, crash tests). */
   workerPids(): number[];
-  /** Closes every client (1001), the workers and the database. Idempotent. */
+  /** Closes every client (1001), finalizes every recording, closes the workers and the database. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -38,7 +41,15 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   if ((config.host === '0.0.0.0' || config.host === '::') && config.announcedIp === undefined) {
     logger.warn(`HOST=${config.host} without ANNOUNCED_IP: WebRTC candidates would name ${config.host}, which browsers cannot reach; set ANNOUNCED_IP to this machine's public or LAN address`);
   }
-  const sessions = new SessionStore(config.databasePath, config.sessionTtlSeconds);
+  const db = openDatabase(config.databasePath);
+  const sessions = new SessionStore(db, config.sessionTtlSeconds);
+  const recordingStore = new RecordingStore(db);
+  const interrupted = recordingStore.failInterrupted();
+  if (interrupted > 0) logger.warn({ recordings: interrupted }, 'marked recordings of a server that stopped without finalizing them as failed');
+  const closeDb = () => {
+    sessions.close();
+    if (db.open) db.close();
+  };
   let pool: WorkerPool;
   try {
     sessions.startPurging();
@@ -54,14 +65,15 @@ export async function startMediaServer(config: Config, options: StartOptions = {
       logger,
     );
   } catch (err) {
-    sessions.close();
+    closeDb();
     throw err;
   }
-  const media = new MediaRouter(pool, logger);
+  const recordings = new Recordings(recordingStore, config.recordingsDir, logger);
+  const media = new MediaRouter(pool, recordings, logger);
   const gateway = new Gateway({ sessions, media, logger, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
 
   let boundPort = config.port;
-  const http = createServer(createHttpHandler({ config, sessions, logger, port: () => boundPort, ready: () => media.ready }));
+  const http = createServer(createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, ready: () => media.ready }));
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   http.on('clientError', (_err, socket) => socket.destroy());
   try {
@@ -74,7 +86,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     });
   } catch (err) {
     media.close();
-    sessions.close();
+    closeDb();
     throw err;
   }
   boundPort = (http.address() as AddressInfo).port;
@@ -90,8 +102,11 @@ export async function startMediaServer(config: Config, options: StartOptions = {
         http.close();
         await gateway.closeAll(CloseCode.GOING_AWAY, 'server shutting down');
         http.closeAllConnections();
+        // Closing the peers closed their producers, which ends their recordings: wait until every
+        // file is finalized and its row written, while the workers and the database still run.
+        await recordings.stopAll();
         media.close();
-        sessions.close();
+        closeDb();
         logger.info('server closed');
       })()),
   };

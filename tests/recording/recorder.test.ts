@@ -1,23 +1,18 @@
 // The recorder against a real mediasoup worker and real ffmpeg: an ffmpeg test source produces RTP
 // into the router (as a browser would), the recorder writes it to a file, ffprobe checks the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
 import { Recording } from '../../src/server/mr/recorder.js';
+import { probe } from '../support/ffprobe.js';
 import type { types as ms } from 'mediasoup';
 
 const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'media-infra-rec-'));
-
-function probe(path: string): { duration: number; frames: number; codec: string } {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'format=duration:stream=codec_name,nb_read_frames', '-of', 'json', path]).toString();
-  const j = JSON.parse(out);
-  return { duration: Number(j.format.duration), frames: Number(j.streams[0].nb_read_frames), codec: j.streams[0].codec_name };
-}
 
 /**
  * An RTP source like a browser's: ffmpeg encodes a test pattern or a tone and sends it to the router.

@@ -122,12 +122,26 @@ describe('bad requests', () => {
     await socket.close();
   });
 
-  it('recording answers a clear SERVER_ERROR for now (and NOT_FOUND for an unknown producer)', async () => {
-    const { socket } = await join(newRoom(), 'rec');
+  it('recording requests in the wrong state or naming unknown producers are refused and change nothing', async () => {
+    const roomId = newRoom();
+    const { socket } = await join(roomId, 'rec');
+    const other = await join(roomId, 'other');
     const { producerId } = await producing(socket);
-    expect(await socket.request('startRecord', { producerId })).toMatchObject({ ok: false, error: { code: ErrorCode.SERVER_ERROR, message: expect.stringMatching(/not implemented/) } });
+    expect(await socket.request('stopRecord', { producerId })).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE } });
     expect(await socket.request('stopRecord', { producerId: 'nope' })).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    // Another user's producer is not theirs to record.
+    expect(await other.socket.request('startRecord', { producerId })).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    expect(await server.recordings(roomId)).toEqual([]);
+
+    expect(await socket.request('startRecord', { producerId })).toMatchObject({ ok: true, data: { recordingId: expect.any(String) } });
+    expect(await socket.request('startRecord', { producerId })).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE } });
+    expect(await server.recordings(roomId)).toMatchObject([{ producerId, state: 'recording' }]);
+    // Leaving ends the recording; this producer never sent a packet, so it is failed, and says why.
     await socket.close();
+    await expect
+      .poll(async () => (await server.recordings(roomId))[0], { timeout: 15_000, interval: 100 })
+      .toMatchObject({ producerId, state: 'failed', reason: 'no media arrived before it stopped', bytes: 0 });
+    await other.socket.close();
   });
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CloseCode } from '../../src/protocol/codes.js';
+import { openDatabase, SCHEMA_VERSION } from '../../src/server/database.js';
 import { EXPIRED_GRACE_MS, SessionStore } from '../../src/server/ma/sessions.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { TestSocket } from './wsClient.js';
@@ -28,7 +29,7 @@ describe('the Session table', () => {
     const t = await server.connect('room-s', 'sam');
     const db = new Database(server.databasePath, { readonly: true });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       const rows = db.prepare('SELECT * FROM session').all() as Record<string, unknown>[];
       expect(rows).toHaveLength(1);
       expect(rows[0]).toEqual({
@@ -83,7 +84,8 @@ describe('SessionStore', () => {
   const dir = mkdtempSync(join(tmpdir(), 'media-infra-sessions-'));
 
   it('looks tokens up as valid, expired or unknown', () => {
-    const store = new SessionStore(join(dir, 'lookup.db'), 60);
+    const db = openDatabase(join(dir, 'lookup.db'));
+    const store = new SessionStore(db, 60);
     try {
       const now = 1_000_000_000_000;
       const { token, session } = store.create('r', 'u', now);
@@ -92,11 +94,13 @@ describe('SessionStore', () => {
       expect(store.lookup(token + 'x', now)).toEqual({ status: 'unknown' });
     } finally {
       store.close();
+      db.close();
     }
   });
 
   it('purges rows past the grace period after expiry and keeps the others', () => {
-    const store = new SessionStore(join(dir, 'purge.db'), 60);
+    const db = openDatabase(join(dir, 'purge.db'));
+    const store = new SessionStore(db, 60);
     try {
       const now = 1_000_000_000_000;
       const old = store.create('r', 'old', now - EXPIRED_GRACE_MS - 61_000); // expired more than the grace period ago
@@ -112,6 +116,7 @@ describe('SessionStore', () => {
       expect(store.lookup(valid.token, now).status).toBe('valid');
     } finally {
       store.close();
+      db.close();
     }
   });
 
@@ -120,6 +125,25 @@ describe('SessionStore', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new SessionStore(path, 60)).toThrow(/schema version 99/);
+    expect(() => openDatabase(path)).toThrow(/schema version 99/);
+  });
+
+  it('migrates a database of schema version 1 in place, keeping its sessions', () => {
+    const path = join(dir, 'v1.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE session (token_hash TEXT PRIMARY KEY NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL,
+      created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX session_expires_at ON session (expires_at);
+      INSERT INTO session VALUES ('${sha256('old-token')}', 'r', 'u', 1, ${Date.now() + 60_000});
+      PRAGMA user_version = 1;`);
+    old.close();
+    const db = openDatabase(path);
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(new SessionStore(db, 60).lookup('old-token').status).toBe('valid');
+      expect(db.prepare('SELECT count(*) AS n FROM recording').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
   });
 });

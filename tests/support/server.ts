@@ -18,13 +18,30 @@ export interface ConnectResult {
   expiresAt: string;
 }
 
+export interface RecordingListing {
+  id: string;
+  roomId: string;
+  userId: string;
+  producerId: string;
+  kind: 'audio' | 'video';
+  path: string;
+  startedAt: string;
+  endedAt: string | null;
+  bytes: number;
+  state: 'recording' | 'finished' | 'failed';
+  reason?: string;
+}
+
 export interface ServerProcess {
   httpUrl: string;
   port: number;
   apiKey: string;
   databasePath: string;
+  recordingsDir: string;
   /** Issues a token the way a customer's server does (POST /v1/api/connect with the key). */
   connect(roomId: string, userId: string): Promise<ConnectResult>;
+  /** GET /v1/api/recordings?roomId= with the key. */
+  recordings(roomId: string): Promise<RecordingListing[]>;
   /** Everything the process wrote to stdout and stderr so far. */
   logs(): string;
   /** Sends the signal and resolves with the exit code (null if killed by a signal). */
@@ -104,6 +121,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'media-infra-test-'));
   const databasePath = opts.databasePath ?? join(dir, 'media-infra.db');
+  const recordingsDir = opts.env?.['RECORDINGS_DIR'] ?? join(dir, 'recordings');
   // WebRTC ports below the kernel's ephemeral range, derived from the HTTP port so that servers
   // running side by side (parallel test files) do not collide.
   const rtcMin = 10_000 + (port % 2_000) * 10;
@@ -113,7 +131,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
     HOST: '127.0.0.1',
     MEDIA_API_KEY: TEST_API_KEY,
     DATABASE_PATH: databasePath,
-    RECORDINGS_DIR: join(dir, 'recordings'),
+    RECORDINGS_DIR: recordingsDir,
     RTC_MIN_PORT: String(rtcMin),
     RTC_MAX_PORT: String(rtcMin + 9),
     NUM_WORKERS: '1',
@@ -142,6 +160,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
     port,
     apiKey,
     databasePath,
+    recordingsDir,
     process: child,
     logs,
     async connect(roomId, userId) {
@@ -152,6 +171,11 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
       });
       if (!res.ok) throw new Error(`connect failed: ${res.status} ${await res.text()}`);
       return (await res.json()) as ConnectResult;
+    },
+    async recordings(roomId) {
+      const res = await fetch(`${httpUrl}/v1/api/recordings?roomId=${encodeURIComponent(roomId)}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      if (!res.ok) throw new Error(`recordings failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { recordings: RecordingListing[] }).recordings;
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { repoRoot } from '../paths.js';
 import { apiKeyChecker } from './apiKey.js';
+import type { RecordingStore } from '../mr/recordingStore.js';
 import type { SessionStore } from './sessions.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -30,6 +31,7 @@ class HttpError extends Error {
 export interface HttpDeps {
   config: Config;
   sessions: SessionStore;
+  recordings: RecordingStore;
   logger: Logger;
   /** The port actually bound (config.port may be 0). */
   port: () => number;
@@ -213,8 +215,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       requireKey(req);
       const roomId = query.get('roomId');
       if (roomId !== null && !ID_PATTERN.test(roomId)) throw new HttpError(400, 'BAD_REQUEST', 'roomId must be 1-128 characters of A-Z a-z 0-9 _ . : @ -');
-      // Recording is a later issue: the list is empty until it exists.
-      return sendJson(res, 200, { recordings: [] });
+      return sendJson(res, 200, { recordings: deps.recordings.list(roomId ?? undefined) });
     }
     if (pathname === '/healthz') {
       only('GET');

@@ -6,9 +6,8 @@
 // rather than 'unauthorized' (which would look like a forged token). Past it, the token is
 // unknown again: that is the price of not keeping rows forever.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import type { Db } from '../database.js';
 
 export const EXPIRED_GRACE_MS = 7 * 24 * 3600 * 1000;
 const PURGE_INTERVAL_MS = 3600 * 1000;
@@ -24,18 +23,6 @@ export interface Session {
 
 export type SessionLookup = { status: 'valid'; session: Session } | { status: 'expired' } | { status: 'unknown' };
 
-/** Each entry moves the schema from version index to index + 1 (PRAGMA user_version). */
-const migrations: readonly string[] = [
-  `CREATE TABLE session (
-     token_hash TEXT PRIMARY KEY NOT NULL,
-     room_id    TEXT NOT NULL,
-     user_id    TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL
-   ) WITHOUT ROWID;
-   CREATE INDEX session_expires_at ON session (expires_at);`,
-];
-
 interface Row {
   token_hash: string;
   room_id: string;
@@ -49,22 +36,15 @@ export function hashToken(token: string): string {
 }
 
 export class SessionStore {
-  private readonly db: Database.Database;
   private readonly insert: Database.Statement<[string, string, string, number, number]>;
   private readonly select: Database.Statement<[string], Row>;
   private readonly purge: Database.Statement<[number]>;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    path: string,
+    private readonly db: Db,
     private readonly ttlSeconds: number,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    // WAL: readers (socket checks) never wait for the writer (token issue).
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
     this.insert = this.db.prepare('INSERT INTO session (token_hash, room_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
     this.select = this.db.prepare<[string], Row>('SELECT * FROM session WHERE token_hash = ?');
     this.purge = this.db.prepare('DELETE FROM session WHERE expires_at < ?');
@@ -107,21 +87,8 @@ export class SessionStore {
     return this.purge.run(now - EXPIRED_GRACE_MS).changes;
   }
 
+  /** Stops purging; the database itself belongs to the server. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.db.open) this.db.close();
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > migrations.length) {
-      throw new Error(`the database at ${this.db.name} has schema version ${version}, newer than this server (${migrations.length})`);
-    }
-    for (let v = version; v < migrations.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(migrations[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
   }
 }

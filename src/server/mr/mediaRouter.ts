@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { MediaRouterApi, OpenPeerOptions, PeerHandle } from './api.js';
 import { Peer } from './peer.js';
+import type { Recordings } from './recordings.js';
 import { Room } from './room.js';
 import type { WorkerPool } from './workers.js';
 
@@ -11,6 +12,7 @@ export class MediaRouter implements MediaRouterApi {
 
   constructor(
     private readonly pool: WorkerPool,
+    private readonly recordings: Recordings,
     private readonly logger: Logger,
   ) {}
 
@@ -23,7 +25,7 @@ export class MediaRouter implements MediaRouterApi {
       const room = await this.room(roomId);
       // A room that emptied (or lost its worker) while we waited is gone from the map: try again.
       if (room.closed) continue;
-      const peer = new Peer(room, userId, notify, onClosedByServer, this.logger);
+      const peer = new Peer(room, userId, notify, onClosedByServer, this.recordings, this.logger);
       room.addPeer(peer);
       return peer;
     }

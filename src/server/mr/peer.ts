@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/codes.js';
 import type { RequestData, ResponseData, RtpCapabilities, RtpParameters } from '../../protocol/messages.js';
 import type { Notify, PeerHandle, PeerRequest } from './api.js';
 import { MediaError } from './errors.js';
+import type { EndedRecording, Recordings } from './recordings.js';
 import type { Room } from './room.js';
 
 type Direction = 'send' | 'recv';
@@ -34,6 +35,8 @@ export class Peer implements PeerHandle {
   private readonly consumers = new Map<string, ms.Consumer>();
   /** Producers already consumed (or being consumed): listen and announce never duplicate one. */
   private readonly consumedProducers = new Set<string>();
+  /** Producers whose recording the client asked to stop: its end is the response, not a notification. */
+  private readonly stopsRequested = new Set<string>();
   private recvTransport: ms.WebRtcTransport | undefined;
   private listeningFlag = false;
   private closed = false;
@@ -44,6 +47,7 @@ export class Peer implements PeerHandle {
     readonly userId: string,
     private readonly notify: Notify,
     private readonly onClosedByServer: (reason: string) => void,
+    private readonly recordings: Recordings,
     logger: Logger,
   ) {
     this.logger = logger.child({ peerId: this.id, roomId: room.id, userId });
@@ -97,10 +101,36 @@ export class Peer implements PeerHandle {
         await this.consumer(req.data.consumerId).resume();
         return {};
       case 'startRecord':
+        return this.startRecord(req.data);
       case 'stopRecord':
-        this.producer(req.data.producerId);
-        throw new MediaError(ErrorCode.SERVER_ERROR, 'recording is not implemented yet');
+        return this.stopRecord(req.data);
     }
+  }
+
+  private async startRecord({ producerId }: RequestData<'startRecord'>): Promise<ResponseData<'startRecord'>> {
+    const producer = this.producer(producerId);
+    const owner = { roomId: this.room.id, userId: this.userId, router: this.room.router };
+    const recording = await this.recordings.start(owner, producer, (ended) => this.recordingEnded(producerId, ended));
+    return { recordingId: recording.id };
+  }
+
+  private async stopRecord({ producerId }: RequestData<'stopRecord'>): Promise<ResponseData<'stopRecord'>> {
+    this.producer(producerId);
+    if (!this.recordings.isRecording(producerId)) throw new MediaError(ErrorCode.INVALID_STATE, `producer ${producerId} is not being recorded`);
+    this.stopsRequested.add(producerId);
+    try {
+      const { id, path, result } = await this.recordings.stop(producerId);
+      if (result.state === 'failed') throw new MediaError(ErrorCode.SERVER_ERROR, `the recording failed: ${result.reason ?? 'unknown'}`);
+      return { id, path };
+    } finally {
+      this.stopsRequested.delete(producerId);
+    }
+  }
+
+  /** A recording ended on its own (producer closed, ffmpeg died, shutdown): tell the client. */
+  private recordingEnded(producerId: string, { id, path, result }: EndedRecording): void {
+    if (this.closed || this.stopsRequested.has(producerId)) return;
+    this.notify('recordingEnded', { producerId, id, path, state: result.state });
   }
 
   private join(data: RequestData<'join'>): ResponseData<'join'> {

@@ -179,7 +179,7 @@ export class Recording {
     const clean = expected && (code === 0 || code === 255) && bytes > 0;
     const reason = clean
       ? undefined
-      : error ?? (expected ? `ffmpeg exited ${code ?? signal} while finalizing` : `ffmpeg died (${code ?? signal})`);
+      : error ?? (!expected ? `ffmpeg died (${code ?? signal})` : bytes === 0 ? 'no media arrived before it stopped' : `ffmpeg exited ${code ?? signal} while finalizing`);
     if (reason) this.logger.error({ code, signal, bytes, ffmpeg: this.stderrTail().trim().split('\n').slice(-3) }, `recording failed: ${reason}`);
     else this.logger.info({ bytes }, 'recording finished');
     this.settle({ state: clean ? 'finished' : 'failed', endedAt: new Date(), bytes, ...(reason && { reason }) });
