@@ -36,7 +36,11 @@ export MEDIASOUP_WORKER_BIN
 # npm packages: reinstalled only when the lock file changed (mediasoup's postinstall reads
 # MEDIASOUP_WORKER_BIN and then skips its download).
 STAMP=node_modules/.media-infra-installed
-deps_hash() { { cat package.json; cat package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
+# Only what npm installs from counts: editing a script in package.json reinstalls nothing.
+deps_hash() {
+  { node -e 'const p = require("./package.json"); console.log(JSON.stringify([p.dependencies, p.devDependencies, p.optionalDependencies, p.overrides]))'
+    cat package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1
+}
 WANT="$(deps_hash) $MEDIASOUP_WORKER_BIN"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" ]]; then
   say "installing npm packages (better-sqlite3 compiles from source: about a minute)"
