@@ -18,6 +18,7 @@ import {
 } from '../../protocol/messages.js';
 import type { MediaRouterApi, Notify, PeerHandle } from '../mr/api.js';
 import { MediaError } from '../mr/errors.js';
+import { RateLimit } from './rateLimit.js';
 import type { Session, SessionStore } from './sessions.js';
 
 export const SOCKET_PATH = '/v1/ws';
@@ -43,6 +44,7 @@ class Connection {
   private left = false;
   /** Requests run one after another, so MR sees them in the order the client sent them. */
   private queue: Promise<void> = Promise.resolve();
+  private readonly rate = new RateLimit();
   readonly peer: Promise<PeerHandle | undefined>;
   private readonly logger: Logger;
 
@@ -122,6 +124,13 @@ class Connection {
 
   private receive(raw: RawData, isBinary: boolean): void {
     if (this.closed || this.left) return;
+    const verdict = this.rate.take();
+    if (verdict === 'close') {
+      this.logger.warn('closing a flooding socket');
+      void this.end(CloseCode.POLICY_VIOLATION, 'rate limit');
+      return;
+    }
+    if (verdict === 'refuse') return this.reply(requestId(raw), { code: ErrorCode.RATE_LIMITED, message: 'too many requests: slow down' });
     if (isBinary) return this.reply(undefined, { code: ErrorCode.BAD_REQUEST, message: 'binary frames are not accepted' });
     const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString('utf8');
     const parsed = parseRequest(text);
@@ -239,4 +248,10 @@ export class Gateway {
       conn.ws.ping();
     }
   }
+}
+
+/** The id of a refused frame, if it has one, without validating the rest (cheap, never throws). */
+function requestId(raw: RawData): number | undefined {
+  const match = /"id"\s*:\s*(\d{1,15})/.exec(String(raw).slice(0, 200));
+  return match ? Number(match[1]) : undefined;
 }
