@@ -14,6 +14,11 @@ import { RecordingStore } from './mr/recordingStore.js';
 import { Recordings } from './mr/recordings.js';
 import { WorkerPool } from './mr/workers.js';
 
+/** Time allowed for a request's head to arrive on a new connection (ms). */
+export const IDLE_CONNECTION_MS = 10_000;
+/** Time allowed for a whole request (ms). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface MediaServer {
   /** http://host:port with the port actually bound. */
   url: string;
@@ -73,9 +78,17 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   const gateway = new Gateway({ sessions, media, logger, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
 
   let boundPort = config.port;
-  const http = createServer(createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, ready: () => media.ready }));
+  // A connection that sends no complete request head within IDLE_CONNECTION_MS is answered 408 and
+  // closed: idle sockets without a session hold nothing for long. (Upgraded WebSockets are not
+  // affected; the gateway's heartbeat watches those.)
+  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, ready: () => media.ready }));
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  http.on('clientError', (_err, socket) => socket.destroy());
+  // A malformed or too slow request gets a plain status line, never Node's default handling.
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);

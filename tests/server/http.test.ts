@@ -1,6 +1,8 @@
 // MA's HTTP API against the real server process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import { IDLE_CONNECTION_MS } from '../../src/server/server.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -140,6 +142,18 @@ describe('other routes', () => {
     const bad = await fetch(`${server.httpUrl}/v1/api/recordings?roomId=a%20b`, { headers: { authorization: `Bearer ${server.apiKey}` } });
     await expectError(bad, 400, 'BAD_REQUEST');
   });
+
+  it('a connection that never sends a request is answered 408 and closed after IDLE_CONNECTION_MS', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    const opened = Date.now();
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    await new Promise((resolve) => socket.once('close', resolve));
+    const after = Date.now() - opened;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(after).toBeGreaterThanOrEqual(IDLE_CONNECTION_MS - 100);
+    expect(after).toBeLessThan(IDLE_CONNECTION_MS + 5_000);
+  }, IDLE_CONNECTION_MS + 20_000);
 
   it('unknown paths are a JSON 404', async () => {
     await expectError(await fetch(`${server.httpUrl}/v1/api/nope`), 404, 'NOT_FOUND');
