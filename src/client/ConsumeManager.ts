@@ -47,10 +47,13 @@ export class ConsumeManager extends TypedEmitter<ConsumeManagerEvents> {
       complete: () => this.#update(ref.getSnapshot()),
       error: () => this.#update(ref.getSnapshot()),
     });
-    ref.on('paused', () => this.emit('paused'));
-    ref.on('resumed', () => this.emit('resumed'));
-    ref.on('producerPaused', () => this.emit('producerpaused'));
-    ref.on('producerResumed', () => this.emit('producerresumed'));
+    // The machine emits these after its new snapshot is in place but before subscribers hear of
+    // it: `state` is brought up to date first, so that a listener never sees a stale state.
+    const sync = () => this.#update(ref.getSnapshot());
+    ref.on('paused', () => (sync(), this.emit('paused')));
+    ref.on('resumed', () => (sync(), this.emit('resumed')));
+    ref.on('producerPaused', () => (sync(), this.emit('producerpaused')));
+    ref.on('producerResumed', () => (sync(), this.emit('producerresumed')));
   }
 
   /** The server's consumer id. */

@@ -43,6 +43,30 @@ function recordingState(snapshot: ProducerSnapshot): string {
 }
 
 /**
+ * Calls `onStop` after every `track.stop()`, by giving this track object its own `stop` that calls
+ * the original; returns the function that takes it away again (when still ours).
+ */
+function watchStop(track: MediaStreamTrack, onStop: () => void): () => void {
+  const original = track.stop as (() => void) | undefined;
+  if (typeof original !== 'function') return () => {};
+  const hadOwn = Object.prototype.hasOwnProperty.call(track, 'stop');
+  const stop = function (this: MediaStreamTrack): void {
+    original.call(this);
+    onStop();
+  };
+  try {
+    Object.defineProperty(track, 'stop', { value: stop, configurable: true, writable: true, enumerable: false });
+  } catch {
+    return () => {};
+  }
+  return () => {
+    if (track.stop !== stop) return;
+    if (hadOwn) Object.defineProperty(track, 'stop', { value: original, configurable: true, writable: true, enumerable: false });
+    else delete (track as { stop?: unknown }).stop;
+  };
+}
+
+/**
  * One sent track. It survives a lost connection: after the reconnect the same object produces the
  * same track again (a new `id`), paused if it was paused. Every method checks the state first:
  * a call that does not fit rejects with `INVALID_STATE`, any call after close with
@@ -64,18 +88,31 @@ export class ProduceManager extends TypedEmitter<ProduceManagerEvents> {
       complete: () => this.#update(ref.getSnapshot()),
       error: () => this.#update(ref.getSnapshot()),
     });
-    ref.on('produced', ({ producerId }) => this.emit('produced', producerId));
-    ref.on('paused', () => this.emit('paused'));
-    ref.on('resumed', () => this.emit('resumed'));
-    ref.on('recordingStarted', () => this.emit('recording', true));
+    // The machine emits these after its new snapshot is in place but before subscribers hear of
+    // it: `state` is brought up to date first, so that a listener never sees a stale state.
+    const sync = () => this.#update(ref.getSnapshot());
+    ref.on('produced', ({ producerId }) => (sync(), this.emit('produced', producerId)));
+    ref.on('paused', () => (sync(), this.emit('paused')));
+    ref.on('resumed', () => (sync(), this.emit('resumed')));
+    ref.on('recordingStarted', () => (sync(), this.emit('recording', true)));
     ref.on('recordingStopped', ({ recording }) => {
+      sync();
       this.emit('recording', false);
       if (recording) this.emit('recordingended', recording);
     });
-    ref.on('closed', ({ error }) => this.emit('closed', error ? MediaInfraError.fromInfo(error, ErrorCode.PRODUCER_CLOSED) : undefined));
+    ref.on('closed', ({ error }) => {
+      sync();
+      this.emit('closed', error ? MediaInfraError.fromInfo(error, ErrorCode.PRODUCER_CLOSED) : undefined);
+    });
+    // A track that ends closes its producer. `track.stop()` by the page fires no 'ended' (only a
+    // source that ends by itself does), so this track's stop() is also watched while it is produced.
     const onEnded = () => void this.close().catch(() => undefined);
     track.addEventListener?.('ended', onEnded);
-    this.once('closed', () => track.removeEventListener?.('ended', onEnded));
+    const unwatchStop = watchStop(track, onEnded);
+    this.once('closed', () => {
+      track.removeEventListener?.('ended', onEnded);
+      unwatchStop();
+    });
   }
 
   /** The server's producer id (a new one after every reconnect); '' while not produced. */
@@ -103,10 +140,10 @@ export class ProduceManager extends TypedEmitter<ProduceManagerEvents> {
     return this.#state === 'closed';
   }
 
-  /** A recording of this track is running (or being stopped). */
+  /** A recording of this track is running, being stopped, or waiting to go on in a new segment after a reconnect. */
   get recording(): boolean {
     const state = recordingState(this.#ref.getSnapshot());
-    return state === 'recording' || state === 'stopping';
+    return state === 'recording' || state === 'stopping' || state === 'suspended';
   }
 
   /** Pauses sending; resolves once the server paused its producer. Resolves at once if paused. */

@@ -8,13 +8,27 @@ export async function createClient(page: Page, url: string, token: string): Prom
       const w = globalThis as any;
       w.sockets = 0;
       const Native = w.WebSocket;
+      const parse = (data: unknown) => {
+        try {
+          return JSON.parse(String(data));
+        } catch {
+          return { unparsed: String(data).slice(0, 100) };
+        }
+      };
       // Count connection attempts: a refused token must never be tried twice.
       w.WebSocket = class extends Native {
         constructor(...args: unknown[]) {
           super(...(args as [string]));
           w.sockets++;
+          // Every frame both ways, in order, so a test can tell when the server answered a request.
+          this.addEventListener('message', (e: MessageEvent) => w.wire.push({ dir: 'in', at: performance.now(), frame: parse(e.data) }));
+        }
+        send(data: string) {
+          w.wire.push({ dir: 'out', at: performance.now(), frame: parse(data) });
+          super.send(data);
         }
       };
+      w.wire = [];
       w.states = [];
       w.client = w.MediaInfra.createMediaClient(url, token);
       w.states.push(w.client.state);
@@ -65,7 +79,15 @@ export async function listen(page: Page): Promise<void> {
   await page.evaluate(() => {
     const w = globalThis as any;
     w.consumers = [];
-    w.client.listenTrack((cm: any) => w.consumers.push(cm));
+    // What each consumer reported, in order: its events and every state it passed through.
+    w.consumerEvents = {};
+    w.client.listenTrack((cm: any) => {
+      const log: string[] = (w.consumerEvents[cm.id] = [`state:${cm.state}`]);
+      for (const name of ['paused', 'resumed', 'producerpaused', 'producerresumed']) cm.on(name, () => log.push(name));
+      cm.on('state', (s: string) => log.push(`state:${s}`));
+      cm.on('closed', (e: any) => log.push(`closed:${e?.code}`));
+      w.consumers.push(cm);
+    });
   });
 }
 
@@ -110,4 +132,137 @@ export async function readFrames(page: Page, kind: 'audio' | 'video', frames: nu
     },
     [kind, frames] as const,
   );
+}
+
+/**
+ * Counts the decoded frames of a received track for as long as it lives (`window.frames[id]`).
+ * The reader runs all the time, so that frames are counted, not left queued in the processor.
+ */
+export async function watchFrames(page: Page, consumerId: string): Promise<void> {
+  await page.evaluate(async (id) => {
+    const w = globalThis as any;
+    w.frameCounters ??= {};
+    if (w.frameCounters[id]) return;
+    const cm = w.consumers.find((c: any) => c.id === id);
+    if (!cm) throw new Error(`no consumer ${id}`);
+    if (cm.kind === 'audio') {
+      const el = document.createElement('audio');
+      el.muted = true;
+      el.srcObject = new MediaStream([cm.track]);
+      document.body.append(el);
+      await el.play();
+    }
+    const counter = { count: 0, last: 0, ended: false, listeners: new Set<() => void>() };
+    w.frameCounters[id] = counter;
+    const reader = new w.MediaStreamTrackProcessor({ track: cm.track }).readable.getReader();
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (done) break;
+        value.close();
+        counter.count++;
+        counter.last = performance.now();
+        for (const l of [...counter.listeners]) l();
+      }
+      counter.ended = true;
+      for (const l of [...counter.listeners]) l();
+    })();
+  }, consumerId);
+}
+
+/** Resolves once `frames` more frames of a watched track were decoded (rejects after the timeout). */
+export async function waitForFrames(page: Page, consumerId: string, frames: number, timeoutMs = 10_000): Promise<number> {
+  return page.evaluate(
+    ([id, frames, timeoutMs]) =>
+      new Promise<number>((resolve, reject) => {
+        const counter = (globalThis as any).frameCounters[id];
+        const start = counter.count;
+        const timer = setTimeout(() => {
+          counter.listeners.delete(check);
+          reject(new Error(`only ${counter.count - start} of ${frames} frames of ${id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        function check() {
+          if (counter.count - start < frames) return;
+          clearTimeout(timer);
+          counter.listeners.delete(check);
+          resolve(counter.count - start);
+        }
+        counter.listeners.add(check);
+      }),
+    [consumerId, frames, timeoutMs] as const,
+  );
+}
+
+/**
+ * Resolves once no frame of a watched track was decoded for `quietMs` in a row, and says how many
+ * still came in before that (frames already on their way when the sender or the server stopped).
+ * Rejects when frames keep coming for `withinMs`: the track did not stop.
+ */
+export async function waitForNoFrames(page: Page, consumerId: string, quietMs: number, withinMs = 5_000): Promise<{ stragglers: number }> {
+  return page.evaluate(
+    ([id, quietMs, withinMs]) =>
+      new Promise<{ stragglers: number }>((resolve, reject) => {
+        const counter = (globalThis as any).frameCounters[id];
+        const start = counter.count;
+        let quiet: ReturnType<typeof setTimeout>;
+        const finish = (fn: () => void) => {
+          clearTimeout(quiet);
+          clearTimeout(deadline);
+          counter.listeners.delete(onFrame);
+          fn();
+        };
+        const arm = () => {
+          clearTimeout(quiet);
+          quiet = setTimeout(() => finish(() => resolve({ stragglers: counter.count - start })), quietMs);
+        };
+        const deadline = setTimeout(
+          () => finish(() => reject(new Error(`frames of ${id} kept coming for ${withinMs} ms (${counter.count - start} frames)`))),
+          withinMs,
+        );
+        function onFrame() {
+          arm();
+        }
+        counter.listeners.add(onFrame);
+        arm();
+      }),
+    [consumerId, quietMs, withinMs] as const,
+  );
+}
+
+/** Resolves when the consumer's event log (see `listen`) has `entry`; rejects after the timeout. */
+export async function waitForConsumerEvent(page: Page, consumerId: string, entry: string, timeoutMs = 10_000): Promise<string[]> {
+  await page.waitForFunction(([id, entry]) => ((globalThis as any).consumerEvents?.[id] ?? []).includes(entry), [consumerId, entry] as const, {
+    timeout: timeoutMs,
+  });
+  return page.evaluate((id) => (globalThis as any).consumerEvents[id], consumerId);
+}
+
+/** Waits for the consumer of `producerId` to arrive at `listen`'s callback; returns its id. */
+export async function consumerOf(page: Page, producerId: string, timeoutMs = 15_000): Promise<string> {
+  const handle = await page.waitForFunction((pid) => (globalThis as any).consumers?.find((c: any) => c.producerId === pid)?.id, producerId, {
+    timeout: timeoutMs,
+  });
+  return (await handle.jsonValue()) as string;
+}
+
+/**
+ * A second video track that is not the camera (headless Chromium has no getDisplayMedia): a canvas
+ * painted 30 times a second, captured. Kept as `window.screenTrack`.
+ */
+export async function makeScreenTrack(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = globalThis as any;
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 360;
+    const ctx = canvas.getContext('2d')!;
+    let n = 0;
+    w.screenPainter = setInterval(() => {
+      ctx.fillStyle = `hsl(${(n * 7) % 360} 60% 50%)`;
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.fillStyle = '#fff';
+      ctx.fillText(`screen ${n++}`, 20, 40);
+    }, 33);
+    w.screenTrack = canvas.captureStream(30).getVideoTracks()[0];
+  });
 }
