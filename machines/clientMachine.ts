@@ -15,13 +15,20 @@ import { deviceMachine, type DeviceReport } from './deviceMachine.js';
 import { producerMachine, type ProducerReport } from './producerMachine.js';
 import { notProvided, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
 import { signalingMachine, type SignalingReport, type SignalingTiming, type Welcome } from './signalingMachine.js';
-import { transportMachine, type TransportDirection, type TransportReport } from './transportMachine.js';
+import { transportMachine, type IceTiming, type TransportDirection, type TransportReport } from './transportMachine.js';
 
 /** Why a client ended `closed`. */
 export type CloseReason = 'client' | 'unauthorized' | 'expired' | 'failed';
 
 /** WebSocket close codes the gateway uses for refusals (src/protocol/codes.ts `CloseCode`). */
 export const REFUSAL_CODES = { unauthorized: 4001, expired: 4002 } as const;
+/**
+ * The gateway closed this socket because the same session (token) opened a newer one. The client's
+ * own reconnections never see it (a socket the client gave up on is detached first), so a 4003 on
+ * the live socket means another connection took the session over: ending is the only way not to
+ * fight over it (each would replace the other forever). Ends `closed`, reason `failed`.
+ */
+export const REPLACED_CODE = 4003;
 
 export type ProducerRef = ActorRefFrom<typeof producerMachine>;
 export type ConsumerRef = ActorRefFrom<typeof consumerMachine>;
@@ -31,11 +38,14 @@ export interface ClientInput {
   /** Failed connection attempts in a row before giving up (`closed`, reason `failed`). */
   maxAttempts: number;
   timing: SignalingTiming;
+  /** ICE restart settings of every transport. */
+  ice: IceTiming;
 }
 
 export interface ClientContext {
   maxAttempts: number;
   timing: SignalingTiming;
+  ice: IceTiming;
   /** Reconnection attempts since the last time the client was connected. */
   attempt: number;
   closeReason: CloseReason | undefined;
@@ -104,11 +114,15 @@ export const clientMachine = setup({
       },
     }),
     closeAs: assign({ closeReason: (_, params: { reason: CloseReason }) => params.reason }),
+    assignReplaced: assign({
+      error: { code: 'INVALID_STATE', message: 'a newer connection of the same session (token) replaced this one (4003)' },
+    }),
+    emitError: emit(({ context }) => ({ type: 'error', error: context.error ?? { code: 'SERVER_ERROR', message: 'unknown error' } }) as const),
     spawnTransports: assign({
-      transports: ({ spawn }) => {
+      transports: ({ context, spawn }) => {
         const refs: Partial<Record<TransportDirection, TransportRef>> = {};
         for (const direction of directions) {
-          refs[direction] = spawn('transport', { id: `transport.${direction}`, systemId: `transport.${direction}`, input: { direction } });
+          refs[direction] = spawn('transport', { id: `transport.${direction}`, systemId: `transport.${direction}`, input: { direction, ice: context.ice } });
         }
         return refs;
       },
@@ -182,6 +196,7 @@ export const clientMachine = setup({
   guards: {
     isUnauthorized: ({ event }) => event.type === 'signaling.closed' && event.code === REFUSAL_CODES.unauthorized,
     isExpired: ({ event }) => event.type === 'signaling.closed' && event.code === REFUSAL_CODES.expired,
+    isReplaced: ({ event }) => event.type === 'signaling.closed' && event.code === REPLACED_CODE,
     transportsReady: ({ context }) => context.ready.send && context.ready.recv,
     attemptsExhausted: ({ context }) => context.attempt >= context.maxAttempts,
     isListening: ({ context }) => context.listening,
@@ -203,6 +218,7 @@ export const clientMachine = setup({
   context: ({ input }) => ({
     maxAttempts: input.maxAttempts,
     timing: input.timing,
+    ice: input.ice,
     attempt: 0,
     closeReason: undefined,
     error: undefined,
@@ -253,6 +269,8 @@ export const clientMachine = setup({
           on: {
             'signaling.closed': onSignalingClosed('#client.running.reconnecting'),
             produceTrack: { guard: 'isNewProducer', actions: ['spawnProducer', 'produceNewProducer'] },
+            // A transport that ICE restarts could not repair: start over on a new connection.
+            'transport.failed': { actions: ['assignEventError', 'dropConnection'] },
           },
           states: {
             idle: { always: { guard: 'isListening', target: 'subscribing' } },
@@ -339,6 +357,11 @@ function onSignalingClosed(lost: string) {
   return [
     { guard: 'isUnauthorized', target: '#client.closed', actions: { type: 'closeAs', params: { reason: 'unauthorized' } } },
     { guard: 'isExpired', target: '#client.closed', actions: { type: 'closeAs', params: { reason: 'expired' } } },
+    {
+      guard: 'isReplaced',
+      target: '#client.closed',
+      actions: [{ type: 'closeAs', params: { reason: 'failed' } }, 'assignReplaced', 'emitError'],
+    },
     { target: lost, reenter: true },
   ] as const;
 }

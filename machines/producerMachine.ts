@@ -178,6 +178,7 @@ export const producerMachine = setup({
           initial: 'idle',
           on: {
             // The server ends a recording with its producer: a lost connection ends it too.
+            // (A running one continues in a new segment: see `suspended`.)
             suspend: { target: '.idle', actions: assign({ recordingId: undefined }) },
             recordingEnded: [
               {
@@ -216,9 +217,18 @@ export const producerMachine = setup({
                 },
                 onError: { target: 'failed', actions: assign({ recordingError: ({ event }) => toErrorInfo(event.error) }) },
               },
+              on: { suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) } },
             },
             recording: {
-              on: { stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined }) } },
+              on: {
+                stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined }) },
+                suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) },
+              },
+            },
+            // The connection was lost while recording (the server finalized that segment): once the
+            // track is produced again, recording starts again, in a new segment.
+            suspended: {
+              always: { guard: 'isProduced', target: 'starting' },
             },
             stopping: {
               invoke: {

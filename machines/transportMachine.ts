@@ -1,6 +1,10 @@
 // One WebRTC transport (send or recv) of one connection: created on the server and locally, then
-// DTLS-connected on first use, then followed through its connection states. A new connection gets
-// new transports; `iceRestarting` is planned between `disconnected` and `connected`.
+// DTLS-connected on first use, then followed through its connection states. ICE trouble is first
+// repaired in place: a transport whose connection `failed`, or stayed `disconnected` longer than
+// `iceDisconnectedTimeout`, asks the server for an ICE restart (`restartIce`) and waits
+// `iceRestartTimeout` for it to connect again; at most `maxIceRestarts` restarts in a row (the
+// count starts again once connected). Only then does it give up (`failed`, reported to the root,
+// which reconnects from scratch). A new connection gets new transports.
 import { assign, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
 import { notProvided, toErrorInfo, type ErrorInfo } from './shared.js';
 
@@ -8,9 +12,29 @@ export type TransportDirection = 'send' | 'recv';
 /** mediasoup-client's `connectionstatechange` values. */
 export type TransportConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
+/** ICE repair settings (src/client/defaults.ts holds the defaults). */
+export interface IceTiming {
+  /** A connection `disconnected` this long is restarted (ms). */
+  iceDisconnectedTimeout: number;
+  /** After a restart, the connection must be `connected` again within this (ms), or the next restart (or failure) follows. */
+  iceRestartTimeout: number;
+  /** ICE restarts in a row (without being connected in between) before the transport fails. */
+  maxIceRestarts: number;
+}
+
+export interface TransportInput {
+  direction: TransportDirection;
+  ice: IceTiming;
+}
+
 export interface TransportContext {
   direction: TransportDirection;
+  ice: IceTiming;
   transportId: string | undefined;
+  /** The last connection state the local transport reported. */
+  connection: TransportConnectionState;
+  /** ICE restarts since the transport was last connected. */
+  iceRestarts: number;
   error: ErrorInfo | undefined;
 }
 
@@ -24,22 +48,27 @@ export type TransportReport =
   | { type: 'transport.created'; direction: TransportDirection; transportId: string }
   | { type: 'transport.failed'; direction: TransportDirection; error: ErrorInfo };
 
+const iceFailed: ErrorInfo = { code: 'SERVER_ERROR', message: 'the ICE/DTLS connection failed and ICE restarts did not repair it' };
+
 export const transportMachine = setup({
   types: {
     context: {} as TransportContext,
     events: {} as TransportEvent,
-    input: {} as { direction: TransportDirection },
+    input: {} as TransportInput,
   },
   actors: {
     /** Request `createTransport` and create the local transport; resolves with its id. */
     createTransport: fromPromise<{ transportId: string }, { direction: TransportDirection }>(async () => notProvided('createTransport')),
     /** Request `connectTransport` with the DTLS parameters the local transport gave. */
     connectTransport: fromPromise<void, { direction: TransportDirection; transportId: string }>(async () => notProvided('connectTransport')),
+    /** Request `restartIce` and give the new ICE parameters to the local transport. */
+    restartIce: fromPromise<void, { direction: TransportDirection; transportId: string }>(async () => notProvided('restartIce')),
     /** Forwards the local transport's events as `transport.connectRequested` / `transport.stateChanged`. */
     watchTransport: fromCallback<EventObject, { direction: TransportDirection }>(() => notProvided('watchTransport')),
   },
   actions: {
     assignError: assign({ error: (_, params: { error: unknown }) => toErrorInfo(params.error) }),
+    assignIceFailed: assign({ error: iceFailed }),
     reportCreated: sendParent(({ context }): TransportReport => ({
       type: 'transport.created',
       direction: context.direction,
@@ -54,12 +83,25 @@ export const transportMachine = setup({
     closeTransport: () => notProvided('closeTransport'),
   },
   guards: {
-    isState: ({ event }, params: { state: TransportConnectionState }) =>
-      event.type === 'transport.stateChanged' && event.state === params.state,
+    isConnected: ({ context }) => context.connection === 'connected',
+    isDisconnected: ({ context }) => context.connection === 'disconnected',
+    isFailed: ({ context }) => context.connection === 'failed',
+    canRestartIce: ({ context }) => context.iceRestarts < context.ice.maxIceRestarts,
+  },
+  delays: {
+    iceDisconnectedTimeout: ({ context }) => context.ice.iceDisconnectedTimeout,
+    iceRestartTimeout: ({ context }) => context.ice.iceRestartTimeout,
   },
 }).createMachine({
   id: 'transport',
-  context: ({ input }) => ({ direction: input.direction, transportId: undefined, error: undefined }),
+  context: ({ input }) => ({
+    direction: input.direction,
+    ice: input.ice,
+    transportId: undefined,
+    connection: 'new',
+    iceRestarts: 0,
+    error: undefined,
+  }),
   initial: 'creating',
   on: { close: '.closed' },
   states: {
@@ -81,13 +123,8 @@ export const transportMachine = setup({
     established: {
       invoke: { id: 'watchTransport', src: 'watchTransport', input: ({ context }) => ({ direction: context.direction }) },
       initial: 'new',
-      on: {
-        'transport.stateChanged': {
-          guard: { type: 'isState', params: { state: 'failed' } },
-          target: 'failed',
-          actions: [assign({ error: { code: 'SERVER_ERROR', message: 'ICE/DTLS connection failed' } }), 'reportFailed'],
-        },
-      },
+      // Every state report is kept; the states below move on what it is now (`always`).
+      on: { 'transport.stateChanged': { actions: assign({ connection: ({ event }) => event.state }) } },
       states: {
         new: {
           on: { 'transport.connectRequested': 'connecting' },
@@ -102,13 +139,41 @@ export const transportMachine = setup({
               actions: [{ type: 'assignError', params: ({ event }) => ({ error: event.error }) }, 'reportFailed'],
             },
           },
-          on: { 'transport.stateChanged': { guard: { type: 'isState', params: { state: 'connected' } }, target: 'connected' } },
+          always: [{ guard: 'isConnected', target: 'connected' }, { guard: 'isFailed', target: 'iceTrouble' }],
         },
         connected: {
-          on: { 'transport.stateChanged': { guard: { type: 'isState', params: { state: 'disconnected' } }, target: 'disconnected' } },
+          entry: assign({ iceRestarts: 0 }),
+          always: [{ guard: 'isDisconnected', target: 'disconnected' }, { guard: 'isFailed', target: 'iceTrouble' }],
         },
+        // ICE lost its path (consent checks unanswered): it may come back by itself; if not, restart.
         disconnected: {
-          on: { 'transport.stateChanged': { guard: { type: 'isState', params: { state: 'connected' } }, target: 'connected' } },
+          always: [{ guard: 'isConnected', target: 'connected' }, { guard: 'isFailed', target: 'iceTrouble' }],
+          after: { iceDisconnectedTimeout: 'iceTrouble' },
+        },
+        // ICE failed, or a wait ran out: restart while restarts remain, else give up on the transport.
+        iceTrouble: {
+          always: [
+            { guard: 'canRestartIce', target: 'restartingIce' },
+            { target: '#transport.failed', actions: ['assignIceFailed', 'reportFailed'] },
+          ],
+        },
+        restartingIce: {
+          entry: assign({ iceRestarts: ({ context }) => context.iceRestarts + 1, connection: 'connecting' }),
+          invoke: {
+            id: 'restartIce',
+            src: 'restartIce',
+            input: ({ context }) => ({ direction: context.direction, transportId: context.transportId ?? '' }),
+            onDone: 'checking',
+            onError: {
+              target: '#transport.failed',
+              actions: [{ type: 'assignError', params: ({ event }) => ({ error: event.error }) }, 'reportFailed'],
+            },
+          },
+        },
+        // New ICE parameters are in place: wait for the connection to come back.
+        checking: {
+          always: [{ guard: 'isConnected', target: 'connected' }, { guard: 'isFailed', target: 'iceTrouble' }],
+          after: { iceRestartTimeout: 'iceTrouble' },
         },
       },
     },
@@ -116,3 +181,4 @@ export const transportMachine = setup({
     closed: { type: 'final', entry: 'closeTransport' },
   },
 });
+

@@ -117,6 +117,15 @@ export class MediaDevice {
     }
   }
 
+  /** Asks the server for new ICE parameters and restarts ICE on the local transport with them. */
+  async restartIce(direction: Direction): Promise<void> {
+    const transport = this.#transports.get(direction);
+    if (!transport || transport.closed) throw new MediaInfraError(ErrorCode.INVALID_STATE, `no ${direction} transport to restart`);
+    const { iceParameters } = await this.#request('restartIce', { transportId: transport.id });
+    if (this.#transports.get(direction) !== transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, `the ${direction} transport was replaced`);
+    await transport.restartIce({ iceParameters: iceParameters as never });
+  }
+
   closeTransport(direction: Direction): void {
     this.#transports.get(direction)?.close();
     this.#transports.delete(direction);

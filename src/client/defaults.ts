@@ -14,6 +14,12 @@ export const defaults = {
   welcomeTimeout: 10_000,
   /** `close()` waits this long for `leave` to be answered and the socket closed (ms). */
   closeTimeout: 5_000,
+  /** A transport whose ICE connection stays `disconnected` this long asks the server for an ICE restart (ms). */
+  iceDisconnectedTimeout: 3_000,
+  /** After an ICE restart the transport must be connected again within this, or it restarts again (ms). */
+  iceRestartTimeout: 8_000,
+  /** ICE restarts in a row before giving up on the transport and reconnecting from scratch. */
+  maxIceRestarts: 2,
   /** Reconnection: capped exponential backoff with jitter. */
   reconnect: {
     /** Failed attempts in a row before giving up (`closed`, `closeReason` `'failed'`). */

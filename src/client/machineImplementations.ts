@@ -65,6 +65,9 @@ export function provideClientMachine({ signaling, device, policy, pingTimeout, l
       connectTransport: fromPromise(async ({ input }: { input: { direction: TransportDirection; transportId: string } }) => {
         await device.connectTransport(input.direction);
       }),
+      restartIce: fromPromise(async ({ input }: { input: { direction: TransportDirection; transportId: string } }) => {
+        await device.restartIce(input.direction);
+      }),
       watchTransport: fromCallback<EventObject, { direction: TransportDirection }>(({ sendBack, input }) =>
         device.watchTransport(input.direction, {
           connectRequested: () => sendBack({ type: 'transport.connectRequested' }),

@@ -15,11 +15,15 @@ export type MediaInfraClientEvents = {
 
 export interface MediaClientOptions {
   /**
-   * Receives every XState inspection event of every actor of the client, as
-   * `createActor(machine, { inspect })` does. The token never appears in them.
-   * (`true`, for the Stately inspector, is planned.)
+   * A function or observer receives every XState inspection event of every actor of the client, as
+   * `createActor(machine, { inspect })` does (actors are named by their systemId: `client`,
+   * `signaling`, `device`, `transport.send`, `producer.1`, `consumer.<id>`). `true` shows them live
+   * in the Stately inspector (loaded lazily; it opens stately.ai/inspect). The token never appears in
+   * anything inspected. `true` also records the session for `exportTrace()` and `showPanel()`.
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | boolean;
+  /** Record the session's inspection events from the start for `exportTrace()` and `showPanel()`. */
+  trace?: boolean;
   /** Request timeout (ms). */
   requestTimeout?: number;
   /** How long `produceTrack` waits for the client to be connected (ms). */
@@ -28,6 +32,12 @@ export interface MediaClientOptions {
   pingTimeout?: number;
   welcomeTimeout?: number;
   closeTimeout?: number;
+  /** ICE `disconnected` this long → ICE restart (ms). */
+  iceDisconnectedTimeout?: number;
+  /** Time for an ICE restart to connect again (ms). */
+  iceRestartTimeout?: number;
+  /** ICE restarts in a row before the transport is given up (then a full reconnect). */
+  maxIceRestarts?: number;
   /** Backoff settings, or a whole ReconnectPolicy. */
   reconnect?: Partial<BackoffOptions> | ReconnectPolicy;
   logger?: SignalingLogger;

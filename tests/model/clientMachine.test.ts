@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientMachine } from '../../machines/clientMachine.js';
 import { coverageRow, testModel, uncovered, type ModelSpec } from './modelHarness.js';
-import { actorErrors, timing, welcome } from './samples.js';
+import { actorErrors, ice, timing, welcome } from './samples.js';
 
 const newConsumer = {
   id: 'c1',
@@ -15,13 +15,14 @@ const newConsumer = {
 export const clientModel: ModelSpec = {
   name: 'clientMachine',
   machine: clientMachine,
-  input: { maxAttempts: 2, timing },
+  input: { maxAttempts: 2, timing, ice },
   samples: {
     'signaling.welcomed': [{ type: 'signaling.welcomed', welcome }],
     'signaling.closed': [
       { type: 'signaling.closed', code: undefined, reason: 'lost' },
       { type: 'signaling.closed', code: 4001, reason: 'unauthorized' },
       { type: 'signaling.closed', code: 4002, reason: 'expired' },
+      { type: 'signaling.closed', code: 4003, reason: 'replaced' },
     ],
     'signaling.notified': [
       { type: 'signaling.notified', method: 'newConsumer', data: newConsumer },

@@ -10,6 +10,9 @@ export function actorErrors(...ids: string[]): Record<string, AnyEventObject[]> 
 
 export const timing = { pingInterval: 5_000, welcomeTimeout: 10_000, closeTimeout: 5_000 };
 
+/** One ICE restart allowed: enough to take both the "restart" and the "give up" branch. */
+export const ice = { iceDisconnectedTimeout: 3_000, iceRestartTimeout: 8_000, maxIceRestarts: 1 };
+
 export const welcome = {
   protocolVersion: 1,
   roomId: 'room-1',

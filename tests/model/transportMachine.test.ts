@@ -1,20 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { transportMachine } from '../../machines/transportMachine.js';
 import { coverageRow, testModel, uncovered, type ModelSpec } from './modelHarness.js';
-import { actorErrors } from './samples.js';
+import { actorErrors, ice } from './samples.js';
 
-const stateChanged = (['connecting', 'connected', 'disconnected', 'failed'] as const).map((state) => ({ type: 'transport.stateChanged', state }));
+const stateChanged = (['new', 'connecting', 'connected', 'disconnected', 'failed'] as const).map((state) => ({ type: 'transport.stateChanged', state }));
 
 export const transportModel: ModelSpec = {
   name: 'transportMachine',
   machine: transportMachine.provide({ actions: { reportCreated: () => {}, reportFailed: () => {}, closeTransport: () => {} } }),
-  input: { direction: 'send' },
+  input: { direction: 'send', ice },
   samples: {
     'xstate.done.actor.createTransport': [{ type: 'xstate.done.actor.createTransport', output: { transportId: 't1' } }],
     'transport.stateChanged': stateChanged,
-    ...actorErrors('createTransport', 'connectTransport'),
+    ...actorErrors('createTransport', 'connectTransport', 'restartIce'),
   },
-  serialize: (s) => JSON.stringify({ value: s.value, id: s.context.transportId, error: s.context.error?.code }),
+  serialize: (s) =>
+    JSON.stringify({ value: s.value, id: s.context.transportId, connection: s.context.connection, restarts: s.context.iceRestarts, error: s.context.error?.code }),
 };
 
 describe('transportMachine (model)', () => {

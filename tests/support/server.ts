@@ -38,6 +38,8 @@ export interface ServerProcess {
   apiKey: string;
   databasePath: string;
   recordingsDir: string;
+  /** The mediasoup worker's WebRTC port (UDP + TCP; NUM_WORKERS is 1 unless `env` says otherwise). */
+  rtcPort: number;
   /** Issues a token the way a customer's server does (POST /v1/api/connect with the key). */
   connect(roomId: string, userId: string): Promise<ConnectResult>;
   /** GET /v1/api/recordings?roomId= with the key. */
@@ -56,6 +58,8 @@ export interface StartServerOptions {
   env?: Record<string, string>;
   /** Reuse a database (restart tests); default: a new temporary one. */
   databasePath?: string;
+  /** Listen on this port (a restart on the same port, as a real deployment does); default: a free one. */
+  port?: number;
 }
 
 function newest(path: string): number {
@@ -118,7 +122,7 @@ async function waitForHealth(httpUrl: string, child: ChildProcess, logs: () => s
 
 export async function startServerProcess(opts: StartServerOptions = {}): Promise<ServerProcess> {
   await buildServer();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'media-infra-test-'));
   const databasePath = opts.databasePath ?? join(dir, 'media-infra.db');
   const recordingsDir = opts.env?.['RECORDINGS_DIR'] ?? join(dir, 'recordings');
@@ -161,6 +165,7 @@ export async function startServerProcess(opts: StartServerOptions = {}): Promise
     apiKey,
     databasePath,
     recordingsDir,
+    rtcPort: Number(env['RTC_MIN_PORT']),
     process: child,
     logs,
     async connect(roomId, userId) {

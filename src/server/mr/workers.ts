@@ -22,10 +22,14 @@ export interface WorkerSlot {
 }
 
 const RESPAWN_DELAY_MS = 1_000;
+/** How long a new room waits for a worker while every worker is being respawned. */
+export const WORKER_WAIT_MS = 10_000;
 
 export class WorkerPool {
   private readonly slots: (WorkerSlot | undefined)[];
   private closed = false;
+  /** Callers of `whenLive` waiting for a respawned worker. */
+  private waiters: Array<() => void> = [];
 
   private constructor(
     private readonly mediasoup: Mediasoup,
@@ -59,6 +63,27 @@ export class WorkerPool {
     return best;
   }
 
+  /**
+   * The least loaded live slot; while every worker is being respawned (one worker died), waits for
+   * the first one back rather than failing the client (bounded by `timeoutMs`).
+   */
+  async whenLive(timeoutMs = WORKER_WAIT_MS): Promise<WorkerSlot> {
+    if (this.liveCount > 0) return this.pick();
+    if (this.closed) throw new Error('the worker pool is closed');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        reject(new Error(`no mediasoup worker came back within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(done);
+    });
+    return this.pick();
+  }
+
   /** Worker pids, for diagnostics and the worker-crash test. */
   pids(): number[] {
     return this.slots.flatMap((s) => (s ? [s.worker.pid] : []));
@@ -66,6 +91,7 @@ export class WorkerPool {
 
   close(): void {
     this.closed = true;
+    this.waiters = [];
     for (const slot of this.slots) slot?.worker.close();
     this.slots.fill(undefined);
   }
@@ -99,6 +125,9 @@ export class WorkerPool {
     const slot: WorkerSlot = { index, worker, webRtcServer, rooms: 0 };
     this.slots[index] = slot;
     this.logger.info({ worker: index, pid: worker.pid, rtcPort: port }, 'mediasoup worker started');
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
 
     worker.on('died', (err) => {
       // Its routers close with it (rooms see 'workerclose'); replace the worker on the same port.

@@ -133,6 +133,8 @@ export class FakeServer {
         return () => ({ producerId: `p${++this.#producerSeq}` });
       case 'ping':
         return () => ({ now: Date.now() });
+      case 'restartIce':
+        return () => ({ iceParameters: fakeParameters.generateTransportRemoteParameters().iceParameters });
       case 'startRecord':
       case 'stopRecord':
         return () => ({ error: { code: ErrorCode.SERVER_ERROR, message: 'recording is not implemented yet' } });

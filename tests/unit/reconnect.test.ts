@@ -1,0 +1,236 @@
+// Staying connected, against the in-memory FakeServer and mediasoup-client's FakeHandler: ICE
+// restarts, replacement (4003), device reuse, and what calls made while reconnecting do.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Device } from 'mediasoup-client';
+import type { Transport } from 'mediasoup-client/types';
+import { MediaInfraError, type ProduceManager } from '../../src/client/index.js';
+import { startClient, until, waitForState } from './support/clientHelpers.js';
+import { fakeDevice, fakeTrack, FakeServer, NO_ANSWER } from './support/fakeServer.js';
+
+const clients: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+function tracked<T extends ReturnType<typeof startClient>>(started: T): T {
+  clients.push(started.client);
+  return started;
+}
+
+/** A fake Device factory that counts Devices and keeps every local transport created. */
+function deviceSpy() {
+  const spy = { devices: 0, transports: [] as Transport[], factory: (): Device => device() };
+  const device = () => {
+    spy.devices++;
+    const d = fakeDevice();
+    d.observer.on('newtransport', (t: Transport) => spy.transports.push(t));
+    return d;
+  };
+  return spy;
+}
+
+/** Drives a local transport's connection state, as the browser's RTCPeerConnection would. */
+function setConnectionState(transport: Transport, state: string): void {
+  (transport as unknown as { handler: { setConnectionState(s: string): void } }).handler.setConnectionState(state);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<MediaInfraError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MediaInfraError);
+  return error as MediaInfraError;
+}
+
+/** A connected client with a live producer (so the send transport is DTLS-connected). */
+async function producing(options: Parameters<typeof startClient>[1] = {}, server = new FakeServer()) {
+  const spy = deviceSpy();
+  const started = tracked(startClient(server, { deviceFactory: spy.factory, ...options }));
+  await waitForState(started.client, 'connected');
+  const pm = await started.client.produceTrack(fakeTrack('video'));
+  const send = spy.transports.find((t) => t.direction === 'send')!;
+  setConnectionState(send, 'connected');
+  return { ...started, spy, pm, send };
+}
+
+describe('ICE restart', () => {
+  it('a transport disconnected too long asks for restartIce; connected again, nothing else happens', async () => {
+    const { client, server, pm, send, states } = await producing({ iceDisconnectedTimeout: 20, iceRestartTimeout: 1_000 });
+    const producerId = pm.id;
+    setConnectionState(send, 'disconnected');
+    await until(() => server.methods().includes('restartIce'), 2_000, 'restartIce');
+    expect(server.requests.find((r) => r.method === 'restartIce')!.data).toEqual({ transportId: send.id });
+    setConnectionState(send, 'connected');
+    expect(client.state).toBe('connected');
+    expect(states).toEqual(['connecting', 'connected']);
+    expect(server.sockets).toHaveLength(1);
+    expect(pm.id).toBe(producerId);
+  });
+
+  it('failed ICE is restarted at once; restarts are bounded, then the client reconnects from scratch', async () => {
+    const { client, server, send, pm, states } = await producing({ iceRestartTimeout: 10, maxIceRestarts: 2 });
+    setConnectionState(send, 'failed');
+    // Two restarts, each waiting iceRestartTimeout for a connection that never comes, then a full reconnect.
+    await waitForState(client, 'reconnecting');
+    expect(server.methods().filter((m) => m === 'restartIce')).toHaveLength(2);
+    await waitForState(client, 'connected');
+    expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
+    await until(() => pm.state === 'live', 2_000, 'the producer back');
+  });
+
+  it('a refused restartIce gives up on the transport at once: a full reconnect', async () => {
+    const server = new FakeServer();
+    server.handlers.restartIce = () => ({ error: { code: 'NOT_FOUND', message: 'no transport' } });
+    const { client, send } = await producing({}, server);
+    setConnectionState(send, 'failed');
+    await waitForState(client, 'reconnecting');
+    await waitForState(client, 'connected');
+    expect(server.sockets).toHaveLength(2);
+  });
+});
+
+describe('replacement (4003)', () => {
+  it('a 4003 on the live socket (another connection took the session) ends closed/failed, never retried', async () => {
+    const { client, server, states } = tracked(startClient());
+    await waitForState(client, 'connected');
+    server.current!.serverClose(4003, 'replaced');
+    await until(() => client.state === 'closed', 2_000, 'closed');
+    expect(client.closeReason).toBe('failed');
+    expect(states).toEqual(['connecting', 'connected', 'closed']);
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  it('the 4003 of a socket the client itself gave up on (heartbeat lost) never reaches it', async () => {
+    const server = new FakeServer();
+    let silent = true;
+    server.handlers.ping = () => (silent ? NO_ANSWER : { now: 1 });
+    const { client } = tracked(startClient(server, { pingInterval: 10, pingTimeout: 10 }));
+    await waitForState(client, 'connected');
+    const first = server.current!;
+    await waitForState(client, 'reconnecting');
+    silent = false;
+    await waitForState(client, 'connected');
+    // The server replaces the stalled socket only now that the new one exists.
+    first.serverClose(4003, 'replaced');
+    expect(client.state).toBe('connected');
+    expect(first.closedByClient).toBeDefined();
+  });
+});
+
+describe('after a reconnect', () => {
+  it('the device is reused when the router capabilities are the same, reloaded when not', async () => {
+    const server = new FakeServer();
+    const spy = deviceSpy();
+    const { client } = tracked(startClient(server, { deviceFactory: spy.factory }));
+    await waitForState(client, 'connected');
+    expect(spy.devices).toBe(1);
+    server.current!.serverClose(1006);
+    await waitForState(client, 'reconnecting');
+    await waitForState(client, 'connected');
+    expect(spy.devices).toBe(1);
+    server.routerRtpCapabilities = { ...server.routerRtpCapabilities, codecs: server.routerRtpCapabilities.codecs!.slice(0, -1) };
+    server.current!.serverClose(1012);
+    await waitForState(client, 'reconnecting');
+    await waitForState(client, 'connected');
+    expect(spy.devices).toBe(2);
+    // New transports on every connection.
+    expect(server.methods().filter((m) => m === 'createTransport')).toHaveLength(6);
+  });
+
+  it('a track that ended during the outage is not produced again; the others are', async () => {
+    const { client, server } = tracked(startClient());
+    const mic = await client.produceTrack(fakeTrack('audio'));
+    const cam = await client.produceTrack(fakeTrack('video'));
+    server.current!.serverClose(1006);
+    await waitForState(client, 'reconnecting');
+    cam.track.stop();
+    const produced = server.requests.filter((r) => r.method === 'produce').length;
+    await waitForState(client, 'connected');
+    await until(() => mic.state === 'live' && cam.state === 'closed', 2_000, 'mic back, camera closed');
+    expect(server.requests.filter((r) => r.method === 'produce').map((r) => r.data.kind).slice(produced)).toEqual(['audio']);
+  });
+
+  it('a producer that was recording records again, in a new segment, on its new server producer', async () => {
+    const server = new FakeServer();
+    let n = 0;
+    server.handlers.startRecord = () => ({ recordingId: `rec-${++n}` });
+    const { client } = tracked(startClient(server));
+    const cam = await client.produceTrack(fakeTrack('video'));
+    await cam.startRecord();
+    const flags: boolean[] = [];
+    cam.on('recording', (r) => flags.push(r));
+    const first = cam.id;
+    server.current!.serverClose(1006);
+    await waitForState(client, 'reconnecting');
+    // Suspended, not stopped: it goes on by itself once the track is produced again.
+    expect(cam.recording).toBe(true);
+    await waitForState(client, 'connected');
+    await until(() => server.requests.filter((r) => r.method === 'startRecord').length === 2, 2_000, 'recording again');
+    await until(() => cam.state === 'live' && cam.recording, 2_000, 'live and recording');
+    expect(server.requests.filter((r) => r.method === 'startRecord').map((r) => r.data.producerId)).toEqual([first, cam.id]);
+    expect(flags).toEqual([true]);
+  });
+});
+
+describe('calls made while reconnecting', () => {
+  /** A client that lost its socket and cannot get a new one until `back()`. */
+  async function outage() {
+    const server = new FakeServer();
+    const started = tracked(startClient(server, { reconnect: { initialDelay: 1, maxDelay: 5, maxAttempts: 1_000, jitter: 0 } }));
+    const pm: ProduceManager = await started.client.produceTrack(fakeTrack('audio'));
+    server.mode = { unreachable: true };
+    server.current!.serverClose(1006);
+    await waitForState(started.client, 'reconnecting');
+    return { ...started, pm, back: () => (server.mode = { accept: true }) };
+  }
+
+  it('pause / resume / startRecord / stopRecord reject at once with INVALID_STATE (the producer is waiting)', async () => {
+    const { pm, back, client } = await outage();
+    expect(pm.state).toBe('waiting');
+    for (const call of [() => pm.pause(), () => pm.resume(), () => pm.startRecord(), () => pm.stopRecord()]) {
+      expect((await rejection(call())).code).toBe('INVALID_STATE');
+    }
+    back();
+    await waitForState(client, 'connected');
+    await until(() => pm.state === 'live');
+    await pm.pause(); // and they work again once produced
+    expect(pm.paused).toBe(true);
+  });
+
+  it('close() is applied at once: resolved, and the track is not produced again', async () => {
+    const { pm, back, client, server } = await outage();
+    const produced = server.requests.filter((r) => r.method === 'produce').length;
+    await pm.close();
+    expect(pm.state).toBe('closed');
+    back();
+    await waitForState(client, 'connected');
+    await until(() => server.methods().filter((m) => m === 'createTransport').length === 4);
+    expect(server.requests.filter((r) => r.method === 'produce')).toHaveLength(produced);
+  });
+
+  it('produceTrack is queued: it resolves once reconnected and produced', async () => {
+    const { back, client } = await outage();
+    const pending = client.produceTrack(fakeTrack('video'));
+    back();
+    const cam = await pending;
+    expect(cam.state).toBe('live');
+    expect(client.state).toBe('connected');
+  });
+
+  it('a pause in flight when the socket drops rejects with CONNECTION_CLOSED, never hangs', async () => {
+    const server = new FakeServer();
+    const { client } = tracked(startClient(server));
+    const pm = await client.produceTrack(fakeTrack('audio'));
+    server.handlers.pauseProducer = () => NO_ANSWER;
+    const pausing = pm.pause();
+    await until(() => server.methods().includes('pauseProducer'));
+    server.current!.serverClose(1006);
+    expect((await rejection(pausing)).code).toBe('CONNECTION_CLOSED');
+    await waitForState(client, 'connected');
+    await until(() => pm.state === 'live');
+    expect(pm.paused).toBe(false);
+  });
+});
