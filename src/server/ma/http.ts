@@ -10,6 +10,7 @@ import { repoRoot } from '../paths.js';
 import { apiKeyChecker } from './apiKey.js';
 import type { RecordingStore } from '../mr/recordingStore.js';
 import type { SessionStore } from './sessions.js';
+import { serverStats } from './stats.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -44,6 +45,9 @@ const STATIC_CLIENT: Record<string, string> = {
   '/media-infra-client.js.map': 'media-infra-client.js.map',
   '/media-infra-client.iife.js': 'media-infra-client.iife.js',
   '/media-infra-client.iife.js.map': 'media-infra-client.iife.js.map',
+  // loaded by the client only for inspection (`inspect: true`, `showPanel()`, `exportTrace()`)
+  '/media-infra-inspector.js': 'media-infra-inspector.js',
+  '/media-infra-inspector.js.map': 'media-infra-inspector.js.map',
 };
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -216,6 +220,11 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       const roomId = query.get('roomId');
       if (roomId !== null && !ID_PATTERN.test(roomId)) throw new HttpError(400, 'BAD_REQUEST', 'roomId must be 1-128 characters of A-Z a-z 0-9 _ . : @ -');
       return sendJson(res, 200, { recordings: deps.recordings.list(roomId ?? undefined) });
+    }
+    if (pathname === '/v1/api/stats') {
+      only('GET');
+      requireKey(req);
+      return sendJson(res, 200, await serverStats());
     }
     if (pathname === '/healthz') {
       only('GET');

@@ -4,11 +4,15 @@ import type { MediaRouterApi, OpenPeerOptions, PeerHandle } from './api.js';
 import { Peer } from './peer.js';
 import type { Recordings } from './recordings.js';
 import { Room } from './room.js';
-import type { WorkerPool } from './workers.js';
+import type { WorkerPool, WorkerSlot } from './workers.js';
+import { addStatsSource, type MediaStats } from '../ma/stats.js';
 
 export class MediaRouter implements MediaRouterApi {
   /** Promises, so two peers arriving together in a new room share one router. */
   private readonly rooms = new Map<string, Promise<Room>>();
+  /** Worker slots rooms were placed on, for stats() (a dead worker's slot is dropped there). */
+  private readonly slotsSeen = new Set<WorkerSlot>();
+  private readonly removeStats = addStatsSource(() => this.stats());
 
   constructor(
     private readonly pool: WorkerPool,
@@ -25,6 +29,7 @@ export class MediaRouter implements MediaRouterApi {
       const room = await this.room(roomId);
       // A room that emptied (or lost its worker) while we waited is gone from the map: try again.
       if (room.closed) continue;
+      this.slotsSeen.add(room.slot);
       const peer = new Peer(room, userId, notify, onClosedByServer, this.recordings, this.logger);
       room.addPeer(peer);
       return peer;
@@ -32,16 +37,49 @@ export class MediaRouter implements MediaRouterApi {
   }
 
   close(): void {
+    this.removeStats();
     this.pool.close();
     this.rooms.clear();
+  }
+
+  /** GET /v1/api/stats: MR's own counts, and what the workers themselves hold (their dumps). */
+  async stats(): Promise<MediaStats> {
+    const rooms = (await Promise.allSettled([...this.rooms.values()])).flatMap((r) => (r.status === 'fulfilled' && !r.value.closed ? [r.value] : []));
+    const out: MediaStats = { rooms: rooms.length, peers: 0, transports: 0, producers: 0, consumers: 0, workers: [] };
+    for (const room of rooms) {
+      out.peers += room.peers.size;
+      const dump = await room.router.dump().catch(() => undefined);
+      out.transports += dump?.transportIds.length ?? 0;
+      out.producers += dump?.mapProducerIdConsumerIds.length ?? 0;
+      out.consumers += dump?.mapConsumerIdProducerId.length ?? 0;
+    }
+    for (const slot of [...this.slotsSeen]) {
+      if (slot.worker.closed) {
+        this.slotsSeen.delete(slot);
+        continue;
+      }
+      const [worker, server] = await Promise.all([slot.worker.dump(), slot.webRtcServer.dump()]).catch(() => [undefined, undefined] as const);
+      if (!worker || !server) continue;
+      out.workers.push({
+        pid: worker.pid,
+        routers: worker.routerIds.length,
+        webRtcTransports: server.webRtcTransportIds.length,
+        channelRequestHandlers: worker.channelMessageHandlers.channelRequestHandlers.length,
+      });
+    }
+    return out;
   }
 
   private room(roomId: string): Promise<Room> {
     const existing = this.rooms.get(roomId);
     if (existing) return existing;
-    const created = Room.create(roomId, this.pool.pick(), this.logger, () => {
-      if (this.rooms.get(roomId) === created) this.rooms.delete(roomId);
-    });
+    // Rooms of a worker that died are re-created here, on a live (or respawned) worker, as their
+    // clients reconnect.
+    const created = this.pool.whenLive().then((slot) =>
+      Room.create(roomId, slot, this.logger, () => {
+        if (this.rooms.get(roomId) === created) this.rooms.delete(roomId);
+      }),
+    );
     this.rooms.set(roomId, created);
     created.catch(() => {
       if (this.rooms.get(roomId) === created) this.rooms.delete(roomId);
