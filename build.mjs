@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 const quiet = process.argv.includes('--quiet');
 const sources = ['src', 'machines', 'build.mjs', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-const outputs = ['dist/client/media-infra-client.js', 'dist/client/media-infra-client.iife.js', 'dist/server/main.js', 'dist/types/src/client/index.d.ts'];
+const outputs = ['dist/client/media-infra-client.js', 'dist/client/media-infra-client.iife.js', 'dist/client/media-infra-inspector.js', 'dist/server/main.js', 'dist/types/src/client/index.d.ts'];
 
 function newest(path) {
   const s = statSync(path);
@@ -30,11 +30,14 @@ const client = {
   minify: true,
   sourcemap: true,
   legalComments: 'none',
-  define: { 'process.env.NODE_ENV': '"production"' },
+  // The inspector (Stately inspector, state panel, traces) is a file of its own, loaded by `import()`
+  // only when asked for (src/client/inspection.ts): nothing of it is in the client bundles.
+  define: { 'process.env.NODE_ENV': '"production"', __MEDIA_INFRA_INSPECTOR__: '"./media-infra-inspector.js"' },
   logLevel: 'warning',
 };
 await Promise.all([
   build({ ...client, format: 'esm', outfile: 'dist/client/media-infra-client.js' }),
+  build({ ...client, entryPoints: ['src/inspector/index.ts'], format: 'esm', outfile: 'dist/client/media-infra-inspector.js' }),
   build({ ...client, format: 'iife', globalName: 'MediaInfra', outfile: 'dist/client/media-infra-client.iife.js' }),
   build({
     entryPoints: ['src/server/main.ts'],

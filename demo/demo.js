@@ -75,7 +75,9 @@ async function join(roomId, userId) {
   const body = await res.json();
   if (!res.ok) throw new Error(body.error?.message ?? `token request failed (${res.status})`);
 
-  client = createMediaClient(body.url, body.token);
+  // `trace: true`: the state panel (and its Export button) show the session from its start.
+  client = createMediaClient(body.url, body.token, { trace: true });
+  if (panelToggle.checked) await showPanel(true, true);
   setStatus(client.state);
   client.on('state', (state) => {
     setStatus(state, state === 'closed' ? closeReasons[client.closeReason] ?? '' : '');
@@ -131,6 +133,36 @@ form.addEventListener('submit', (e) => {
     showError(`${err.code ?? 'ERROR'}: ${err.message}`);
     form.querySelector('[type=submit]').disabled = false;
   });
+});
+
+// The built-in state panel, loaded only when the toggle is switched on. Without a client it can
+// still replay a trace file (its Load… button).
+const panelToggle = $('#panel-toggle');
+let panel = null;
+
+async function showPanel(on, replace = false) {
+  if (panel && (!on || replace || !panel.element.isConnected)) {
+    const old = panel;
+    panel = null;
+    old.close();
+  }
+  document.body.classList.toggle('with-panel', on);
+  if (!on || panel) return;
+  const current = client ? await client.showPanel() : (await import('/media-infra-inspector.js')).mountPanel();
+  panel = current;
+  // its own × button closes it: keep the toggle in step
+  new MutationObserver((_, observer) => {
+    if (current.element.isConnected) return;
+    observer.disconnect();
+    if (panel !== current) return;
+    panel = null;
+    panelToggle.checked = false;
+    document.body.classList.remove('with-panel');
+  }).observe(current.element.parentElement, { childList: true });
+}
+
+panelToggle.addEventListener('change', () => {
+  showPanel(panelToggle.checked).catch((err) => showError(`state panel: ${err.message}`));
 });
 
 $('#leave').addEventListener('click', async () => {

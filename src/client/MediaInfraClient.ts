@@ -1,4 +1,4 @@
-import { createActor, type Actor, type InspectionEvent, type Observer, type SnapshotFrom } from 'xstate';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { ErrorCode } from '../protocol/codes.js';
 import { ConsumeManager, consumerState } from './ConsumeManager.js';
 import { defaults } from './defaults.js';
@@ -7,6 +7,8 @@ import { MediaInfraError } from './MediaInfraError.js';
 import { MediaSignalingService } from './MediaSignalingService.js';
 import { provideClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
 import { ProduceManager, producerState } from './ProduceManager.js';
+import { ClientInspection } from './inspection.js';
+import type { InspectorPanel } from '../inspector/index.js';
 import { backoffPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { ClientState, CloseReason, MediaClientOptions, MediaInfraClientEvents, ProduceOptions } from './types.js';
@@ -36,6 +38,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   readonly #device: MediaDevice;
   readonly #connectTimeout: number;
   readonly #logger: { warn(...args: unknown[]): void };
+  readonly #inspection: ClientInspection;
   #state: ClientState = 'connecting';
   #listener: ((consumer: ConsumeManager) => void) | undefined;
   #producerSeq = 0;
@@ -60,9 +63,9 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       pingTimeout: options.pingTimeout ?? defaults.pingTimeout,
       logger: this.#logger,
     });
-    let inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
-    if (options.inspect === true) this.#logger.warn('[media-infra] inspect: true (the Stately inspector) is not available yet; pass a function');
-    else if (options.inspect) inspect = options.inspect;
+    // The token goes to the inspection only to be redacted wherever it would appear.
+    this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: this.#logger });
+    const inspect = this.#inspection.observer;
     this.#actor = createActor(machine, {
       systemId: 'client',
       input: {
@@ -71,6 +74,11 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
           pingInterval: options.pingInterval ?? defaults.pingInterval,
           welcomeTimeout: options.welcomeTimeout ?? defaults.welcomeTimeout,
           closeTimeout: options.closeTimeout ?? defaults.closeTimeout,
+        },
+        ice: {
+          iceDisconnectedTimeout: options.iceDisconnectedTimeout ?? defaults.iceDisconnectedTimeout,
+          iceRestartTimeout: options.iceRestartTimeout ?? defaults.iceRestartTimeout,
+          maxIceRestarts: options.maxIceRestarts ?? defaults.maxIceRestarts,
         },
       },
       ...(inspect && { inspect }),
@@ -86,6 +94,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     this.#actor.on('consumerAdded', ({ consumerId }) => this.#onConsumerAdded(consumerId));
     this.#actor.on('error', ({ error }) => this.#logger.warn(`[media-infra] ${error.code}: ${error.message}`));
     this.#actor.start();
+    this.#inspection.started(this.#actor, options.inspect);
   }
 
   /** `connecting` → `connected` ⇄ `reconnecting` → `closed` (final). */
@@ -137,6 +146,20 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
     this.#listener = callback;
     this.#actor.send({ type: 'listenTrack' });
+  }
+
+  /**
+   * This session's inspection events as a redacted JSON trace (a file to attach to a bug report;
+   * the panel replays it). Recorded from the start with `{ inspect: true }` or `{ trace: true }`,
+   * otherwise from the first call of `exportTrace()` or `showPanel()` on.
+   */
+  exportTrace(): Promise<string> {
+    return this.#inspection.exportTrace();
+  }
+
+  /** Shows the built-in state panel (loaded on first use): live actors, states, events; trace replay. */
+  showPanel(options?: { container?: HTMLElement }): Promise<InspectorPanel> {
+    return this.#inspection.showPanel(options);
   }
 
   /** Leaves: resolves once the server released this client (or after `closeTimeout`). */

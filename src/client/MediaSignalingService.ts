@@ -84,7 +84,9 @@ export class MediaSignalingService {
       socket = factory(this.#socketUrl);
     } catch (error) {
       // A URL the browser refuses: report it like a socket that could not open.
-      queueMicrotask(() => handlers.closed(1006, error instanceof Error ? error.message : String(error)));
+      // The browser's message may quote the URL: the token must not travel on in it.
+      const message = (error instanceof Error ? error.message : String(error)).split(this.#socketUrl.slice(this.#socketUrl.lastIndexOf('token=') + 6)).join('[redacted]');
+      queueMicrotask(() => handlers.closed(1006, message));
       return { close() {} };
     }
     this.#socket = socket;

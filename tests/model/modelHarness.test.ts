@@ -18,7 +18,7 @@ const toggle = setup({
   },
 });
 
-const spec: ModelSpec = { name: 'toggle', machine: toggle, serialize: (s) => JSON.stringify(s.value) };
+const spec: ModelSpec = { name: 'toggle', machine: toggle, serialize: (s) => JSON.stringify(s.value), table: false };
 
 describe('modelHarness', () => {
   it('counts state nodes and transitions from the definition', () => {

@@ -1,0 +1,152 @@
+// Inspection of a client's actors: the hooks that stay in the client bundle. Everything that shows,
+// serializes or redacts (the Stately inspector, the built-in panel, traces) is in src/inspector/,
+// loaded with `import()` only when asked for: in the browser build it is the separate file
+// `media-infra-inspector.js` beside `media-infra-client.js` (see build.mjs).
+import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import type { InspectorPanel, PanelOptions } from '../inspector/index.js';
+
+export type InspectOption = Observer<InspectionEvent> | ((event: InspectionEvent) => void) | boolean;
+
+/** One inspection event as it happened (`at`: `Date.now()`). */
+export interface RecordedEvent {
+  at: number;
+  event: InspectionEvent;
+}
+
+/** What the inspector module needs from a live client. */
+export interface LiveSource {
+  /** The events recorded so far (a trace starts with them). */
+  recorded(): readonly RecordedEvent[];
+  /** Every event from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: RecordedEvent) => void): () => void;
+  /** Strings that must never leave the client (the token): replaced wherever they appear. */
+  readonly secrets: readonly string[];
+  /** Events left out because the recording is bounded. */
+  readonly dropped: number;
+}
+
+// The inspector module's address. build.mjs defines it as the file beside the client bundle; from
+// the sources (tests) it is the module itself. Not a string literal: no bundler inlines it here.
+declare const __MEDIA_INFRA_INSPECTOR__: string | undefined;
+const inspectorModule = typeof __MEDIA_INFRA_INSPECTOR__ === 'string' ? __MEDIA_INFRA_INSPECTOR__ : '../inspector/index.js';
+
+/** The lazily loaded inspector module. */
+export const loadInspector = (): Promise<typeof import('../inspector/index.js')> => import(/* @vite-ignore */ inspectorModule);
+
+/** A recording keeps at most this many events (the oldest snapshots and events go first). */
+const MAX_RECORDED = 20_000;
+const RECORDED_TYPES = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
+
+/**
+ * The client's inspection: forwards every inspection event to the `inspect` option, records them
+ * for `exportTrace()` and the panel once asked to, and starts the Stately inspector for
+ * `inspect: true`. Attached to the actor system only when some inspection is on.
+ */
+export class ClientInspection implements LiveSource {
+  readonly secrets: readonly string[];
+  #recorded: RecordedEvent[] | undefined;
+  #dropped = 0;
+  readonly #listeners = new Set<(event: RecordedEvent) => void>();
+  readonly #forward: ((event: InspectionEvent) => void) | undefined;
+  readonly #logger: { warn(...args: unknown[]): void };
+  #root: AnyActorRef | undefined;
+  #attached = false;
+
+  constructor(options: { inspect?: InspectOption | undefined; trace?: boolean | undefined; token: string; logger: { warn(...args: unknown[]): void } }) {
+    this.secrets = [...new Set([options.token, encodeURIComponent(options.token)])];
+    this.#logger = options.logger;
+    const inspect = options.inspect;
+    if (typeof inspect === 'function') this.#forward = inspect;
+    else if (inspect && typeof inspect === 'object') this.#forward = (event) => inspect.next?.(event);
+    if (inspect === true || options.trace) this.#recorded = [];
+  }
+
+  /** The `inspect` option of `createActor`, or undefined when nothing inspects (it costs nothing then). */
+  get observer(): ((event: InspectionEvent) => void) | undefined {
+    if (!this.#forward && !this.#recorded) return undefined;
+    this.#attached = true;
+    return this.#inspect;
+  }
+
+  /** Called once the root actor exists: starts the Stately inspector for `inspect: true`. */
+  started(root: AnyActorRef, inspect: InspectOption | undefined): void {
+    this.#root = root;
+    if (inspect === true) {
+      loadInspector()
+        .then((m) => m.startStatelyInspector(this))
+        .catch((error) => this.#logger.warn('[media-infra] could not load the inspector', error));
+    }
+  }
+
+  recorded(): readonly RecordedEvent[] {
+    this.#record();
+    return this.#recorded!;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  subscribe(listener: (event: RecordedEvent) => void): () => void {
+    this.#record();
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The session's inspection events as redacted JSON (see src/inspector/trace.ts). */
+  async exportTrace(): Promise<string> {
+    const m = await loadInspector();
+    return m.traceToJson(m.createTrace(this), this.secrets);
+  }
+
+  async showPanel(options: Omit<PanelOptions, 'live'> = {}): Promise<InspectorPanel> {
+    const m = await loadInspector();
+    return m.mountPanel({ ...options, live: this });
+  }
+
+  readonly #inspect = (event: InspectionEvent): void => {
+    if (this.#recorded && RECORDED_TYPES.has(event.type)) {
+      const recorded = { at: Date.now(), event };
+      this.#keep(recorded);
+      for (const listener of this.#listeners) listener(recorded);
+    }
+    if (this.#forward) {
+      try {
+        this.#forward(event);
+      } catch (error) {
+        this.#logger.warn('[media-infra] the inspect option threw', error);
+      }
+    }
+  };
+
+  #keep(recorded: RecordedEvent): void {
+    const list = this.#recorded!;
+    list.push(recorded);
+    if (list.length > MAX_RECORDED) {
+      // actors' creations stay: a trace without them could not name anything
+      const index = list.findIndex((r) => r.event.type !== '@xstate.actor');
+      list.splice(index < 0 ? 0 : index, 1);
+      this.#dropped++;
+    }
+  }
+
+  /** Starts recording now when it was off: attaches to the system and records what lives now. */
+  #record(): void {
+    if (this.#recorded) return;
+    this.#recorded = [];
+    const root = this.#root;
+    if (!root) return;
+    if (!this.#attached) {
+      this.#attached = true;
+      root.system.inspect(this.#inspect);
+    }
+    const at = Date.now();
+    const visit = (ref: AnyActorRef) => {
+      this.#keep({ at, event: { type: '@xstate.actor', actorRef: ref, rootId: root.sessionId } });
+      const snapshot = ref.getSnapshot();
+      this.#keep({ at, event: { type: '@xstate.snapshot', actorRef: ref, snapshot, event: { type: 'xstate.init' }, rootId: root.sessionId } });
+      for (const child of Object.values((snapshot as { children?: Record<string, AnyActorRef> }).children ?? {})) if (child) visit(child);
+    };
+    visit(root);
+  }
+}

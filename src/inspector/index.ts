@@ -1,0 +1,21 @@
+// The inspector module, loaded lazily by the client (`inspect: true`, `client.showPanel()`,
+// `client.exportTrace()`); in the browser build it is `media-infra-inspector.js`. A page can also
+// import it directly to replay a trace without a client: `mountPanel({ trace })`.
+export { mountPanel, type InspectorPanel, type PanelOptions } from './panel.js';
+export { startStatelyInspector, type StatelyConnection } from './stately.js';
+export {
+  actorName,
+  applyTraceEvent,
+  createTrace,
+  describeState,
+  parseTrace,
+  redact,
+  stateAt,
+  statePaths,
+  traceToJson,
+  TraceWriter,
+  type ActorView,
+  type StateShape,
+  type Trace,
+  type TraceEvent,
+} from './trace.js';
