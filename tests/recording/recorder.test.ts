@@ -73,6 +73,18 @@ describe('Recording', () => {
     producer.close();
   });
 
+  it.each(['video', 'audio'] as const)('a %s recording stopped after half a second is still finalized and playable', async (kind) => {
+    const { producer, proc } = await testSource(router, kind);
+    procs.push(proc);
+    const rec = await Recording.start({ router, producer, id: `short-${kind}`, dir, logger });
+    await new Promise((r) => setTimeout(r, 500)); // the length being recorded, not a race
+    const result = await rec.stop();
+    expect(result).toMatchObject({ state: 'finished' });
+    expect(probe(rec.path).frames).toBeGreaterThan(0);
+    proc.kill('SIGKILL');
+    producer.close();
+  });
+
   it('ends finalized when its producer closes', async () => {
     const { producer, proc } = await testSource(router, 'video');
     procs.push(proc);

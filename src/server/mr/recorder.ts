@@ -46,6 +46,8 @@ const formats: Record<string, { ext: string; muxer: string; rtpmap: string; fmtp
 
 const READY_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 5_000;
+/** How long stop() waits for the first keyframe of a recording that has none yet. */
+const FIRST_MEDIA_WAIT_MS = 3_000;
 
 export class Recording {
   readonly id: string;
@@ -56,6 +58,9 @@ export class Recording {
   private stopping = false;
   private exited = false;
   private settle!: (r: RecordingResult) => void;
+  private hasMedia = false;
+  private mediaArrived!: () => void;
+  private readonly firstMedia = new Promise<void>((resolve) => (this.mediaArrived = resolve));
 
   private constructor(
     id: string,
@@ -68,6 +73,7 @@ export class Recording {
     private readonly stderrTail: () => string,
     private readonly rtcpPort: number,
     private readonly ssrc: number,
+    private readonly consumer: ms.Consumer,
   ) {
     this.id = id;
     this.path = path;
@@ -116,7 +122,8 @@ export class Recording {
       let stderr = '';
       ffmpeg.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
       const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
-      const recording = new Recording(id, path, producer.kind, ffmpeg, transport, sdpPath, log, () => stderr, rtcpPort, ssrc);
+      const recording = new Recording(id, path, producer.kind, ffmpeg, transport, sdpPath, log, () => stderr, rtcpPort, ssrc, consumer);
+      recording.watchFirstMedia();
       ffmpeg.on('exit', (code, signal) => void recording.onExit(code, signal));
       ffmpeg.on('error', (err) => void recording.onExit(null, null, err.message));
       // Whatever closes the producer (or its transport) ends the recording, finalized.
@@ -158,12 +165,33 @@ export class Recording {
   async stop(): Promise<RecordingResult> {
     if (!this.stopping && !this.exited) {
       this.stopping = true;
+      // A file can only begin with a keyframe: a recording stopped before its first one arrived
+      // (a very short one) asks again and waits for it, briefly, rather than end empty.
+      if (!this.hasMedia && !this.consumer.closed && !this.consumer.producerPaused) {
+        await this.consumer.requestKeyFrame().catch(() => undefined);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.firstMedia, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_MEDIA_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
+      if (this.exited) return this.result;
       sendRtcpBye(this.rtcpPort, this.ssrc);
       const escalate = setTimeout(() => this.ffmpeg.kill('SIGINT'), STOP_GRACE_MS);
       const kill = setTimeout(() => this.ffmpeg.kill('SIGKILL'), STOP_GRACE_MS * 2);
       void this.result.finally(() => (clearTimeout(escalate), clearTimeout(kill)));
     }
     return this.result;
+  }
+
+  /** Video: the first keyframe forwarded to ffmpeg; audio: the first packet. */
+  private watchFirstMedia(): void {
+    const type = this.kind === 'video' ? 'keyframe' : 'rtp';
+    this.consumer.on('trace', (trace) => {
+      if (trace.type !== type || this.hasMedia) return;
+      this.hasMedia = true;
+      this.mediaArrived();
+      void this.consumer.enableTraceEvent([]).catch(() => undefined);
+    });
+    void this.consumer.enableTraceEvent([type]).catch(() => undefined);
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null, error?: string): Promise<void> {
