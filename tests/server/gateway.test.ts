@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { CloseCode, ErrorCode } from '../../src/protocol/codes.js';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { MAX_CONSUMERS } from '../../src/server/mr/peer.js';
 import { TestSocket, rtpParameters } from './wsClient.js';
 
 let server: ServerProcess;
@@ -226,6 +227,32 @@ describe('media between peers', () => {
     await b.socket.ok('ping');
     expect(b.socket.frames.filter((f) => f.type === 'notification' && f.method !== 'welcome')).toEqual([]);
     await Promise.all([a.socket.close(), b.socket.close()]);
+  });
+});
+
+describe('per-client limits', () => {
+  it(`a client is offered at most MAX_CONSUMERS (${MAX_CONSUMERS}) remote tracks; the senders are untouched`, async () => {
+    const roomId = newRoom();
+    const senders = await Promise.all(Array.from({ length: 9 }, (_, i) => join(roomId, `sender-${i}`)));
+    // 9 × 32 = 288 producers, more than one client may receive.
+    await Promise.all(
+      senders.map(async ({ socket }, i) => {
+        const transport = await socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+        for (let n = 0; n < 32; n++) {
+          const params = { ...rtpParameters('audio'), mid: String(n), encodings: [{ ssrc: 1_000_000 * (i + 1) + n }] };
+          await socket.ok('produce', { transportId: transport.id, kind: 'audio', rtpParameters: params });
+        }
+        expect(await socket.request('produce', { transportId: transport.id, kind: 'audio', rtpParameters: { ...rtpParameters('audio'), mid: '99', encodings: [{ ssrc: 99 }] } }))
+          .toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_STATE, message: expect.stringMatching(/at most 32 producers/) } });
+      }),
+    );
+    const listener = await join(roomId, 'listener');
+    await listening(listener.socket);
+    await expect.poll(() => listener.socket.frames.filter((f) => f.type === 'notification' && f.method === 'newConsumer').length, { timeout: 20_000 }).toBe(MAX_CONSUMERS);
+    await expect.poll(() => server.logs().includes('this client receives the most tracks it may'), { timeout: 5_000 }).toBe(true);
+    expect(await listener.socket.request('ping')).toMatchObject({ ok: true });
+    expect(listener.socket.frames.filter((f) => f.type === 'notification' && f.method === 'newConsumer')).toHaveLength(MAX_CONSUMERS);
+    await Promise.all([listener.socket.close(), ...senders.map(({ socket }) => socket.close())]);
   });
 });
 

@@ -19,6 +19,8 @@ interface TransportEntry {
 /** Bounds on what one client may allocate on the worker. */
 const MAX_TRANSPORTS = 4;
 const MAX_PRODUCERS = 32;
+/** Remote tracks one client receives at most; beyond it, further producers are not offered to it. */
+export const MAX_CONSUMERS = 256;
 
 /** mediasoup rejects bad RTP/DTLS objects with a TypeError whose message is safe to show. */
 function asBadRequest(err: unknown): never {
@@ -33,7 +35,7 @@ export class Peer implements PeerHandle {
   private readonly transports = new Map<string, TransportEntry>();
   private readonly producers = new Map<string, ms.Producer>();
   private readonly consumers = new Map<string, ms.Consumer>();
-  /** Producers already consumed (or being consumed): listen and announce never duplicate one. */
+  /** Producers consumed (or being consumed) now: listen and announce never duplicate one; its size is the consumer cap's count. */
   private readonly consumedProducers = new Set<string>();
   /** Producers whose recording the client asked to stop: its end is the response, not a notification. */
   private readonly stopsRequested = new Set<string>();
@@ -222,6 +224,10 @@ export class Peer implements PeerHandle {
       this.logger.info({ producerId: producer.id, kind: producer.kind }, 'cannot consume: the client lacks a codec of this producer');
       return;
     }
+    if (this.consumedProducers.size >= MAX_CONSUMERS) {
+      this.logger.warn({ producerId: producer.id, max: MAX_CONSUMERS }, 'not consumed: this client receives the most tracks it may');
+      return;
+    }
     this.consumedProducers.add(producer.id);
     let consumer: ms.Consumer;
     try {
@@ -229,6 +235,7 @@ export class Peer implements PeerHandle {
       consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { userId } });
     } catch (err) {
       // Typically the producer closed meanwhile.
+      this.consumedProducers.delete(producer.id);
       this.logger.debug({ producerId: producer.id, err: (err as Error).message }, 'consume failed');
       return;
     }
@@ -239,6 +246,7 @@ export class Peer implements PeerHandle {
     this.consumers.set(consumer.id, consumer);
     const gone = (reason: string) => {
       this.consumers.delete(consumer.id);
+      this.consumedProducers.delete(producer.id);
       if (!this.closed) this.notify('consumerClosed', { consumerId: consumer.id, reason });
     };
     consumer.on('producerclose', () => gone('producer closed'));
