@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RecordingInfo } from '../../src/server/mr/recordingStore.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVER_JS = join(root, 'dist', 'server', 'main.js');
@@ -18,19 +19,8 @@ export interface ConnectResult {
   expiresAt: string;
 }
 
-export interface RecordingListing {
-  id: string;
-  roomId: string;
-  userId: string;
-  producerId: string;
-  kind: 'audio' | 'video';
-  path: string;
-  startedAt: string;
-  endedAt: string | null;
-  bytes: number;
-  state: 'recording' | 'finished' | 'failed';
-  reason?: string;
-}
+/** A row of GET /v1/api/recordings. */
+export type RecordingListing = RecordingInfo;
 
 export interface ServerProcess {
   httpUrl: string;

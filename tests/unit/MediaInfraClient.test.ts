@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsumeManager, MediaInfraError, ProduceManager } from '../../src/client/index.js';
 import { CloseCode } from '../../src/protocol/codes.js';
-import { startClient, TOKEN, until, waitForState } from './support/clientHelpers.js';
+import { rejection, startClient, TOKEN, until, waitForState } from './support/clientHelpers.js';
 import { fakeTrack, FakeServer, NO_ANSWER } from './support/fakeServer.js';
 
 const clients: Array<{ close(): Promise<void> }> = [];
@@ -12,17 +12,6 @@ function tracked<T extends ReturnType<typeof startClient>>(started: T): T {
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
-
-async function rejection(promise: Promise<unknown>): Promise<MediaInfraError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MediaInfraError);
-  return error as MediaInfraError;
-}
 
 describe('MediaInfraClient: connecting', () => {
   it('connects: welcome → device → join → transports, with the token in the URL only', async () => {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Device } from 'mediasoup-client';
 import type { Transport } from 'mediasoup-client/types';
 import { MediaInfraError, type ProduceManager } from '../../src/client/index.js';
-import { startClient, until, waitForState } from './support/clientHelpers.js';
+import { rejection, startClient, until, waitForState } from './support/clientHelpers.js';
 import { fakeDevice, fakeTrack, FakeServer, NO_ANSWER } from './support/fakeServer.js';
 
 const clients: Array<{ close(): Promise<void> }> = [];
@@ -32,17 +32,6 @@ function deviceSpy() {
 /** Drives a local transport's connection state, as the browser's RTCPeerConnection would. */
 function setConnectionState(transport: Transport, state: string): void {
   (transport as unknown as { handler: { setConnectionState(s: string): void } }).handler.setConnectionState(state);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<MediaInfraError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MediaInfraError);
-  return error as MediaInfraError;
 }
 
 /** A connected client with a live producer (so the send transport is DTLS-connected). */

@@ -1,5 +1,6 @@
 import type { ClientState, MediaClientOptions, MediaInfraClient } from '../../../src/client/index.js';
-import { createMediaClient } from '../../../src/client/index.js';
+import { createMediaClient, MediaInfraError } from '../../../src/client/index.js';
+import { expect } from 'vitest';
 import { fakeDevice, FakeServer } from './fakeServer.js';
 
 export const TOKEN = 'secret-token-do-not-leak';
@@ -45,4 +46,16 @@ export async function until(predicate: () => boolean, ms = 3_000, what = 'condit
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/** The MediaInfraError a promise rejects with (fails the test if it resolves or rejects otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<MediaInfraError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MediaInfraError);
+  return error as MediaInfraError;
 }
