@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Device } from 'mediasoup-client';
 import type { Transport } from 'mediasoup-client/types';
-import { MediaInfraError, type ProduceManager } from '../../src/client/index.js';
+import type { ProduceManager } from '../../src/client/index.js';
 import { rejection, startClient, until, waitForState } from './support/clientHelpers.js';
 import { fakeDevice, fakeTrack, FakeServer, NO_ANSWER } from './support/fakeServer.js';
 
