@@ -348,7 +348,9 @@ describe('producer and consumer lifecycles in Chromium', () => {
       const startWhileStopping = await code(p.startRecord());
       return { stopWhileStopping, startWhileStopping, first: await first, recording: p.recording };
     });
-    expect(stopped).toMatchObject({
+    // On failure, the server's recording log lines say why (ffmpeg's last words included).
+    const recordingLog = () => server.logs().split('\n').filter((l) => /recording/.test(l)).join('\n');
+    expect(stopped, recordingLog()).toMatchObject({
       stopWhileStopping: 'MediaInfraError:INVALID_STATE',
       startWhileStopping: 'MediaInfraError:INVALID_STATE',
       first: { ok: true, value: { id: expect.any(String), path: expect.any(String) } },
