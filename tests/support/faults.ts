@@ -269,6 +269,7 @@ export async function createFaultClient(page: Page, url: string, token: string, 
       const webSocketFactory = (socketUrl: string) => {
         const ws = new Native(socketUrl);
         w.sockets++;
+        w.lastSocketAt = Date.now();
         const wrapper: any = {
           get readyState() {
             return ws.readyState;
@@ -416,6 +417,12 @@ export interface RecoveryReport {
   extra: unknown;
   /** Fault injected → B decoding A's video again (first frame after the media gap). */
   recoveryMs: number;
+  /**
+   * The last reconnect attempt's socket opening (A's or B's, whichever came later) → B decoding
+   * again: the recovery itself, without fault detection and backoff. Undefined when no socket was
+   * reopened (ICE restart).
+   */
+  afterReconnectMs: number | undefined;
   a: { states: string[]; sockets: number; sent: string[]; closeCodes: number[]; restartIceAnswers: number };
   b: { states: string[]; sockets: number; closeCodes: number[] };
   /** A's ProduceManagers after recovery are the very objects produceTrack returned. */
@@ -504,13 +511,15 @@ export class FaultHarness {
       const socketFault = fault !== 'ice';
       const recoveredAt = await waitForFrames(b.page, t0, 30, socketFault ? oldConsumerIds : []);
       const recoveryMs = recoveredAt - t0;
-      this.log(`[recovery] ${fault}: ${recoveryMs} ms (fault → B decodes A's video again)`);
+      const lastSocketAt = Math.max(...(await Promise.all([a, b].map((p) => p.page.evaluate(() => ((globalThis as any).lastSocketAt as number) ?? 0)))));
+      const afterReconnectMs = lastSocketAt > t0 ? recoveredAt - lastSocketAt : undefined;
+      this.log(`[recovery] ${fault}: ${recoveryMs} ms (fault → B decodes A's video again), ${afterReconnectMs ?? '-'} ms after the last reconnect began`);
       await Promise.all([waitForClientState(a.page, 'connected'), waitForClientState(b.page, 'connected')]);
       // Both A tracks produced again and consumed by B (the video one is proven by frames).
       await b.page.waitForFunction(() => (globalThis as any).consumers.filter((c: any) => !c.closed).length >= 2, null, { timeout: 30_000 });
       const observed = await this.#observe(a.page, b.page, idsBefore, room);
       const extra = await hooks.afterRecovery?.(a.page, b.page);
-      return { fault, room, extra, recoveryMs, ...observed };
+      return { fault, room, extra, recoveryMs, afterReconnectMs, ...observed };
     } finally {
       for (const p of [a, b]) {
         await p.page.evaluate(() => (globalThis as any).client.close()).catch(() => undefined);
@@ -548,7 +557,7 @@ export class FaultHarness {
     }
   }
 
-  async #observe(a: Page, b: Page, idsBefore: string[], room: string): Promise<Omit<RecoveryReport, 'fault' | 'room' | 'extra' | 'recoveryMs'>> {
+  async #observe(a: Page, b: Page, idsBefore: string[], room: string): Promise<Omit<RecoveryReport, 'fault' | 'room' | 'extra' | 'recoveryMs' | 'afterReconnectMs'>> {
     const aSide = await a.evaluate((idsBefore) => {
       const w = globalThis as any;
       return {
