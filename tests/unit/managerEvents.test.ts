@@ -3,12 +3,12 @@
 // manager's `state` is already the new one inside its own event listeners.
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
-import { consumerMachine } from '../../machines/consumerMachine.js';
 import { producerMachine } from '../../machines/producerMachine.js';
 import { ConsumeManager } from '../../src/client/ConsumeManager.js';
 import { ProduceManager } from '../../src/client/ProduceManager.js';
 import { fakeTrack } from './support/fakeServer.js';
 import { until } from './support/clientHelpers.js';
+import { consumerActor } from './support/managerActors.js';
 
 function liveProducer() {
   const closes: Array<string | undefined> = [];
@@ -80,17 +80,7 @@ describe('ProduceManager', () => {
 
 describe('ConsumeManager', () => {
   it('inside its event listeners, state/paused are already the new ones', async () => {
-    const machine = consumerMachine.provide({
-      actors: {
-        consume: fromPromise(async () => {}),
-        pauseConsumer: fromPromise(async () => {}),
-        resumeConsumer: fromPromise(async () => {}),
-      },
-      actions: { releaseConsumer: () => {}, reportClosed: () => {} },
-    });
-    const actor = createActor(machine, {
-      input: { id: 'c1', producerId: 'p1', kind: 'video', rtpParameters: {}, userId: 'user-2', producerPaused: false },
-    }).start();
+    const actor = consumerActor(false);
     await until(() => actor.getSnapshot().matches('live'));
     const cm = new ConsumeManager(actor, fakeTrack('video'));
     const seen: unknown[] = [];

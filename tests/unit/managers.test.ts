@@ -1,32 +1,17 @@
 // The facades over single actors, with fake actor implementations (no signaling, no device).
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
-import { consumerMachine } from '../../machines/consumerMachine.js';
 import { producerMachine } from '../../machines/producerMachine.js';
 import { ConsumeManager } from '../../src/client/ConsumeManager.js';
 import { MediaInfraError } from '../../src/client/MediaInfraError.js';
 import { ProduceManager } from '../../src/client/ProduceManager.js';
 import { fakeTrack } from './support/fakeServer.js';
 import { until } from './support/clientHelpers.js';
-
-function consumer() {
-  const machine = consumerMachine.provide({
-    actors: {
-      consume: fromPromise(async () => {}),
-      pauseConsumer: fromPromise(async () => {}),
-      resumeConsumer: fromPromise(async () => {}),
-    },
-    actions: { releaseConsumer: () => {}, reportClosed: () => {} },
-  });
-  const actor = createActor(machine, {
-    input: { id: 'c1', producerId: 'p1', kind: 'video', rtpParameters: {}, userId: 'user-2', producerPaused: true },
-  }).start();
-  return actor;
-}
+import { consumerActor } from './support/managerActors.js';
 
 describe('ConsumeManager', () => {
   it('after close, every method rejects with CONSUMER_CLOSED and closed fired once', async () => {
-    const actor = consumer();
+    const actor = consumerActor(true);
     await until(() => actor.getSnapshot().matches('live'));
     const cm = new ConsumeManager(actor, fakeTrack('video'));
     expect([cm.id, cm.kind, cm.userId, cm.producerPaused, cm.paused]).toEqual(['c1', 'video', 'user-2', true, false]);
@@ -45,7 +30,7 @@ describe('ConsumeManager', () => {
   });
 
   it('a pause during another pause is INVALID_STATE', async () => {
-    const actor = consumer();
+    const actor = consumerActor(true);
     await until(() => actor.getSnapshot().matches('live'));
     const cm = new ConsumeManager(actor, fakeTrack('video'));
     const first = cm.pause();
