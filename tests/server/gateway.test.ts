@@ -285,9 +285,12 @@ describe('session lifecycle on the socket', () => {
     expect(watcher.socket.frames.indexOf(closedFrame)).toBeGreaterThan(-1);
     const { peerId: newPeerId } = await second.socket.ok<{ peerId: string }>('join', { rtpCapabilities: second.welcome.data.routerRtpCapabilities });
     // Never two peers for one session: the old one was closed before the new one was created.
+    // (The log reaches us through a pipe, which may lag behind the socket: wait for the line.)
+    const isNewConnected = (l: string) => l.includes(`"peerId":"${newPeerId}"`) && l.includes('"msg":"client connected"');
+    await expect.poll(() => server.logs().split('\n').some(isNewConnected), { timeout: 5_000, interval: 20 }).toBe(true);
     const lines = server.logs().split('\n');
     const oldClosed = lines.findIndex((l) => l.includes(`"peerId":"${first.peerId}"`) && l.includes('"msg":"peer closed"'));
-    const newConnected = lines.findIndex((l) => l.includes(`"peerId":"${newPeerId}"`) && l.includes('"msg":"client connected"'));
+    const newConnected = lines.findIndex(isNewConnected);
     expect(oldClosed).toBeGreaterThan(-1);
     expect(newConnected).toBeGreaterThan(oldClosed);
     await Promise.all([second.socket.close(), watcher.socket.close()]);

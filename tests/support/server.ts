@@ -111,6 +111,18 @@ async function waitForHealth(httpUrl: string, child: ChildProcess, logs: () => s
 }
 
 export async function startServerProcess(opts: StartServerOptions = {}): Promise<ServerProcess> {
+  // Ports are picked free but bound by another process a moment later: when another test's server
+  // (or a browser) took one meanwhile, start again on new ports. A fixed port is never changed.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 3 || !/address already in use|EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: StartServerOptions): Promise<ServerProcess> {
   await buildServer();
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'media-infra-test-'));
