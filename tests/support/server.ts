@@ -2,11 +2,12 @@
 // temporary database, for the server tests and the e2e tests. The server bundle is rebuilt first
 // when any server or protocol source is newer than it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newest, serverBuildOptions } from '../../scripts/buildConfig.mjs';
 import type { RecordingInfo } from '../../src/server/mr/recordingStore.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -52,12 +53,6 @@ export interface StartServerOptions {
   port?: number;
 }
 
-function newest(path: string): number {
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
-}
-
 let built: Promise<void> | undefined;
 
 /** esbuild's server bundle only (the client bundle has its own build): written aside, then renamed, so parallel test files never see half a file. */
@@ -67,17 +62,7 @@ export function buildServer(): Promise<void> {
     if (existsSync(SERVER_JS) && statSync(SERVER_JS).mtimeMs > Math.max(...sources.map(newest))) return;
     const { build } = await import('esbuild');
     const tmp = `${SERVER_JS}.${process.pid}.tmp`;
-    await build({
-      entryPoints: [join(root, 'src', 'server', 'main.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      packages: 'external',
-      sourcemap: true,
-      outfile: tmp,
-      logLevel: 'warning',
-    });
+    await build(serverBuildOptions(tmp));
     renameSync(tmp, SERVER_JS);
     renameSync(`${tmp}.map`, `${SERVER_JS}.map`);
   })();

@@ -1,0 +1,3 @@
+import type { BuildOptions } from 'esbuild';
+export function newest(path: string): number;
+export function serverBuildOptions(outfile: string): BuildOptions;
