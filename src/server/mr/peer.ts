@@ -118,7 +118,6 @@ export class Peer implements PeerHandle {
 
   private async stopRecord({ producerId }: RequestData<'stopRecord'>): Promise<ResponseData<'stopRecord'>> {
     this.producer(producerId);
-    if (!this.recordings.isRecording(producerId)) throw new MediaError(ErrorCode.INVALID_STATE, `producer ${producerId} is not being recorded`);
     this.stopsRequested.add(producerId);
     try {
       const { id, path, result } = await this.recordings.stop(producerId);

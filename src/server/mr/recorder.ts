@@ -10,6 +10,8 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { types as ms } from 'mediasoup';
+import { ErrorCode } from '../../protocol/codes.js';
+import { MediaError } from './errors.js';
 
 export type RecordingState = 'recording' | 'finished' | 'failed';
 
@@ -89,7 +91,7 @@ export class Recording {
     );
     const mime = producerMime(producer);
     const format = formats[mime];
-    if (!format || !codec) throw new Error(`cannot record codec ${mime}`);
+    if (!format || !codec) throw new MediaError(ErrorCode.UNSUPPORTED_CODEC, `cannot record codec ${mime}`);
 
     const [rtpPort, rtcpPort] = await freeUdpPortPair();
     const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });

@@ -54,9 +54,8 @@ export class Recordings {
       await mkdir(this.dir, { recursive: true });
       recording = await Recording.start({ router: owner.router, producer, id: randomUUID(), dir: this.dir, logger: this.logger });
     } catch (err) {
-      const message = (err as Error).message;
-      if (message.startsWith('cannot record codec')) throw new MediaError(ErrorCode.UNSUPPORTED_CODEC, message);
-      this.logger.error({ producerId: producer.id, err: message }, 'recording could not start');
+      if (err instanceof MediaError) throw err;
+      this.logger.error({ producerId: producer.id, err: (err as Error).message }, 'recording could not start');
       throw new MediaError(ErrorCode.SERVER_ERROR, 'the recording could not start');
     } finally {
       this.starting.delete(producer.id);
