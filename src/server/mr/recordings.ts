@@ -38,7 +38,7 @@ export class Recordings {
     private readonly logger: Logger,
   ) {}
 
-  isRecording(producerId: string): boolean {
+  private isRecording(producerId: string): boolean {
     return this.active.has(producerId) || this.starting.has(producerId);
   }
 
