@@ -2,7 +2,7 @@
 // into the router (as a browser would), the recorder writes it to a file, ffprobe checks the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -80,6 +80,23 @@ describe('Recording', () => {
     await new Promise((r) => setTimeout(r, 500)); // the length being recorded, not a race
     const result = await rec.stop();
     expect(result).toMatchObject({ state: 'finished' });
+    expect(probe(rec.path).frames).toBeGreaterThan(0);
+    proc.kill('SIGKILL');
+    producer.close();
+  });
+
+  it('starts again on new ports when ffmpeg cannot bind its first ones', async () => {
+    // An ffmpeg that fails once the way a taken port makes it fail, then is the real one.
+    const marker = join(dir, 'failed-once');
+    const flaky = join(dir, 'flaky-ffmpeg.sh');
+    writeFileSync(flaky, `#!/bin/sh\nif [ ! -e '${marker}' ]; then touch '${marker}'; echo 'bind failed: Address already in use' >&2; exit 1; fi\nexec ffmpeg "$@"\n`);
+    chmodSync(flaky, 0o755);
+    const { producer, proc } = await testSource(router, 'audio');
+    procs.push(proc);
+    const rec = await Recording.start({ router, producer, id: 'retried', dir, logger, ffmpegPath: flaky });
+    expect(existsSync(marker)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500)); // the length being recorded, not a race
+    expect(await rec.stop()).toMatchObject({ state: 'finished' });
     expect(probe(rec.path).frames).toBeGreaterThan(0);
     proc.kill('SIGKILL');
     producer.close();

@@ -47,6 +47,8 @@ const formats: Record<string, { ext: string; muxer: string; rtpmap: string; fmtp
 };
 
 const READY_TIMEOUT_MS = 5_000;
+/** Starts tried when ffmpeg cannot bind its ports. */
+const START_ATTEMPTS = 3;
 const STOP_GRACE_MS = 5_000;
 /** How long stop() waits for the first keyframe of a recording that has none yet. */
 const FIRST_MEDIA_WAIT_MS = 3_000;
@@ -84,6 +86,19 @@ export class Recording {
   }
 
   static async start(opts: StartRecordingOptions): Promise<Recording> {
+    // The port pair is free when picked but bound by ffmpeg only a moment later: when another
+    // process took a port meanwhile, ffmpeg exits at once. Start again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Recording.startOnce(opts);
+      } catch (err) {
+        if (!(err instanceof FfmpegExitedEarly) || attempt >= START_ATTEMPTS) throw err;
+        opts.logger.warn({ recordingId: opts.id, attempt, err: err.message }, 'recorder could not start, trying new ports');
+      }
+    }
+  }
+
+  private static async startOnce(opts: StartRecordingOptions): Promise<Recording> {
     const { router, producer, id, dir, logger } = opts;
     const log = logger.child({ recordingId: id, producerId: producer.id });
     const codec = router.rtpCapabilities.codecs?.find(
@@ -132,7 +147,7 @@ export class Recording {
       consumer.on('producerclose', () => void recording.stop());
       consumer.on('transportclose', () => void recording.stop());
 
-      await waitForUdpPorts([rtpPort, rtcpPort], READY_TIMEOUT_MS, () => ffmpeg?.exitCode !== null);
+      await waitForUdpPorts([rtpPort, rtcpPort], READY_TIMEOUT_MS, () => ffmpeg?.exitCode !== null, () => stderr);
       await consumer.resume();
       if (consumer.kind === 'video') await consumer.requestKeyFrame();
       log.info({ path, codec: mime }, 'recording started');
@@ -258,13 +273,16 @@ async function freeUdpPortPair(): Promise<[number, number]> {
 }
 
 /** Waits until every port is bound by some UDP socket (ffmpeg's), reading the kernel's table. */
-async function waitForUdpPorts(ports: number[], timeoutMs: number, gaveUp: () => boolean): Promise<void> {
+/** ffmpeg exited before it had bound its ports (typically: one was taken meanwhile). */
+class FfmpegExitedEarly extends Error {}
+
+async function waitForUdpPorts(ports: number[], timeoutMs: number, gaveUp: () => boolean, stderr: () => string): Promise<void> {
   const wanted = ports.map((p) => `:${p.toString(16).toUpperCase().padStart(4, '0')} `);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const table = await readFile('/proc/net/udp', 'utf8');
     if (wanted.every((w) => table.includes(w))) return;
-    if (gaveUp()) throw new Error('ffmpeg exited before it was ready');
+    if (gaveUp()) throw new FfmpegExitedEarly(`ffmpeg exited before it was ready: ${stderr().trim().split('\n').pop() ?? ''}`);
     if (Date.now() > deadline) throw new Error('ffmpeg did not open its ports in time');
     await new Promise((r) => setTimeout(r, 20));
   }
