@@ -5,7 +5,7 @@ import { defaults } from './defaults.js';
 import { MediaDevice } from './MediaDevice.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { MediaSignalingService } from './MediaSignalingService.js';
-import { provideClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
+import { bindServices, providedClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
 import { ProduceManager, producerState } from './ProduceManager.js';
 import { ClientInspection } from './inspection.js';
 import type { InspectorPanel } from '../inspector/index.js';
@@ -54,19 +54,14 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       ...(options.webSocketFactory && { webSocketFactory: options.webSocketFactory }),
       logger: this.#logger,
     });
+    // The handshake runs while the machines are set up; the signaling machine's first connect takes it over.
+    signaling.preopen();
     this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory);
     const policy = isPolicy(options.reconnect) ? options.reconnect : backoffPolicy(options.reconnect);
-    const machine = provideClientMachine({
-      signaling,
-      device: this.#device,
-      policy,
-      pingTimeout: options.pingTimeout ?? defaults.pingTimeout,
-      logger: this.#logger,
-    });
     // The token goes to the inspection only to be redacted wherever it would appear.
     this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: this.#logger });
     const inspect = this.#inspection.observer;
-    this.#actor = createActor(machine, {
+    this.#actor = createActor(providedClientMachine, {
       systemId: 'client',
       input: {
         maxAttempts: policy.maxAttempts,
@@ -82,6 +77,13 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
         },
       },
       ...(inspect && { inspect }),
+    });
+    bindServices(this.#actor.system, {
+      signaling,
+      device: this.#device,
+      policy,
+      pingTimeout: options.pingTimeout ?? defaults.pingTimeout,
+      logger: this.#logger,
     });
     this.#actor.subscribe({
       next: (snapshot) => this.#update(snapshot),

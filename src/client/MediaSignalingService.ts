@@ -63,6 +63,8 @@ export class MediaSignalingService {
   readonly #options: MediaSignalingServiceOptions;
   readonly #logger: SignalingLogger;
   #socket: WebSocketLike | undefined;
+  /** Takes over the socket `preopen` began, until the first `open()`. */
+  #early: ((handlers: SignalingHandlers) => SignalingConnection) | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   /** Sockets opened so far (diagnostics and tests). */
@@ -74,9 +76,44 @@ export class MediaSignalingService {
     this.#logger = options.logger ?? console;
   }
 
-  /** Opens a new socket (closing the previous one, if any). */
+  /**
+   * Starts opening the first socket now, before the machines are built, so that its handshake
+   * overlaps their set-up. The next `open()` takes this socket over, with whatever it reported
+   * meanwhile.
+   */
+  preopen(): void {
+    if (this.#socket || this.#early) return;
+    let target: SignalingHandlers | undefined;
+    const queued: Array<(handlers: SignalingHandlers) => void> = [];
+    const deliver = (event: (handlers: SignalingHandlers) => void) => {
+      if (target && !queued.length) event(target);
+      else queued.push(event);
+    };
+    const connection = this.#connect({
+      opened: () => deliver((h) => h.opened()),
+      notified: (notification) => deliver((h) => h.notified(notification)),
+      closed: (code, reason) => deliver((h) => h.closed(code, reason)),
+    });
+    this.#early = (handlers) => {
+      target = handlers;
+      // Not from inside open(): its caller is still setting up.
+      queueMicrotask(() => {
+        while (queued.length) queued.shift()!(handlers);
+      });
+      return connection;
+    };
+  }
+
+  /** Opens a new socket (closing the previous one, if any), or takes over the one `preopen` began. */
   open(handlers: SignalingHandlers): SignalingConnection {
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) return early(handlers);
     this.#detach(1000, 'replaced');
+    return this.#connect(handlers);
+  }
+
+  #connect(handlers: SignalingHandlers): SignalingConnection {
     const factory = this.#options.webSocketFactory ?? ((url: string) => new WebSocket(url) as unknown as WebSocketLike);
     this.attempts++;
     let socket: WebSocketLike;

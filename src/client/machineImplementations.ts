@@ -1,6 +1,10 @@
 // The machines' named side effects, implemented with the signaling service and the device.
 // This is the only place where machines meet the network and mediasoup-client.
-import { fromCallback, fromPromise, type EventObject } from 'xstate';
+//
+// The machines are provided once, when this module loads (building a machine is not free, and a
+// page should not pay it again for every client). Each implementation finds its own client's
+// services through the actor system it runs in (`bindServices`).
+import { fromCallback, fromPromise, type ActorSystem, type EventObject } from 'xstate';
 import { clientMachine } from '../../machines/clientMachine.js';
 import { consumerMachine, type ConsumerInput } from '../../machines/consumerMachine.js';
 import { deviceMachine } from '../../machines/deviceMachine.js';
@@ -12,7 +16,7 @@ import type { MediaDevice } from './MediaDevice.js';
 import type { MediaSignalingService } from './MediaSignalingService.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
 
-export interface ImplementationDeps {
+export interface ClientServices {
   signaling: MediaSignalingService;
   device: MediaDevice;
   policy: ReconnectPolicy;
@@ -20,137 +24,169 @@ export interface ImplementationDeps {
   logger: { warn(...args: unknown[]): void };
 }
 
-/** The client machine with every actor, action and delay provided. */
-export function provideClientMachine({ signaling, device, policy, pingTimeout, logger }: ImplementationDeps): typeof clientMachine {
-  const socket = fromCallback<EventObject>(({ sendBack }) => {
-    const send = (event: SocketEvent) => sendBack(event);
-    const connection = signaling.open({
-      opened: () => send({ type: 'socket.opened' }),
-      notified: (notification) => {
-        if (notification.method === 'welcome' && notification.data.protocolVersion !== PROTOCOL_VERSION) {
-          logger.warn(`[media-infra] the server speaks protocol ${notification.data.protocolVersion}, this client ${PROTOCOL_VERSION}`);
-        }
-        send({ type: 'socket.notified', method: notification.method, data: notification.data } as SocketEvent);
-      },
-      closed: (code, reason) => send({ type: 'socket.closed', code, reason }),
-    });
-    return () => connection.close(1000, 'client');
-  });
+type AnyActorSystem = ActorSystem<any>;
 
-  const signalingLogic = signalingMachine.provide({
-    actors: {
-      socket,
-      ping: fromPromise(async () => {
-        await signaling.request('ping', {}, { timeout: pingTimeout });
-      }),
-      leave: fromPromise(async () => {
-        await signaling.request('leave', {});
-      }),
-    },
-  });
+const servicesBySystem = new WeakMap<AnyActorSystem, ClientServices>();
 
-  const deviceLogic = deviceMachine.provide({
-    actors: {
-      loadDevice: fromPromise(async ({ input }: { input: { routerRtpCapabilities: Record<string, unknown> } }) => {
-        await device.load(input.routerRtpCapabilities);
-      }),
-    },
-  });
-
-  const transportLogic = transportMachine.provide({
-    actors: {
-      createTransport: fromPromise(async ({ input }: { input: { direction: TransportDirection } }) => ({
-        transportId: await device.createTransport(input.direction),
-      })),
-      connectTransport: fromPromise(async ({ input }: { input: { direction: TransportDirection; transportId: string } }) => {
-        await device.connectTransport(input.direction);
-      }),
-      restartIce: fromPromise(async ({ input }: { input: { direction: TransportDirection; transportId: string } }) => {
-        await device.restartIce(input.direction);
-      }),
-      watchTransport: fromCallback<EventObject, { direction: TransportDirection }>(({ sendBack, input }) =>
-        device.watchTransport(input.direction, {
-          connectRequested: () => sendBack({ type: 'transport.connectRequested' }),
-          stateChanged: (state) => sendBack({ type: 'transport.stateChanged', state: state as TransportConnectionState }),
-        }),
-      ),
-    },
-    actions: {
-      closeTransport: ({ context }) => device.closeTransport(context.direction),
-    },
-  });
-
-  const producerLogic = producerMachine.provide({
-    actors: {
-      produce: fromPromise(
-        async ({
-          input,
-          signal,
-        }: {
-          input: { track: unknown; kind: 'audio' | 'video'; appData: Record<string, unknown>; paused: boolean };
-          signal: AbortSignal;
-        }) => {
-          const producerId = await device.produce({ ...input, track: input.track as MediaStreamTrack });
-          if (signal.aborted) {
-            // Closed while producing: do not leave a producer behind.
-            await device.closeProducer(producerId).catch(() => undefined);
-          }
-          return { producerId };
-        },
-      ),
-      pauseProducer: fromPromise(async ({ input }: { input: { producerId: string } }) => device.pauseProducer(input.producerId)),
-      resumeProducer: fromPromise(async ({ input }: { input: { producerId: string } }) => device.resumeProducer(input.producerId)),
-      closeProducer: fromPromise(async ({ input }: { input: { producerId: string | undefined } }) => device.closeProducer(input.producerId)),
-      startRecord: fromPromise(async ({ input }: { input: { producerId: string } }) => {
-        const { recordingId } = await signaling.request('startRecord', { producerId: input.producerId });
-        return { recordingId };
-      }),
-      stopRecord: fromPromise(async ({ input }: { input: { producerId: string } }): Promise<Recording> => {
-        const { id, path } = await signaling.request('stopRecord', { producerId: input.producerId });
-        return { id, path };
-      }),
-    },
-    actions: {
-      releaseProducer: (_, params) => device.releaseProducer(params.producerId),
-    },
-  });
-
-  const consumerLogic = consumerMachine.provide({
-    actors: {
-      consume: fromPromise(async ({ input, signal }: { input: ConsumerInput; signal: AbortSignal }) => {
-        try {
-          await device.consume({ ...input, rtpParameters: input.rtpParameters as never });
-        } finally {
-          // Closed while being created: do not leave a local consumer behind.
-          if (signal.aborted) device.releaseConsumer(input.id);
-        }
-      }),
-      pauseConsumer: fromPromise(async ({ input }: { input: { consumerId: string } }) => device.pauseConsumer(input.consumerId)),
-      resumeConsumer: fromPromise(async ({ input }: { input: { consumerId: string } }) => device.resumeConsumer(input.consumerId)),
-    },
-    actions: {
-      releaseConsumer: (_, params) => device.releaseConsumer(params.consumerId),
-    },
-  });
-
-  return clientMachine.provide({
-    actors: {
-      signaling: signalingLogic,
-      device: deviceLogic,
-      transport: transportLogic,
-      producer: producerLogic,
-      consumer: consumerLogic,
-      join: fromPromise(async () => {
-        await signaling.request('join', { rtpCapabilities: device.rtpCapabilities as never });
-      }),
-      listen: fromPromise(async () => {
-        await signaling.request('listen', {});
-      }),
-    },
-    delays: {
-      backoff: ({ context }) => policy.delay(context.attempt),
-    },
-  });
+/** Gives the actor system of one client its services; call before the client actor starts. */
+export function bindServices(system: AnyActorSystem, services: ClientServices): void {
+  servicesBySystem.set(system, services);
 }
+
+function servicesOf(system: AnyActorSystem): ClientServices {
+  const services = servicesBySystem.get(system);
+  if (!services) throw new Error('[media-infra] this actor system has no client services bound');
+  return services;
+}
+
+const socket = fromCallback<EventObject>(({ sendBack, system }) => {
+  const { signaling, logger } = servicesOf(system);
+  const send = (event: SocketEvent) => sendBack(event);
+  const connection = signaling.open({
+    opened: () => send({ type: 'socket.opened' }),
+    notified: (notification) => {
+      if (notification.method === 'welcome' && notification.data.protocolVersion !== PROTOCOL_VERSION) {
+        logger.warn(`[media-infra] the server speaks protocol ${notification.data.protocolVersion}, this client ${PROTOCOL_VERSION}`);
+      }
+      send({ type: 'socket.notified', method: notification.method, data: notification.data } as SocketEvent);
+    },
+    closed: (code, reason) => send({ type: 'socket.closed', code, reason }),
+  });
+  return () => connection.close(1000, 'client');
+});
+
+const signalingLogic = signalingMachine.provide({
+  actors: {
+    socket,
+    ping: fromPromise(async ({ system }) => {
+      const { signaling, pingTimeout } = servicesOf(system);
+      await signaling.request('ping', {}, { timeout: pingTimeout });
+    }),
+    leave: fromPromise(async ({ system }) => {
+      await servicesOf(system).signaling.request('leave', {});
+    }),
+  },
+});
+
+const deviceLogic = deviceMachine.provide({
+  actors: {
+    loadDevice: fromPromise(async ({ input, system }: { input: { routerRtpCapabilities: Record<string, unknown> }; system: AnyActorSystem }) => {
+      await servicesOf(system).device.load(input.routerRtpCapabilities);
+    }),
+  },
+});
+
+const transportLogic = transportMachine.provide({
+  actors: {
+    createTransport: fromPromise(async ({ input, system }: { input: { direction: TransportDirection }; system: AnyActorSystem }) => ({
+      transportId: await servicesOf(system).device.createTransport(input.direction),
+    })),
+    connectTransport: fromPromise(
+      async ({ input, system }: { input: { direction: TransportDirection; transportId: string }; system: AnyActorSystem }) => {
+        await servicesOf(system).device.connectTransport(input.direction);
+      },
+    ),
+    restartIce: fromPromise(async ({ input, system }: { input: { direction: TransportDirection; transportId: string }; system: AnyActorSystem }) => {
+      await servicesOf(system).device.restartIce(input.direction);
+    }),
+    watchTransport: fromCallback<EventObject, { direction: TransportDirection }>(({ sendBack, input, system }) =>
+      servicesOf(system).device.watchTransport(input.direction, {
+        connectRequested: () => sendBack({ type: 'transport.connectRequested' }),
+        stateChanged: (state) => sendBack({ type: 'transport.stateChanged', state: state as TransportConnectionState }),
+      }),
+    ),
+  },
+  actions: {
+    closeTransport: ({ context, system }) => servicesOf(system).device.closeTransport(context.direction),
+  },
+});
+
+const producerLogic = producerMachine.provide({
+  actors: {
+    produce: fromPromise(
+      async ({
+        input,
+        signal,
+        system,
+      }: {
+        input: { track: unknown; kind: 'audio' | 'video'; appData: Record<string, unknown>; paused: boolean };
+        signal: AbortSignal;
+        system: AnyActorSystem;
+      }) => {
+        const { device } = servicesOf(system);
+        const producerId = await device.produce({ ...input, track: input.track as MediaStreamTrack });
+        if (signal.aborted) {
+          // Closed while producing: do not leave a producer behind.
+          await device.closeProducer(producerId).catch(() => undefined);
+        }
+        return { producerId };
+      },
+    ),
+    pauseProducer: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }) =>
+      servicesOf(system).device.pauseProducer(input.producerId),
+    ),
+    resumeProducer: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }) =>
+      servicesOf(system).device.resumeProducer(input.producerId),
+    ),
+    closeProducer: fromPromise(async ({ input, system }: { input: { producerId: string | undefined }; system: AnyActorSystem }) =>
+      servicesOf(system).device.closeProducer(input.producerId),
+    ),
+    startRecord: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }) => {
+      const { recordingId } = await servicesOf(system).signaling.request('startRecord', { producerId: input.producerId });
+      return { recordingId };
+    }),
+    stopRecord: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }): Promise<Recording> => {
+      const { id, path } = await servicesOf(system).signaling.request('stopRecord', { producerId: input.producerId });
+      return { id, path };
+    }),
+  },
+  actions: {
+    releaseProducer: ({ system }, params) => servicesOf(system).device.releaseProducer(params.producerId),
+  },
+});
+
+const consumerLogic = consumerMachine.provide({
+  actors: {
+    consume: fromPromise(async ({ input, signal, system }: { input: ConsumerInput; signal: AbortSignal; system: AnyActorSystem }) => {
+      const { device } = servicesOf(system);
+      try {
+        await device.consume({ ...input, rtpParameters: input.rtpParameters as never });
+      } finally {
+        // Closed while being created: do not leave a local consumer behind.
+        if (signal.aborted) device.releaseConsumer(input.id);
+      }
+    }),
+    pauseConsumer: fromPromise(async ({ input, system }: { input: { consumerId: string }; system: AnyActorSystem }) =>
+      servicesOf(system).device.pauseConsumer(input.consumerId),
+    ),
+    resumeConsumer: fromPromise(async ({ input, system }: { input: { consumerId: string }; system: AnyActorSystem }) =>
+      servicesOf(system).device.resumeConsumer(input.consumerId),
+    ),
+  },
+  actions: {
+    releaseConsumer: ({ system }, params) => servicesOf(system).device.releaseConsumer(params.consumerId),
+  },
+});
+
+/** The client machine with every actor, action and delay provided; start it after `bindServices`. */
+export const providedClientMachine = clientMachine.provide({
+  actors: {
+    signaling: signalingLogic,
+    device: deviceLogic,
+    transport: transportLogic,
+    producer: producerLogic,
+    consumer: consumerLogic,
+    join: fromPromise(async ({ system }) => {
+      const { signaling, device } = servicesOf(system);
+      await signaling.request('join', { rtpCapabilities: device.rtpCapabilities as never });
+    }),
+    listen: fromPromise(async ({ system }) => {
+      await servicesOf(system).signaling.request('listen', {});
+    }),
+  },
+  delays: {
+    backoff: ({ context, system }) => servicesOf(system).policy.delay(context.attempt),
+  },
+});
 
 export type ProvidedClientMachine = typeof clientMachine;

@@ -141,4 +141,38 @@ describe('MediaSignalingService', () => {
     expect(sockets[0]!.closedByClient).toEqual({ code: 1000, reason: 'client' });
     expect(events).toEqual(['opened']);
   });
+
+  it('preopen starts the socket at once; the first open takes it over with what it reported meanwhile, in order', async () => {
+    const { service, sockets, handlers, events, notifications } = setup();
+    service.preopen();
+    expect(sockets).toHaveLength(1);
+    sockets[0]!.open();
+    sockets[0]!.deliver(encodeNotification('welcome', { protocolVersion: 1, routerRtpCapabilities: {}, userId: 'u', roomId: 'r' } as never));
+    expect(events).toEqual([]);
+    service.open(handlers);
+    // Delivered after open() returns, so that its caller has finished setting up.
+    expect(events).toEqual([]);
+    await flush();
+    expect(events).toEqual(['opened']);
+    expect(notifications).toMatchObject([{ method: 'welcome' }]);
+    expect(sockets).toHaveLength(1);
+    expect(service.attempts).toBe(1);
+    // Later events go straight through; the next open() is a new socket.
+    sockets[0]!.serverClose(1006);
+    expect(events).toEqual(['opened', 'closed 1006 ']);
+    service.open(handlers);
+    expect(sockets).toHaveLength(2);
+    expect(service.attempts).toBe(2);
+  });
+
+  it('a preopened socket that closes before it is taken over reports the close to the first open', async () => {
+    const { service, sockets, handlers, events } = setup();
+    service.preopen();
+    service.preopen(); // once only
+    expect(sockets).toHaveLength(1);
+    sockets[0]!.serverClose(4001, 'unauthorized');
+    service.open(handlers);
+    await flush();
+    expect(events).toEqual(['closed 4001 unauthorized']);
+  });
 });
