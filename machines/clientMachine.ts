@@ -9,6 +9,8 @@
 // running.connecting → running.connected → running.reconnecting → closing → closed (final).
 // Both connecting and reconnecting.attempting run the same session steps:
 // welcoming → loadingDevice → joining → creatingTransports → ready.
+// The send transport is created with every connection; the recv transport only once the page
+// listens (`listenTrack`), so a client that only sends never pays for a receiving one.
 import { assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom } from 'xstate';
 import { consumerMachine, type ConsumerInput, type ConsumerReport } from './consumerMachine.js';
 import { deviceMachine, type DeviceReport } from './deviceMachine.js';
@@ -72,7 +74,6 @@ export type ClientEvent = ClientCommand | SignalingReport | DeviceReport | Trans
 /** Emitted for the MediaInfraClient facade. */
 export type ClientEmitted = { type: 'consumerAdded'; consumerId: string } | { type: 'error'; error: ErrorInfo };
 
-const directions: readonly TransportDirection[] = ['send', 'recv'];
 
 export const clientMachine = setup({
   types: {
@@ -118,15 +119,24 @@ export const clientMachine = setup({
       error: { code: 'INVALID_STATE', message: 'a newer connection of the same session (token) replaced this one (4003)' },
     }),
     emitError: emit(({ context }) => ({ type: 'error', error: context.error ?? { code: 'SERVER_ERROR', message: 'unknown error' } }) as const),
+    /** The connection's transports: send, and recv if the page listens. */
     spawnTransports: assign({
       transports: ({ context, spawn }) => {
-        const refs: Partial<Record<TransportDirection, TransportRef>> = {};
-        for (const direction of directions) {
-          refs[direction] = spawn('transport', { id: `transport.${direction}`, systemId: `transport.${direction}`, input: { direction, ice: context.ice } });
-        }
-        return refs;
+        const spawnOne = (direction: TransportDirection) =>
+          spawn('transport', { id: `transport.${direction}`, systemId: `transport.${direction}`, input: { direction, ice: context.ice } });
+        return context.listening ? { send: spawnOne('send'), recv: spawnOne('recv') } : { send: spawnOne('send') };
       },
       ready: { send: false, recv: false },
+    }),
+    /** The page listens on a connection made without a recv transport: make it now. */
+    spawnRecvTransport: assign({
+      transports: ({ context, spawn }) =>
+        context.transports.recv
+          ? context.transports
+          : {
+              ...context.transports,
+              recv: spawn('transport', { id: 'transport.recv', systemId: 'transport.recv', input: { direction: 'recv', ice: context.ice } }),
+            },
     }),
     spawnProducer: assign({
       producers: ({ context, event, spawn }) => {
@@ -197,7 +207,9 @@ export const clientMachine = setup({
     isUnauthorized: ({ event }) => event.type === 'signaling.closed' && event.code === REFUSAL_CODES.unauthorized,
     isExpired: ({ event }) => event.type === 'signaling.closed' && event.code === REFUSAL_CODES.expired,
     isReplaced: ({ event }) => event.type === 'signaling.closed' && event.code === REPLACED_CODE,
-    transportsReady: ({ context }) => context.ready.send && context.ready.recv,
+    /** Every transport this connection made is created (recv only exists if the page listened in time). */
+    transportsReady: ({ context }) => context.ready.send && (context.ready.recv || !context.transports.recv),
+    recvTransportReady: ({ context }) => context.ready.recv,
     attemptsExhausted: ({ context }) => context.attempt >= context.maxAttempts,
     isListening: ({ context }) => context.listening,
     isNewProducer: ({ context, event }) => event.type === 'produceTrack' && !(event.key in context.producers),
@@ -275,17 +287,27 @@ export const clientMachine = setup({
           states: {
             idle: { always: { guard: 'isListening', target: 'subscribing' } },
             subscribing: {
-              invoke: {
-                id: 'listen',
-                src: 'listen',
-                onDone: 'subscribed',
-                // Listening failed: say so, and wait for the next `listenTrack` (or connection).
-                onError: {
-                  target: 'idle',
-                  actions: [
-                    assign({ listening: false, error: ({ event }) => toErrorInfo(event.error) }),
-                    emit(({ event }) => ({ type: 'error', error: toErrorInfo(event.error) }) as const),
-                  ],
+              initial: 'preparing',
+              states: {
+                preparing: {
+                  entry: 'spawnRecvTransport',
+                  always: { guard: 'recvTransportReady', target: 'requesting' },
+                  on: { 'transport.created': { actions: 'assignTransportReady' } },
+                },
+                requesting: {
+                  invoke: {
+                    id: 'listen',
+                    src: 'listen',
+                    onDone: '#client.running.connected.subscribed',
+                    // Listening failed: say so, and wait for the next `listenTrack` (or connection).
+                    onError: {
+                      target: '#client.running.connected.idle',
+                      actions: [
+                        assign({ listening: false, error: ({ event }) => toErrorInfo(event.error) }),
+                        emit(({ event }) => ({ type: 'error', error: toErrorInfo(event.error) }) as const),
+                      ],
+                    },
+                  },
                 },
               },
             },

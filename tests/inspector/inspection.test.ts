@@ -87,7 +87,7 @@ describe('client inspection', () => {
     const trace = parseTrace(await client.exportTrace());
     const states = finalStates(trace);
     expect(states).toMatchObject({ client: 'running.connected.idle', device: 'loaded', signaling: 'connection.open.waiting' });
-    expect(Object.keys(states)).toEqual(expect.arrayContaining(['transport.send', 'transport.recv', 'signaling/socket']));
+    expect(Object.keys(states)).toEqual(expect.arrayContaining(['transport.send', 'signaling/socket']));
     // and goes on recording
     await client.produceTrack(fakeTrack('audio'));
     expect(finalStates(parseTrace(await client.exportTrace()))['producer.1']).toBe('active.media.live, active.recording.idle');

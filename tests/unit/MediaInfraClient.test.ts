@@ -14,17 +14,37 @@ afterEach(async () => {
 });
 
 describe('MediaInfraClient: connecting', () => {
-  it('connects: welcome → device → join → transports, with the token in the URL only', async () => {
+  it('connects: welcome → device → join → send transport, with the token in the URL only', async () => {
     const { client, server, states } = tracked(startClient());
     expect(client.state).toBe('connecting');
     await waitForState(client, 'connected');
     expect(states).toEqual(['connecting', 'connected']);
     expect(server.sockets).toHaveLength(1);
     expect(server.sockets[0]!.url).toBe(`ws://media.test/v1/ws?token=${TOKEN}`);
-    expect(server.methods()).toEqual(['join', 'createTransport', 'createTransport']);
+    // A client that does not listen has no recv transport.
+    expect(server.methods()).toEqual(['join', 'createTransport']);
     expect(server.requests[0]!.data.rtpCapabilities.codecs.length).toBeGreaterThan(0);
-    expect(server.requests.slice(1).map((r) => r.data.direction).sort()).toEqual(['recv', 'send']);
+    expect(server.requests[1]!.data.direction).toBe('send');
     expect(client.closeReason).toBeUndefined();
+  });
+
+  it('listening before the connection is made creates both transports before connected, then listens', async () => {
+    const { client, server } = tracked(startClient());
+    client.listenTrack(() => {});
+    await waitForState(client, 'connected');
+    expect(server.requests.filter((r) => r.method === 'createTransport').map((r) => r.data.direction).sort()).toEqual(['recv', 'send']);
+    await until(() => server.methods().includes('listen'), 3_000, 'listen');
+    expect(server.methods().indexOf('listen')).toBeGreaterThan(server.methods().lastIndexOf('createTransport'));
+  });
+
+  it('listening once connected creates the recv transport first, then listens', async () => {
+    const { client, server } = tracked(startClient());
+    await waitForState(client, 'connected');
+    expect(server.methods()).toEqual(['join', 'createTransport']);
+    client.listenTrack(() => {});
+    await until(() => server.methods().includes('listen'), 3_000, 'listen');
+    expect(server.methods()).toEqual(['join', 'createTransport', 'createTransport', 'listen']);
+    expect(server.requests[2]!.data.direction).toBe('recv');
   });
 
   it.each([

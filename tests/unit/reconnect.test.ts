@@ -125,8 +125,8 @@ describe('after a reconnect', () => {
     await waitForState(client, 'reconnecting');
     await waitForState(client, 'connected');
     expect(spy.devices).toBe(2);
-    // New transports on every connection.
-    expect(server.methods().filter((m) => m === 'createTransport')).toHaveLength(6);
+    // A new (send) transport on every connection.
+    expect(server.methods().filter((m) => m === 'createTransport')).toHaveLength(3);
   });
 
   it('a track that ended during the outage is not produced again; the others are', async () => {
@@ -196,8 +196,9 @@ describe('calls made while reconnecting', () => {
     expect(pm.state).toBe('closed');
     back();
     await waitForState(client, 'connected');
-    await until(() => server.methods().filter((m) => m === 'createTransport').length === 4);
-    expect(server.requests.filter((r) => r.method === 'produce')).toHaveLength(produced);
+    // A track produced after the reconnect is the only produce since: the closed one was not redone.
+    await client.produceTrack(fakeTrack('video'));
+    expect(server.requests.filter((r) => r.method === 'produce').slice(produced).map((r) => r.data.kind)).toEqual(['video']);
   });
 
   it('produceTrack is queued: it resolves once reconnected and produced', async () => {
