@@ -29,10 +29,15 @@ const client = {
   define: { 'process.env.NODE_ENV': '"production"', __MEDIA_INFRA_INSPECTOR__: '"./media-infra-inspector.js"' },
   logLevel: 'warning',
 };
+// V8's explicit compile hint (Chrome 136+; a plain comment elsewhere): compile every function of
+// the client when the file loads, instead of on its first call. Nearly all of it runs when a
+// client joins, so joining no longer waits for the compiler; loading the file takes longer instead
+// (see README, "Figures").
+const compileHint = { js: '//# allFunctionsCalledOnLoad' };
 await Promise.all([
-  build({ ...client, format: 'esm', outfile: 'dist/client/media-infra-client.js' }),
+  build({ ...client, banner: compileHint, format: 'esm', outfile: 'dist/client/media-infra-client.js' }),
   build({ ...client, entryPoints: ['src/inspector/index.ts'], format: 'esm', outfile: 'dist/client/media-infra-inspector.js' }),
-  build({ ...client, format: 'iife', globalName: 'MediaInfra', outfile: 'dist/client/media-infra-client.iife.js' }),
+  build({ ...client, banner: compileHint, format: 'iife', globalName: 'MediaInfra', outfile: 'dist/client/media-infra-client.iife.js' }),
   build(serverBuildOptions('dist/server/main.js')),
 ]);
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
