@@ -21,6 +21,8 @@ const SIZE =
     : SCALE === 'medium'
       ? { rooms: 6, roomSize: 10, windowS: 5, heavy: { producers: 4, receivers: 16 }, warmup: 20, churn: 200 }
       : { rooms: 20, roomSize: 10, windowS: 10, heavy: { producers: 8, receivers: 32 }, warmup: 100, churn: 1000 };
+// BENCH_CHURN=n: a longer churn, to tell a leak (grows on) from an allocator's high-water mark (levels off).
+if (process.env['BENCH_CHURN']) SIZE.churn = Number(process.env['BENCH_CHURN']);
 /** Rooms (phase 1) or clients (churn) set up at once. */
 const RAMP_ROOMS_AT_ONCE = 4;
 const CHURN_AT_ONCE = 10;
@@ -111,17 +113,18 @@ async function measure(server: ServerProcess, ms: number): Promise<Usage> {
   };
 }
 
-async function stats(server: ServerProcess): Promise<ServerStats> {
-  const res = await fetch(`${server.httpUrl}/v1/api/stats`, { headers: { authorization: `Bearer ${server.apiKey}` } });
+async function stats(server: ServerProcess, gc = false): Promise<ServerStats> {
+  // gc=1: the server runs with --expose-gc here, so its heap figure is after a full collection.
+  const res = await fetch(`${server.httpUrl}/v1/api/stats${gc ? '?gc=1' : ''}`, { headers: { authorization: `Bearer ${server.apiKey}` } });
   if (!res.ok) throw new Error(`stats: ${res.status} ${await res.text()}`);
   return (await res.json()) as ServerStats;
 }
 
 /** Polls the stats until `done` (the server releases asynchronously), bounded. */
-async function statsWhen(server: ServerProcess, done: (s: ServerStats) => boolean, timeoutMs = 15_000): Promise<ServerStats> {
+async function statsWhen(server: ServerProcess, done: (s: ServerStats) => boolean, timeoutMs = 15_000, gc = false): Promise<ServerStats> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await stats(server);
+    const s = await stats(server, gc);
     if (done(s) || Date.now() > deadline) return s;
     await sleep(200);
   }
@@ -225,7 +228,7 @@ const perConsumer = (usage: Usage, idle: Usage, consumers: number) => ({
 // ---- the benchmark ----------------------------------------------------------------------------
 
 export async function run(): Promise<Record<string, unknown>> {
-  const server = await startServerProcess({ env: { LOG_LEVEL: 'warn', NUM_WORKERS: '2' } });
+  const server = await startServerProcess({ env: { LOG_LEVEL: 'warn', NUM_WORKERS: '2', NODE_OPTIONS: '--expose-gc' } });
   try {
     await sleep(1_000);
     const idle = await measure(server, 2_000);
@@ -313,7 +316,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const baseStats = await statsWhen(server, (s) => s.rooms === 0);
     await sleep(SETTLE_MS);
     const node = server.process.pid!;
-    const before = { usage: await measure(server, 1_000), sockets: socketFds(node), stats: await stats(server) };
+    const before = { usage: await measure(server, 1_000), sockets: socketFds(node), stats: await stats(server, true) };
     // In quarters, with the memory after each: a leak grows with every quarter, an allocator's
     // high-water mark does not.
     const t3 = performance.now();
@@ -322,12 +325,12 @@ export async function run(): Promise<Record<string, unknown>> {
     for (let done = 0; done < SIZE.churn; done += quarter) {
       const n = Math.min(quarter, SIZE.churn - done);
       await inBatches(Array.from({ length: n }, (_, i) => i), CHURN_AT_ONCE, (_, i) => safeCycle(SIZE.warmup + done + i));
-      const s = await statsWhen(server, (x) => x.rooms === 0 && x.peers === 0);
+      const s = await statsWhen(server, (x) => x.rooms === 0 && x.peers === 0, 15_000, true);
       const workersRss = childPids(node).reduce((sum, pid) => sum + rssBytes(pid), 0);
       series.push({ cycles: done + n, nodeRssMiB: round(rssBytes(node) / MiB), workersRssMiB: round(workersRss / MiB), nodeHeapUsedMiB: round(s.process.heapUsedBytes / MiB) });
     }
     const churnS = round((performance.now() - t3) / 1000);
-    const afterStats = await statsWhen(server, (s) => s.rooms === 0 && s.peers === 0);
+    const afterStats = await statsWhen(server, (s) => s.rooms === 0 && s.peers === 0, 15_000, true);
     await sleep(SETTLE_MS);
     const after = { usage: await measure(server, 1_000), sockets: socketFds(node), stats: await stats(server) };
     const db = new Database(server.databasePath, { readonly: true, fileMustExist: true });

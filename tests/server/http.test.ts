@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { IDLE_CONNECTION_MS } from '../../src/server/server.js';
+import type { ServerStats } from '../../src/server/ma/stats.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { rtpParameters, TestSocket } from './wsClient.js';
 
 let server: ServerProcess;
 const TTL = 3600;
@@ -141,6 +143,37 @@ describe('other routes', () => {
     expect(await res.json()).toEqual({ recordings: [] });
     const bad = await fetch(`${server.httpUrl}/v1/api/recordings?roomId=a%20b`, { headers: { authorization: `Bearer ${server.apiKey}` } });
     await expectError(bad, 400, 'BAD_REQUEST');
+  });
+
+  it('GET /v1/api/stats needs the key and counts what the server holds, from the workers too', async () => {
+    await expectError(await fetch(`${server.httpUrl}/v1/api/stats`), 401, 'UNAUTHORIZED');
+    const stats = async (query = ''): Promise<ServerStats> => {
+      const res = await fetch(`${server.httpUrl}/v1/api/stats${query}`, { headers: { authorization: `Bearer ${server.apiKey}` } });
+      expect(res.status).toBe(200);
+      return (await res.json()) as ServerStats;
+    };
+    const idle = await stats();
+    expect(idle).toMatchObject({ rooms: 0, peers: 0, transports: 0, producers: 0, consumers: 0 });
+    expect(idle.process.heapUsedBytes).toBeGreaterThan(0);
+
+    const t = await server.connect('stats-room', 'u1');
+    const { socket, welcome } = await TestSocket.welcomed(t.url, t.token);
+    await socket.ok('join', { rtpCapabilities: welcome.data.routerRtpCapabilities });
+    const transport = await socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    await socket.ok('produce', { transportId: transport.id, kind: 'video', rtpParameters: rtpParameters('video') });
+    const busy = await stats();
+    expect(busy).toMatchObject({ rooms: 1, peers: 1, transports: 1, producers: 1, consumers: 0 });
+    // Workers are listed once a room was placed on them.
+    expect(busy.workers.length).toBeGreaterThan(0);
+    expect(busy.workers.reduce((n, w) => n + w.routers, 0)).toBe(1);
+
+    await socket.ok('leave');
+    await socket.waitClosed();
+    // Released asynchronously after the socket closes; `?gc=1` is harmless without --expose-gc.
+    let after = await stats('?gc=1');
+    for (let i = 0; i < 50 && after.rooms > 0; i++) after = await new Promise((r) => setTimeout(r, 20)).then(() => stats());
+    expect(after).toMatchObject({ rooms: 0, peers: 0, transports: 0, producers: 0, consumers: 0 });
+    expect(after.workers.reduce((n, w) => n + w.routers, 0)).toBe(0);
   });
 
   it('a connection that never sends a request is answered 408 and closed after IDLE_CONNECTION_MS', async () => {

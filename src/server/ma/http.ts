@@ -224,7 +224,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     if (pathname === '/v1/api/stats') {
       only('GET');
       requireKey(req);
-      return sendJson(res, 200, await serverStats());
+      return sendJson(res, 200, await serverStats({ collectGarbage: query.get('gc') === '1' }));
     }
     if (pathname === '/healthz') {
       only('GET');

@@ -37,8 +37,13 @@ export function addStatsSource(source: Source): () => void {
   return () => sources.delete(source);
 }
 
-/** Sum over every MediaRouter of this process (one, except in in-process tests). */
-export async function serverStats(): Promise<ServerStats> {
+/**
+ * Sum over every MediaRouter of this process (one, except in in-process tests). `collectGarbage`
+ * (`?gc=1`) runs a full GC first when the process was started with `--expose-gc` (the scale
+ * benchmark does), so that the heap figure shows what is held, not what awaits collection.
+ */
+export async function serverStats(options: { collectGarbage?: boolean } = {}): Promise<ServerStats> {
+  if (options.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
   const total: MediaStats = { rooms: 0, peers: 0, transports: 0, producers: 0, consumers: 0, workers: [] };
   for (const s of await Promise.all([...sources].map((source) => source()))) {
     total.rooms += s.rooms;
