@@ -74,7 +74,6 @@ export type ClientEvent = ClientCommand | SignalingReport | DeviceReport | Trans
 /** Emitted for the MediaInfraClient facade. */
 export type ClientEmitted = { type: 'consumerAdded'; consumerId: string } | { type: 'error'; error: ErrorInfo };
 
-
 export const clientMachine = setup({
   types: {
     context: {} as ClientContext,
