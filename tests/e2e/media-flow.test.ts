@@ -32,9 +32,16 @@ describe('media flows between two Chromium pages', () => {
 
     const produced = await produceCameraAndMic(a.page);
     expect(produced.map((p) => p.kind).sort()).toEqual(['audio', 'video']);
+    // Neither listens yet: one send transport each on the server, no receiving one.
+    const transports = async () =>
+      ((await (await fetch(`${server.httpUrl}/v1/api/stats`, { headers: { authorization: `Bearer ${server.apiKey}` } })).json()) as { transports: number })
+        .transports;
+    expect(await transports()).toBe(2);
 
     await listen(b.page);
     const consumers = await waitForConsumers(b.page, 2);
+    // B's recv transport was made when it listened, before the listen request.
+    expect(await transports()).toBe(3);
     expect(consumers.map((c) => c.kind).sort()).toEqual(['audio', 'video']);
     for (const c of consumers) {
       expect(c.userId).toBe('alice');
