@@ -173,6 +173,11 @@ export const clientMachine = setup({
       else if (event.method === 'consumerProducerPaused') enqueue.sendTo(ref, { type: 'producerPaused' });
       else if (event.method === 'consumerProducerResumed') enqueue.sendTo(ref, { type: 'producerResumed' });
     }),
+    /** A remote track the server will not send this client: said as an error, not kept silent. */
+    emitTrackNotConsumed: emit(({ event }) => {
+      const data = event.type === 'signaling.notified' && event.method === 'trackNotConsumed' ? event.data : undefined;
+      return { type: 'error', error: { code: data?.code ?? 'SERVER_ERROR', message: data?.message ?? 'a remote track was not consumed' } } as const;
+    }),
     /** Producer notifications go to every producer; the one whose producerId matches acts. */
     forwardToProducers: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'signaling.notified') return;
@@ -217,6 +222,7 @@ export const clientMachine = setup({
     isConsumerNotification: ({ event }) =>
       event.type === 'signaling.notified' &&
       (event.method === 'consumerClosed' || event.method === 'consumerProducerPaused' || event.method === 'consumerProducerResumed'),
+    isTrackNotConsumed: ({ event }) => event.type === 'signaling.notified' && event.method === 'trackNotConsumed',
     isProducerNotification: ({ event }) =>
       event.type === 'signaling.notified' && (event.method === 'producerClosed' || event.method === 'recordingEnded'),
   },
@@ -264,6 +270,7 @@ export const clientMachine = setup({
           { guard: 'isNewConsumer', actions: 'spawnConsumer' },
           { guard: 'isConsumerNotification', actions: 'forwardToConsumer' },
           { guard: 'isProducerNotification', actions: 'forwardToProducers' },
+          { guard: 'isTrackNotConsumed', actions: 'emitTrackNotConsumed' },
         ],
       },
       states: {

@@ -94,7 +94,10 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       complete: () => this.#update(this.#actor.getSnapshot()),
     });
     this.#actor.on('consumerAdded', ({ consumerId }) => this.#onConsumerAdded(consumerId));
-    this.#actor.on('error', ({ error }) => this.#logger.warn(`[media-infra] ${error.code}: ${error.message}`));
+    this.#actor.on('error', ({ error }) => {
+      this.#logger.warn(`[media-infra] ${error.code}: ${error.message}`);
+      this.emit('error', MediaInfraError.fromInfo(error, ErrorCode.SERVER_ERROR));
+    });
     this.#actor.start();
     this.#inspection.started(this.#actor, options.inspect);
   }

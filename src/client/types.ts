@@ -2,6 +2,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { Device } from 'mediasoup-client';
 import type { CloseReason } from '../../machines/clientMachine.js';
 import type { BackoffOptions, ReconnectPolicy } from './ReconnectPolicy.js';
+import type { MediaInfraError } from './MediaInfraError.js';
 import type { SignalingLogger, WebSocketFactory } from './MediaSignalingService.js';
 
 /** The client's connection state. `closed` is final; `closeReason` then says why. */
@@ -11,6 +12,12 @@ export type { CloseReason };
 export type MediaInfraClientEvents = {
   /** Every change of `client.state`. */
   state: [state: ClientState];
+  /**
+   * Something went wrong that no call of the page is waiting for: a remote track this client will
+   * not receive (`UNSUPPORTED_CODEC`: no common codec; `INVALID_STATE`: it receives the most tracks
+   * it may), `listen` failing, or a newer connection of the same token replacing this one.
+   */
+  error: [error: MediaInfraError];
 };
 
 export interface MediaClientOptions {

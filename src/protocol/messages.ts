@@ -108,6 +108,14 @@ export const notifications = {
   consumerClosed: v.object({ consumerId: Id, reason: v.string() }),
   consumerProducerPaused: v.object({ consumerId: Id }),
   consumerProducerResumed: v.object({ consumerId: Id }),
+  /** A remote track this client will not receive: no common codec (`UNSUPPORTED_CODEC`), or it receives the most tracks it may (`INVALID_STATE`). */
+  trackNotConsumed: v.object({
+    producerId: Id,
+    userId: Id,
+    kind: MediaKind,
+    code: v.picklist([ErrorCode.UNSUPPORTED_CODEC, ErrorCode.INVALID_STATE]),
+    message: v.string(),
+  }),
   /** The server closed one of our producers (not at our request). */
   producerClosed: v.object({ producerId: Id, reason: v.string() }),
   /** A recording ended without `stopRecord` (producer closed, ffmpeg died, shutdown). */

@@ -28,6 +28,11 @@ export const clientModel: ModelSpec = {
       { type: 'signaling.notified', method: 'newConsumer', data: newConsumer },
       { type: 'signaling.notified', method: 'consumerClosed', data: { consumerId: 'c1', reason: 'producer closed' } },
       { type: 'signaling.notified', method: 'producerClosed', data: { producerId: 'p1', reason: 'kicked' } },
+      {
+        type: 'signaling.notified',
+        method: 'trackNotConsumed',
+        data: { producerId: 'p9', userId: 'user-2', kind: 'video', code: 'INVALID_STATE', message: 'the most tracks' },
+      },
     ],
     'device.failed': [{ type: 'device.failed', error: { code: 'UNSUPPORTED_CODEC', message: 'no codecs' } }],
     'transport.created': [

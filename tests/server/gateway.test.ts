@@ -230,6 +230,27 @@ describe('media between peers', () => {
   });
 });
 
+describe('tracks a client cannot receive', () => {
+  it('a client without a common codec is told UNSUPPORTED_CODEC for that track, and gets the others', async () => {
+    const roomId = newRoom();
+    const sender = await join(roomId, 'sender');
+    const video = await producing(sender.socket, 'video');
+    const audio = await producing(sender.socket, 'audio');
+    // An audio-only client: its capabilities name no video codec.
+    const t = await server.connect(roomId, 'audio-only');
+    tokens.push(t.token);
+    const { socket, welcome } = await TestSocket.welcomed(t.url, t.token);
+    const caps = welcome.data.routerRtpCapabilities as { codecs: Array<{ kind: string }> };
+    await socket.ok('join', { rtpCapabilities: { ...caps, codecs: caps.codecs.filter((c) => c.kind === 'audio') } });
+    await listening(socket);
+    const notified = (method: string) => socket.frames.flatMap((f) => (f.type === 'notification' && f.method === method ? [f.data as Record<string, unknown>] : []));
+    await expect.poll(() => notified('trackNotConsumed').length).toBe(1);
+    expect(notified('trackNotConsumed')[0]).toMatchObject({ producerId: video.producerId, userId: 'sender', kind: 'video', code: ErrorCode.UNSUPPORTED_CODEC });
+    expect(notified('newConsumer').map((d) => d['producerId'])).toEqual([audio.producerId]);
+    await Promise.all([socket.close(), sender.socket.close()]);
+  });
+});
+
 describe('per-client limits', () => {
   it(`a client is offered at most MAX_CONSUMERS (${MAX_CONSUMERS}) remote tracks; the senders are untouched`, async () => {
     const roomId = newRoom();
@@ -250,6 +271,11 @@ describe('per-client limits', () => {
     await listening(listener.socket);
     await expect.poll(() => listener.socket.frames.filter((f) => f.type === 'notification' && f.method === 'newConsumer').length, { timeout: 20_000 }).toBe(MAX_CONSUMERS);
     await expect.poll(() => server.logs().includes('this client receives the most tracks it may'), { timeout: 5_000 }).toBe(true);
+    // The client is told about each of the 32 it will not receive, with a typed code.
+    const notConsumed = () => listener.socket.frames.flatMap((f) => (f.type === 'notification' && f.method === 'trackNotConsumed' ? [f.data] : []));
+    await expect.poll(() => notConsumed().length, { timeout: 5_000 }).toBe(9 * 32 - MAX_CONSUMERS);
+    expect(new Set(notConsumed().map((d) => d.code))).toEqual(new Set([ErrorCode.INVALID_STATE]));
+    expect(notConsumed()[0]!.message).toMatch(/already receives 256 tracks/);
     expect(await listener.socket.request('ping')).toMatchObject({ ok: true });
     expect(listener.socket.frames.filter((f) => f.type === 'notification' && f.method === 'newConsumer')).toHaveLength(MAX_CONSUMERS);
     await Promise.all([listener.socket.close(), ...senders.map(({ socket }) => socket.close())]);

@@ -283,6 +283,28 @@ describe('MediaInfraClient: listening', () => {
     expect((await rejection(cm.resume())).code).toBe('CONSUMER_CLOSED');
   });
 
+  it("a remote track the server will not send is an 'error' event with its code, and nothing else changes", async () => {
+    const server = new FakeServer();
+    const { client } = tracked(startClient(server, { logger: { warn: () => {} } }));
+    const errors: MediaInfraError[] = [];
+    client.on('error', (error) => errors.push(error));
+    const consumers: ConsumeManager[] = [];
+    client.listenTrack((cm) => consumers.push(cm));
+    await until(() => server.methods().includes('listen'));
+    server.notify('trackNotConsumed', { producerId: 'p-9', userId: 'user-9', kind: 'video', code: 'INVALID_STATE', message: 'receives 256 tracks' });
+    server.notify('trackNotConsumed', { producerId: 'p-8', userId: 'user-8', kind: 'audio', code: 'UNSUPPORTED_CODEC', message: 'no common codec' });
+    await until(() => errors.length === 2);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['INVALID_STATE', 'receives 256 tracks'],
+      ['UNSUPPORTED_CODEC', 'no common codec'],
+    ]);
+    expect(errors[0]).toBeInstanceOf(MediaInfraError);
+    expect(client.state).toBe('connected');
+    expect(consumers).toHaveLength(0);
+    server.newConsumer('audio', 'user-2');
+    await until(() => consumers.length === 1);
+  });
+
   it('calling listenTrack again replaces the callback without a second listen', async () => {
     const server = new FakeServer();
     const { client } = tracked(startClient(server));

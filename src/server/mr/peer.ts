@@ -219,12 +219,16 @@ export class Peer implements PeerHandle {
     const transport = this.recvTransport;
     const rtpCapabilities = this.rtpCapabilities;
     if (this.closed || !transport || !rtpCapabilities || this.consumedProducers.has(producer.id)) return;
+    const notConsumed = (code: 'UNSUPPORTED_CODEC' | 'INVALID_STATE', message: string) =>
+      this.notify('trackNotConsumed', { producerId: producer.id, userId, kind: producer.kind, code, message });
     if (!this.room.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
       this.logger.info({ producerId: producer.id, kind: producer.kind }, 'cannot consume: the client lacks a codec of this producer');
+      notConsumed(ErrorCode.UNSUPPORTED_CODEC, `this browser cannot receive ${producer.kind} from ${userId}: no common codec`);
       return;
     }
     if (this.consumedProducers.size >= MAX_CONSUMERS) {
       this.logger.warn({ producerId: producer.id, max: MAX_CONSUMERS }, 'not consumed: this client receives the most tracks it may');
+      notConsumed(ErrorCode.INVALID_STATE, `not receiving ${producer.kind} from ${userId}: this client already receives ${MAX_CONSUMERS} tracks, the most it may`);
       return;
     }
     this.consumedProducers.add(producer.id);
