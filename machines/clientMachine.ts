@@ -121,21 +121,15 @@ export const clientMachine = setup({
     /** The connection's transports: send, and recv if the page listens. */
     spawnTransports: assign({
       transports: ({ context, spawn }) => {
-        const spawnOne = (direction: TransportDirection) =>
-          spawn('transport', { id: `transport.${direction}`, systemId: `transport.${direction}`, input: { direction, ice: context.ice } });
-        return context.listening ? { send: spawnOne('send'), recv: spawnOne('recv') } : { send: spawnOne('send') };
+        const send = spawn('transport', transportOptions('send', context.ice));
+        return context.listening ? { send, recv: spawn('transport', transportOptions('recv', context.ice)) } : { send };
       },
       ready: { send: false, recv: false },
     }),
     /** The page listens on a connection made without a recv transport: make it now. */
     spawnRecvTransport: assign({
       transports: ({ context, spawn }) =>
-        context.transports.recv
-          ? context.transports
-          : {
-              ...context.transports,
-              recv: spawn('transport', { id: 'transport.recv', systemId: 'transport.recv', input: { direction: 'recv', ice: context.ice } }),
-            },
+        context.transports.recv ? context.transports : { ...context.transports, recv: spawn('transport', transportOptions('recv', context.ice)) },
     }),
     spawnProducer: assign({
       producers: ({ context, event, spawn }) => {
@@ -392,6 +386,11 @@ function onSignalingClosed(lost: string) {
     },
     { target: lost, reenter: true },
   ] as const;
+}
+
+/** One transport actor of a connection, named by its direction. */
+function transportOptions(direction: TransportDirection, ice: IceTiming) {
+  return { id: `transport.${direction}`, systemId: `transport.${direction}`, input: { direction, ice } };
 }
 
 function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
