@@ -26,14 +26,7 @@ import {
   type InspectionEvent,
 } from 'xstate';
 import { TestRunner } from 'vitest';
-
-type StateNodeLike = {
-  id: string;
-  states: Record<string, StateNodeLike>;
-  transitions: Map<string, TransitionLike[]>;
-  always?: TransitionLike[];
-};
-type TransitionLike = { source: StateNodeLike; eventType: string };
+import { allNodes, type TransitionLike } from '../../scripts/docs.js';
 
 export interface ModelSpec {
   name: string;
@@ -65,16 +58,6 @@ export interface Coverage {
 // ---------------------------------------------------------------------------------------------
 // The definition: every state node and every transition.
 
-function allStateNodes(machine: AnyStateMachine): StateNodeLike[] {
-  const out: StateNodeLike[] = [];
-  const visit = (node: StateNodeLike) => {
-    out.push(node);
-    for (const child of Object.values(node.states ?? {})) visit(child);
-  };
-  visit(machine.root as unknown as StateNodeLike);
-  return out;
-}
-
 function transitionKey(t: TransitionLike): string {
   const list = t.eventType === '' ? t.source.always ?? [] : t.source.transitions.get(t.eventType) ?? [];
   const index = list.indexOf(t);
@@ -82,7 +65,7 @@ function transitionKey(t: TransitionLike): string {
 }
 
 export function definitionTotals(machine: AnyStateMachine): { stateNodes: string[]; transitions: string[] } {
-  const nodes = allStateNodes(machine);
+  const nodes = allNodes(machine);
   const transitions: string[] = [];
   for (const node of nodes) {
     for (const list of node.transitions.values()) for (const t of list) transitions.push(transitionKey(t));
