@@ -170,10 +170,8 @@ describe('other routes', () => {
     await socket.ok('leave');
     await socket.waitClosed();
     // Released asynchronously after the socket closes; `?gc=1` is harmless without --expose-gc.
-    let after = await stats('?gc=1');
-    for (let i = 0; i < 50 && after.rooms > 0; i++) after = await new Promise((r) => setTimeout(r, 20)).then(() => stats());
-    expect(after).toMatchObject({ rooms: 0, peers: 0, transports: 0, producers: 0, consumers: 0 });
-    expect(after.workers.reduce((n, w) => n + w.routers, 0)).toBe(0);
+    await expect.poll(() => stats('?gc=1')).toMatchObject({ rooms: 0, peers: 0, transports: 0, producers: 0, consumers: 0 });
+    expect((await stats()).workers.reduce((n, w) => n + w.routers, 0)).toBe(0);
   });
 
   it('a connection that never sends a request is answered 408 and closed after IDLE_CONNECTION_MS', async () => {
