@@ -22,8 +22,9 @@ async function rawClientSource(): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
-async function page(browser: Browser, server: ServerProcess, raw: string): Promise<Page> {
-  const { page } = await openClientPage(browser, server.httpUrl);
+/** A fresh page with both clients loaded; `moduleLoadMs` is how long importing ours took in it. */
+async function page(browser: Browser, server: ServerProcess, raw: string): Promise<{ page: Page; moduleLoadMs: number }> {
+  const { page, moduleLoadMs } = await openClientPage(browser, server.httpUrl);
   await page.addScriptTag({ content: raw });
   // The camera is opened before the clock starts: it is the same for both clients. The socket is
   // watched for the answer to `listen`, so B's clock starts only once the server will send.
@@ -50,25 +51,7 @@ async function page(browser: Browser, server: ServerProcess, raw: string): Promi
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
     (globalThis as any).camera = stream.getVideoTracks()[0];
   });
-  return page;
-}
-
-/**
- * A fresh page imports our client module (ms). The bundle asks V8 to compile all of it on load
- * (build.mjs, compile hint): this is where that cost went instead of into joining.
- */
-async function moduleLoadTime(browser: Browser, server: ServerProcess): Promise<number> {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    await page.goto(`${server.httpUrl}/healthz`);
-    // A string, not a function: esbuild would rewrite the `import()`.
-    return (await page.evaluate(
-      `(async () => { const t0 = performance.now(); await import(${JSON.stringify(`${server.httpUrl}/media-infra-client.js`)}); return performance.now() - t0; })()`,
-    )) as number;
-  } finally {
-    await context.close();
-  }
+  return { page, moduleLoadMs };
 }
 
 /** createMediaClient / socket open → the server acknowledged the first produced track (ms). */
@@ -178,17 +161,15 @@ export async function run(): Promise<JoinResult> {
   const load: number[] = [];
   try {
     for (let i = 0; i < RUNS + 1; i++) {
-      const l = await moduleLoadTime(browser, server);
-      if (i > 0) load.push(l);
       for (const which of i % 2 ? (['raw', 'ours'] as const) : (['ours', 'raw'] as const)) {
         const room = `bench-${which}-${i}`;
         const [ta, tb] = await Promise.all([server.connect(room, 'a'), server.connect(room, 'b')]);
-        const a = await page(browser, server, raw);
+        const { page: a, moduleLoadMs } = await page(browser, server, raw);
         const j = await joinTime(a, which, ta.url, ta.token);
         await close(a);
 
-        const a2 = await page(browser, server, raw);
-        const b = await page(browser, server, raw);
+        const { page: a2 } = await page(browser, server, raw);
+        const { page: b } = await page(browser, server, raw);
         const room2 = await Promise.all([server.connect(`${room}-f`, 'a'), server.connect(`${room}-f`, 'b')]);
         await connectOnly(a2, which, room2[0].url, room2[0].token);
         await listenForFirstFrame(b, which, room2[1].url, room2[1].token);
@@ -198,6 +179,8 @@ export async function run(): Promise<JoinResult> {
         if (i > 0) {
           join[which].push(j);
           frame[which].push(f);
+          // Every page imports our module; the pages of our joins give its load time (one a round).
+          if (which === 'ours') load.push(moduleLoadMs);
         }
       }
     }

@@ -18,15 +18,9 @@ async function countFramesForever(page: Page): Promise<void> {
     const w = globalThis as any;
     const cm = w.consumers.find((c: any) => c.kind === 'video');
     w.decoded = 0;
-    const reader = new w.MediaStreamTrackProcessor({ track: cm.track }).readable.getReader();
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        value.close();
-        w.decoded++;
-      }
-    })();
+    void w.testFrames.read(cm.track, () => {
+      w.decoded++;
+    });
   });
 }
 

@@ -110,24 +110,13 @@ export async function readFrames(page: Page, kind: 'audio' | 'video', frames: nu
       const w = globalThis as any;
       const cm = w.consumers.find((c: any) => c.kind === kind);
       if (!cm) throw new Error(`no ${kind} consumer`);
-      if (kind === 'audio') {
-        const el = document.createElement('audio');
-        el.muted = true;
-        el.srcObject = new MediaStream([cm.track]);
-        document.body.append(el);
-        await el.play();
-      }
-      const reader = new w.MediaStreamTrackProcessor({ track: cm.track }).readable.getReader();
+      if (kind === 'audio') await w.testFrames.play(cm.track);
       let count = 0, width = 0, height = 0, sampleRate = 0;
-      while (count < frames) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (kind === 'video') ({ displayWidth: width, displayHeight: height } = value);
-        else sampleRate = value.sampleRate;
-        value.close();
-        count++;
-      }
-      reader.releaseLock();
+      await w.testFrames.read(cm.track, (frame: any) => {
+        if (kind === 'video') ({ displayWidth: width, displayHeight: height } = frame);
+        else sampleRate = frame.sampleRate;
+        return ++count < frames;
+      });
       return { count, width, height, sampleRate };
     },
     [kind, frames] as const,
@@ -145,28 +134,19 @@ export async function watchFrames(page: Page, consumerId: string): Promise<void>
     if (w.frameCounters[id]) return;
     const cm = w.consumers.find((c: any) => c.id === id);
     if (!cm) throw new Error(`no consumer ${id}`);
-    if (cm.kind === 'audio') {
-      const el = document.createElement('audio');
-      el.muted = true;
-      el.srcObject = new MediaStream([cm.track]);
-      document.body.append(el);
-      await el.play();
-    }
+    if (cm.kind === 'audio') await w.testFrames.play(cm.track);
     const counter = { count: 0, last: 0, ended: false, listeners: new Set<() => void>() };
     w.frameCounters[id] = counter;
-    const reader = new w.MediaStreamTrackProcessor({ track: cm.track }).readable.getReader();
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ done: true, value: undefined }));
-        if (done) break;
-        value.close();
+    void w.testFrames
+      .read(cm.track, () => {
         counter.count++;
         counter.last = performance.now();
         for (const l of [...counter.listeners]) l();
-      }
-      counter.ended = true;
-      for (const l of [...counter.listeners]) l();
-    })();
+      })
+      .then(() => {
+        counter.ended = true;
+        for (const l of [...counter.listeners]) l();
+      });
   }, consumerId);
 }
 

@@ -25,17 +25,49 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /**
+ * Installed in every client page as `globalThis.testFrames`. A track object proves nothing: only
+ * frames read from it show that media was decoded. Audio yields frames only while something
+ * plays it (`play`, muted).
+ */
+function installTestFrames(): void {
+  (globalThis as any).testFrames = {
+    async play(track: MediaStreamTrack): Promise<void> {
+      const el = document.createElement('audio');
+      el.muted = true;
+      el.srcObject = new MediaStream([track]);
+      document.body.append(el);
+      await el.play();
+    },
+    /** Reads decoded frames until the track ends or `onFrame` returns false; each frame is closed after `onFrame`. */
+    async read(track: MediaStreamTrack, onFrame: (frame: any) => boolean | void): Promise<void> {
+      const reader = new (globalThis as any).MediaStreamTrackProcessor({ track }).readable.getReader();
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (done) return;
+        const more = onFrame(value);
+        value.close();
+        if (more === false) return reader.releaseLock();
+      }
+    },
+  };
+}
+
+/**
  * A page of its own context, opened on the server's origin (so the ES module can be imported from
  * `/media-infra-client.js`) with the page's console collected for failure messages.
+ * `moduleLoadMs`: how long the import took in the page (the join bench reports it).
  */
-export async function openClientPage(browser: Browser, httpUrl: string): Promise<{ page: Page; consoleLines: string[] }> {
+export async function openClientPage(browser: Browser, httpUrl: string): Promise<{ page: Page; consoleLines: string[]; moduleLoadMs: number }> {
   const context = await browser.newContext();
+  await context.addInitScript(installTestFrames);
   const page = await context.newPage();
   const consoleLines: string[] = [];
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
   await page.goto(`${httpUrl}/healthz`);
   // A string, not a function: vitest rewrites `import()` inside functions it transforms.
-  await page.evaluate(`import(${JSON.stringify(`${httpUrl}/media-infra-client.js`)}).then((m) => { globalThis.MediaInfra = m; })`);
-  return { page, consoleLines };
+  const moduleLoadMs = (await page.evaluate(
+    `(async () => { const t0 = performance.now(); globalThis.MediaInfra = await import(${JSON.stringify(`${httpUrl}/media-infra-client.js`)}); return performance.now() - t0; })()`,
+  )) as number;
+  return { page, consoleLines, moduleLoadMs };
 }

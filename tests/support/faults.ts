@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Page } from 'playwright-core';
+import { openClientPage } from './browser.js';
 import { startServerProcess, type ServerProcess, type StartServerOptions } from './server.js';
 
 /** Polls `predicate` (a condition, not a delay) until it holds; throws after `timeoutMs`. */
@@ -340,15 +341,9 @@ export async function listenAndWatch(page: Page): Promise<void> {
     w.client.listenTrack((cm: any) => {
       w.consumers.push(cm);
       if (cm.kind !== 'video') return;
-      const reader = new w.MediaStreamTrackProcessor({ track: cm.track }).readable.getReader();
-      void (async () => {
-        for (;;) {
-          const { value, done } = await reader.read().catch(() => ({ done: true, value: undefined }));
-          if (done) break;
-          value.close();
-          w.frameLog.push([cm.id, Date.now()]);
-        }
-      })();
+      void w.testFrames.read(cm.track, () => {
+        w.frameLog.push([cm.id, Date.now()]);
+      });
     });
   });
 }
@@ -461,13 +456,7 @@ export class FaultHarness {
   }
 
   async #party(tokenUrl: string, token: string, relay?: UdpRelay): Promise<Party> {
-    const context = await this.browser.newContext();
-    const page = await context.newPage();
-    const lines: string[] = [];
-    page.on('console', (m) => lines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
-    await page.goto(`${this.#server.httpUrl}/healthz`);
-    await page.evaluate(`import(${JSON.stringify(`${this.#server.httpUrl}/media-infra-client.js`)}).then((m) => { globalThis.MediaInfra = m; })`);
+    const { page } = await openClientPage(this.browser, this.#server.httpUrl);
     const proxy = await TcpProxy.start(this.#server.port);
     await createFaultClient(page, proxy.rewrite(tokenUrl), token, {
       ...(relay && { iceRelayPort: relay.port }),
@@ -578,19 +567,8 @@ export class FaultHarness {
       let audioFrames = 0;
       const audio = live.find((c: any) => c.kind === 'audio');
       if (audio) {
-        const el = document.createElement('audio');
-        el.muted = true;
-        el.srcObject = new MediaStream([audio.track]);
-        document.body.append(el);
-        await el.play();
-        const reader = new w.MediaStreamTrackProcessor({ track: audio.track }).readable.getReader();
-        while (audioFrames < 20) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          value.close();
-          audioFrames++;
-        }
-        reader.releaseLock();
+        await w.testFrames.play(audio.track);
+        await w.testFrames.read(audio.track, () => ++audioFrames < 20);
       }
       return {
         info: { states: w.states, sockets: w.sockets, closeCodes: w.closeCodes },
