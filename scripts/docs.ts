@@ -17,7 +17,8 @@ import { deviceMachine } from '../machines/deviceMachine.js';
 import { producerMachine } from '../machines/producerMachine.js';
 import { signalingMachine } from '../machines/signalingMachine.js';
 import { transportMachine } from '../machines/transportMachine.js';
-import { notifications, requests, RtpCapabilities, RtpParameters } from '../src/protocol/messages.js';
+import { notifications, requests } from '../src/protocol/messages.js';
+import { AppData, DtlsParameters, DtlsParametersOutline, RtpCapabilities, RtpCapabilitiesOutline, RtpParameters, RtpParametersOutline } from '../src/protocol/rtp.js';
 
 /** Every machine of the client, by the file name of its page (`docs/machines/<name>.md`). */
 export const machines: Record<string, { machine: AnyStateMachine; source: string }> = {
@@ -344,6 +345,11 @@ type Schema = {
 const named = new Map<unknown, string>([
   [RtpCapabilities, 'RtpCapabilities'],
   [RtpParameters, 'RtpParameters'],
+  [RtpCapabilitiesOutline, 'RtpCapabilities'],
+  [RtpParametersOutline, 'RtpParameters'],
+  [DtlsParameters, 'DtlsParameters'],
+  [DtlsParametersOutline, 'DtlsParameters'],
+  [AppData, 'AppData'],
 ]);
 
 /** A schema as a short TypeScript-like type: nested objects show their keys only. */

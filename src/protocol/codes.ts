@@ -50,6 +50,10 @@ export const CloseCode = {
   NORMAL: 1000,
   /** The server is shutting down (SIGTERM). The client may reconnect to a new server. */
   GOING_AWAY: 1001,
+  /** The server failed to set this client up. The client reconnects. */
+  SERVER_ERROR: 1011,
+  /** MR dropped the peer (its media worker died). The client reconnects. */
+  SERVICE_RESTART: 1012,
   /** The token is unknown or forged. Final. */
   UNAUTHORIZED: 4001,
   /** The token's session has expired. Final. */

@@ -6,40 +6,31 @@
 //   server → client   { type: 'response', id, ok: true, data } | { type: 'response', id, ok: false, error }
 //   server → client   { type: 'notification', method, data }
 //
-// RTP capabilities/parameters and ICE/DTLS parameters are mediasoup's objects: checked here for
-// shape and size only (mediasoup checks them in depth); each end casts them to its library's type.
+// What a client sends is validated to the ranges mediasoup accepts (rtp.ts); what the server sends
+// (mediasoup's own objects) is checked for its outline. Each end casts them to its library's type.
 import * as v from 'valibot';
 import { ErrorCode } from './codes.js';
+import {
+  AppData,
+  DtlsParameters,
+  DtlsParametersOutline,
+  IceCandidate,
+  IceParameters,
+  MediaKind,
+  RtpCapabilities,
+  RtpCapabilitiesOutline,
+  RtpParameters,
+  RtpParametersOutline,
+} from './rtp.js';
 
 /** Largest frame either end accepts, in bytes of UTF-8 text. Capabilities are a few KB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Protocol version announced by the server in `welcome`; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
 
-const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
-const MediaKind = v.picklist(['audio', 'video']);
-const AppData = v.optional(v.record(v.string(), v.unknown()));
-
-const RtpCodecCapability = v.looseObject({
-  kind: MediaKind,
-  mimeType: v.pipe(v.string(), v.maxLength(64)),
-  clockRate: v.number(),
-});
-export const RtpCapabilities = v.looseObject({
-  codecs: v.optional(v.pipe(v.array(RtpCodecCapability), v.maxLength(128))),
-  headerExtensions: v.optional(v.pipe(v.array(v.looseObject({ uri: v.string() })), v.maxLength(64))),
-});
-export const RtpParameters = v.looseObject({
-  codecs: v.pipe(v.array(v.looseObject({ mimeType: v.string(), payloadType: v.number(), clockRate: v.number() })), v.maxLength(32)),
-  encodings: v.optional(v.pipe(v.array(v.looseObject({})), v.maxLength(16))),
-  headerExtensions: v.optional(v.pipe(v.array(v.looseObject({ uri: v.string(), id: v.number() })), v.maxLength(32))),
-});
-const DtlsParameters = v.looseObject({
-  role: v.optional(v.picklist(['auto', 'client', 'server'])),
-  fingerprints: v.pipe(v.array(v.looseObject({ algorithm: v.string(), value: v.string() })), v.minLength(1), v.maxLength(8)),
-});
-const IceParameters = v.looseObject({ usernameFragment: v.string(), password: v.string() });
-const IceCandidate = v.looseObject({ ip: v.string(), port: v.number(), protocol: v.string() });
+/** Every id on the wire: ours are UUIDs; room and user ids are the customer's (same rule as the token API). */
+export const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const Id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must be 1-128 of A-Z a-z 0-9 _ . : @ -'));
 
 const Empty = v.object({});
 
@@ -52,8 +43,8 @@ export const requests = {
     v.object({
       id: Id,
       iceParameters: IceParameters,
-      iceCandidates: v.array(IceCandidate),
-      dtlsParameters: DtlsParameters,
+      iceCandidates: v.pipe(v.array(IceCandidate), v.maxLength(16)),
+      dtlsParameters: DtlsParametersOutline,
     }),
   ],
   connectTransport: [v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty],
@@ -65,7 +56,7 @@ export const requests = {
       kind: MediaKind,
       rtpParameters: RtpParameters,
       paused: v.optional(v.boolean()),
-      appData: AppData,
+      appData: v.optional(AppData),
     }),
     v.object({ producerId: Id }),
   ],
@@ -92,17 +83,17 @@ export const notifications = {
     protocolVersion: v.number(),
     roomId: Id,
     userId: Id,
-    routerRtpCapabilities: RtpCapabilities,
+    routerRtpCapabilities: RtpCapabilitiesOutline,
   }),
   /** A consumer was created, paused, for a remote producer; resume it once consumed locally. */
   newConsumer: v.object({
     id: Id,
     producerId: Id,
     kind: MediaKind,
-    rtpParameters: RtpParameters,
+    rtpParameters: RtpParametersOutline,
     userId: Id,
     producerPaused: v.boolean(),
-    appData: AppData,
+    appData: v.optional(AppData),
   }),
   /** The consumer is gone on the server (its producer closed, its transport closed, ...). */
   consumerClosed: v.object({ consumerId: Id, reason: v.string() }),
@@ -133,8 +124,12 @@ export type RequestData<M extends RequestMethod> = v.InferOutput<(typeof request
 export type ResponseData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][1]>;
 export type NotificationData<M extends NotificationMethod> = v.InferOutput<(typeof notifications)[M]>;
 
+/** A client's capabilities and parameters as validated (what MR hands to mediasoup). */
 export type RtpCapabilities = v.InferOutput<typeof RtpCapabilities>;
 export type RtpParameters = v.InferOutput<typeof RtpParameters>;
+/** The router's capabilities and a consumer's parameters as the client receives them. */
+export type RtpCapabilitiesOutline = v.InferOutput<typeof RtpCapabilitiesOutline>;
+export type RtpParametersOutline = v.InferOutput<typeof RtpParametersOutline>;
 
 const ErrorBody = v.object({
   code: v.picklist(Object.values(ErrorCode)),

@@ -25,8 +25,22 @@ export interface Config {
   announcedIp?: string;
   logLevel: LogLevel;
   numWorkers: number;
-  /** The demo page and its "customer server" route: on for a loopback HOST or DEMO=1. */
+  /**
+   * How clients (and later other nodes) reach this server, e.g. `https://media.example.com`;
+   * the token API's `url` is derived from it, never from a request header. Unset: `http://HOST:PORT`
+   * with the port actually bound.
+   */
+  publicUrl?: URL;
+  /**
+   * The demo page and its token route (a stand-in for a customer's server): on in development
+   * (no MEDIA_API_KEY configured) or with DEMO=1; a server given its own key never mints tokens
+   * without it.
+   */
   demo: boolean;
+  /** Serve the client bundles' source maps (SOURCE_MAPS=1); off by default. */
+  sourceMaps: boolean;
+  /** Most sessions (issued tokens, expired ones within their grace period included) the table holds. */
+  maxSessions: number;
 }
 
 export class ConfigError extends Error {
@@ -50,8 +64,26 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return n;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+function flag(env: Env, name: string): boolean | undefined {
+  const value = read(env, name);
+  if (value !== undefined && value !== '0' && value !== '1') throw new ConfigError(`${name} must be 0 or 1, got '${value}'`);
+  return value === undefined ? undefined : value === '1';
+}
+
+/** An http(s) origin, optionally with a base path; no query, no fragment, no credentials. */
+function publicUrl(env: Env): URL | undefined {
+  const raw = read(env, 'PUBLIC_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be a URL like https://media.example.com, got '${raw}'`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got '${raw}'`);
+  }
+  return url;
 }
 
 export const API_KEY_FILE = 'media-api-key';
@@ -95,9 +127,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const logLevel = (read(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
-  const demoFlag = read(env, 'DEMO');
-  if (demoFlag !== undefined && demoFlag !== '0' && demoFlag !== '1') throw new ConfigError(`DEMO must be 0 or 1, got '${demoFlag}'`);
-  const demo = demoFlag === undefined ? isLoopback(host) : demoFlag === '1';
+  const demoFlag = flag(env, 'DEMO');
+  const sourceMaps = flag(env, 'SOURCE_MAPS') ?? false;
+  const maxSessions = integer(env, 'MAX_SESSIONS', 1_000_000, 1, 1_000_000_000);
+  const url = publicUrl(env);
 
   let apiKey = read(env, 'MEDIA_API_KEY');
   let apiKeySource: Config['apiKeySource'] = 'env';
@@ -110,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
   } else if (apiKey.length < 16) {
     throw new ConfigError('MEDIA_API_KEY must be at least 16 characters');
   }
+  const demo = demoFlag ?? apiKeySource !== 'env';
 
   return {
     port,
@@ -125,6 +159,9 @@ export function loadConfig(env: Env = process.env): Config {
     ...(announcedIp !== undefined && { announcedIp }),
     logLevel,
     numWorkers,
+    ...(url !== undefined && { publicUrl: url }),
     demo,
+    sourceMaps,
+    maxSessions,
   };
 }

@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT (clients get 1001 and may reconnect to the next server).
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { guardUnhandledRejections } from './processGuards.js';
 import { startMediaServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  guardUnhandledRejections(logger);
   if (config.generatedApiKeyPath) {
     // Printed this once; later starts read it from the file and only say where it is.
     logger.warn({ path: config.generatedApiKeyPath }, `generated a development MEDIA_API_KEY: ${config.apiKey}`);
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ url: server.url, workers: config.numWorkers, database: config.databasePath }, 'listening');
-  logger.info({ demo: config.demo }, config.demo ? `demo on at ${server.url}/` : 'demo off (HOST is not loopback; set DEMO=1 to turn it on)');
+  logger.info({ demo: config.demo }, config.demo ? `demo on at ${server.url}/ (it issues tokens without the API key: development only)` : 'demo off (MEDIA_API_KEY is set; DEMO=1 turns it on)');
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');

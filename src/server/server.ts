@@ -7,6 +7,7 @@ import { CloseCode } from '../protocol/codes.js';
 import { openDatabase } from './database.js';
 import { Gateway } from './ma/gateway.js';
 import { createHttpHandler } from './ma/http.js';
+import { cutStalledConnections } from './ma/stalledConnections.js';
 import { SessionStore } from './ma/sessions.js';
 import { loadMediasoup } from './mr/mediasoupLoader.js';
 import { MediaRouter } from './mr/mediaRouter.js';
@@ -18,6 +19,8 @@ import { WorkerPool } from './mr/workers.js';
 export const IDLE_CONNECTION_MS = 10_000;
 /** Time allowed for a whole request (ms). */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/** A client that stopped reading a response (no byte of it leaves) is cut after this long (ms). */
+export const STALLED_CONNECTION_MS = 20_000;
 
 export interface MediaServer {
   /** http://host:port with the port actually bound. */
@@ -47,7 +50,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     logger.warn(`HOST=${config.host} without ANNOUNCED_IP: WebRTC candidates would name ${config.host}, which browsers cannot reach; set ANNOUNCED_IP to this machine's public or LAN address`);
   }
   const db = openDatabase(config.databasePath);
-  const sessions = new SessionStore(db, config.sessionTtlSeconds);
+  const sessions = new SessionStore(db, config.sessionTtlSeconds, config.maxSessions);
   const recordingStore = new RecordingStore(db);
   const interrupted = recordingStore.failInterrupted();
   if (interrupted > 0) logger.warn({ recordings: interrupted }, 'marked recordings of a server that stopped without finalizing them as failed');
@@ -78,10 +81,13 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   const gateway = new Gateway({ sessions, media, logger, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
 
   let boundPort = config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const publicUrl = () => config.publicUrl ?? new URL(`http://${host}:${boundPort}`);
   // A connection that sends no complete request head within IDLE_CONNECTION_MS is answered 408 and
   // closed: idle sockets without a session hold nothing for long. (Upgraded WebSockets are not
   // affected; the gateway's heartbeat watches those.)
-  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, ready: () => media.ready }));
+  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, publicUrl, ready: () => media.ready }));
+  const stopCuttingStalled = cutStalledConnections(http, STALLED_CONNECTION_MS);
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   // A malformed or too slow request gets a plain status line, never Node's default handling.
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -103,7 +109,6 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     throw err;
   }
   boundPort = (http.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   let closing: Promise<void> | undefined;
   return {
@@ -113,6 +118,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     close: () =>
       (closing ??= (async () => {
         http.close();
+        stopCuttingStalled();
         await gateway.closeAll(CloseCode.GOING_AWAY, 'server shutting down');
         http.closeAllConnections();
         // Closing the peers closed their producers, which ends their recordings: wait until every

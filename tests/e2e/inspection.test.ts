@@ -32,7 +32,7 @@ describe('inspection in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startServerProcess(), launchBrowser()]);
+    [server, browser] = await Promise.all([startServerProcess({ env: { DEMO: '1' } }), launchBrowser()]);
   });
   afterAll(async () => {
     await browser?.close();

@@ -21,18 +21,30 @@ describe('loadConfig', () => {
       rtcMinPort: 40000,
       rtcMaxPort: 49999,
       logLevel: 'info',
-      demo: true,
+      demo: false,
+      sourceMaps: false,
+      maxSessions: 1_000_000,
     });
+    expect(c.publicUrl).toBeUndefined();
     expect(c.databasePath).toMatch(/data\/media-infra\.db$/);
     expect(c.recordingsDir).toMatch(/data\/recordings$/);
     expect(c.numWorkers).toBeGreaterThanOrEqual(1);
     expect(c.announcedIp).toBeUndefined();
   });
 
-  it('turns the demo off on a public host unless DEMO=1', () => {
-    expect(loadConfig({ MEDIA_API_KEY: KEY, HOST: '0.0.0.0' }).demo).toBe(false);
+  it('has the demo on only in development (no MEDIA_API_KEY configured) or with DEMO=1', () => {
+    expect(loadConfig({ MEDIA_API_KEY: KEY }).demo).toBe(false);
+    expect(loadConfig({ MEDIA_API_KEY: KEY, HOST: '127.0.0.1' }).demo).toBe(false);
     expect(loadConfig({ MEDIA_API_KEY: KEY, HOST: '0.0.0.0', DEMO: '1' }).demo).toBe(true);
-    expect(loadConfig({ MEDIA_API_KEY: KEY, DEMO: '0' }).demo).toBe(false);
+    expect(loadConfig({ DATABASE_PATH: join(dir(), 'db.sqlite') }).demo).toBe(true);
+    expect(loadConfig({ DATABASE_PATH: join(dir(), 'db.sqlite'), DEMO: '0' }).demo).toBe(false);
+  });
+
+  it('reads PUBLIC_URL, SOURCE_MAPS and MAX_SESSIONS', () => {
+    const c = loadConfig({ MEDIA_API_KEY: KEY, PUBLIC_URL: 'https://media.example.com/sfu', SOURCE_MAPS: '1', MAX_SESSIONS: '5' });
+    expect(c.publicUrl?.href).toBe('https://media.example.com/sfu');
+    expect(c.sourceMaps).toBe(true);
+    expect(c.maxSessions).toBe(5);
   });
 
   it.each([
@@ -45,6 +57,11 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ HOST: 'not a host' }, /HOST/],
     [{ DEMO: 'yes' }, /DEMO/],
+    [{ SOURCE_MAPS: 'true' }, /SOURCE_MAPS/],
+    [{ MAX_SESSIONS: '0' }, /MAX_SESSIONS/],
+    [{ PUBLIC_URL: 'media.example.com' }, /PUBLIC_URL/],
+    [{ PUBLIC_URL: 'ftp://media.example.com' }, /PUBLIC_URL/],
+    [{ PUBLIC_URL: 'https://media.example.com/?x=1' }, /PUBLIC_URL/],
     [{ MEDIA_API_KEY: 'short' }, /MEDIA_API_KEY/],
   ])('fails clearly on %o', (env, message) => {
     expect(() => loadConfig({ MEDIA_API_KEY: KEY, ...env })).toThrow(ConfigError);

@@ -146,6 +146,69 @@ describe('bad requests', () => {
   });
 });
 
+describe('what one client sends never reaches another', () => {
+  it('appData nested thousands of levels deep is BAD_REQUEST while a peer listens; the listener gets the next producer', async () => {
+    const roomId = newRoom();
+    const sender = await join(roomId, 'deep');
+    const listener = await join(roomId, 'ear');
+    await listening(listener.socket);
+    const transport = await sender.socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    // 5,000 levels in about 25 KB: under the frame limit, past what JSON.stringify can walk (so
+    // the frame is written by hand).
+    const appData = '{"a":'.repeat(5_000) + '{}' + '}'.repeat(5_000);
+    const frame = JSON.stringify({ type: 'request', id: 7_001, method: 'produce', data: { transportId: transport.id, kind: 'video', rtpParameters: rtpParameters('video'), appData: 'DEEP' } });
+    sender.socket.sendRaw(frame.replace('"DEEP"', appData));
+    const deep = await sender.socket.waitFor((f) => f.type === 'response' && f.id === 7_001);
+    expect(deep).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST, message: expect.stringMatching(/appData/) } });
+    const wide = await sender.socket.request('produce', { transportId: transport.id, kind: 'video', rtpParameters: rtpParameters('video'), appData: { pad: 'x'.repeat(5_000) } });
+    expect(wide).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
+    const { producerId } = await sender.socket.ok<{ producerId: string }>('produce', {
+      transportId: transport.id,
+      kind: 'video',
+      rtpParameters: rtpParameters('video'),
+      appData: { source: 'camera', nested: { a: { b: 1 } } },
+    });
+    const offered = await listener.socket.notification('newConsumer', (d) => d.producerId === producerId);
+    expect(offered.data.appData).toEqual({ source: 'camera', nested: { a: { b: 1 } } });
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+    await sender.socket.close();
+    await listener.socket.close();
+  });
+
+  const video = rtpParameters('video') as { codecs: Array<Record<string, unknown>>; encodings: Array<Record<string, unknown>>; headerExtensions: unknown[]; rtcp: Record<string, unknown> };
+  const codec = video.codecs[0]!;
+  it.each([
+    // JSON has no Infinity: 1e999 parses to it.
+    ['payloadType 1e999 (Infinity)', { ...video, codecs: [{ ...codec, payloadType: '1e999' }] }],
+    ['payloadType -1', { ...video, codecs: [{ ...codec, payloadType: -1 }] }],
+    ['payloadType 3.5', { ...video, codecs: [{ ...codec, payloadType: 3.5 }] }],
+    ['payloadType 300', { ...video, codecs: [{ ...codec, payloadType: 300 }] }],
+    ['ssrc -1', { ...video, encodings: [{ ssrc: -1 }] }],
+    ['ssrc 2^60', { ...video, encodings: [{ ssrc: 2 ** 60 }] }],
+    ['a 60 KB rid', { ...video, encodings: [{ rid: 'r'.repeat(60_000) }] }],
+    ['a 60 KB mid', { ...video, mid: 'm'.repeat(60_000) }],
+    ['a 60 KB cname', { ...video, rtcp: { cname: 'c'.repeat(60_000) } }],
+    ['header extension id -3', { ...video, headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: -3 }] }],
+    ['no codec', { ...video, codecs: [] }],
+  ])('produce with %s is BAD_REQUEST and produces nothing', async (_name, rtp) => {
+    const roomId = newRoom();
+    const sender = await join(roomId, 'odd');
+    const listener = await join(roomId, 'ear');
+    await listening(listener.socket);
+    const transport = await sender.socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    const frame = JSON.stringify({ type: 'request', id: 7_000, method: 'produce', data: { transportId: transport.id, kind: 'video', rtpParameters: rtp } });
+    sender.socket.sendRaw(frame.replace('"payloadType":"1e999"', '"payloadType":1e999'));
+    const res = await sender.socket.waitFor((f) => f.type === 'response' && f.id === 7_000);
+    // Frames over the size limit close the socket instead (1009): the 60 KB cases stay under it.
+    expect(res).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
+    const { producerId } = await producing(sender.socket);
+    const offered = await listener.socket.notification('newConsumer');
+    expect(offered.data.producerId).toBe(producerId);
+    await sender.socket.close();
+    await listener.socket.close();
+  });
+});
+
 describe('media between peers', () => {
   it('a listening peer gets paused consumers for existing and new producers, with pause/resume/close relayed', async () => {
     const roomId = newRoom();

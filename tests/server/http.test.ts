@@ -189,48 +189,4 @@ describe('other routes', () => {
   it('unknown paths are a JSON 404', async () => {
     await expectError(await fetch(`${server.httpUrl}/v1/api/nope`), 404, 'NOT_FOUND');
   });
-
-  it('the demo page never serves files outside demo/', async () => {
-    for (const path of ['/demo/..%2Fpackage.json', '/demo/%2e%2e/package.json', '/demo/..%5Cpackage.json', '/demo/%00']) {
-      const res = await fetch(`${server.httpUrl}${path}`);
-      expect(res.status, path).toBeGreaterThanOrEqual(400);
-      expect(await res.text(), path).not.toContain('"name": "media-infra"');
-    }
-  });
-
-  it('serves the demo page on a loopback host, and its connect route issues tokens like a customer server', async () => {
-    const page = await fetch(`${server.httpUrl}/`);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    const res = await fetch(`${server.httpUrl}/demo/connect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roomId: 'demo', userId: 'me' }) });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { url: string; token: string; expiresAt: string };
-    expect(body.url).toBe(`ws://127.0.0.1:${server.port}/v1/ws`);
-    expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    await expectError(
-      await fetch(`${server.httpUrl}/demo/connect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
-      400,
-      'BAD_REQUEST',
-    );
-  });
-});
-
-describe('with DEMO=0', () => {
-  let off: ServerProcess;
-  beforeAll(async () => {
-    off = await startServerProcess({ env: { DEMO: '0' } });
-  });
-  afterAll(async () => {
-    await off?.stop();
-  });
-
-  it('the demo page and its connect route are 404', async () => {
-    await expectError(await fetch(`${off.httpUrl}/`), 404, 'NOT_FOUND');
-    await expectError(
-      await fetch(`${off.httpUrl}/demo/connect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roomId: 'r', userId: 'u' }) }),
-      404,
-      'NOT_FOUND',
-    );
-    expect(off.logs()).toMatch(/demo off/);
-  });
 });

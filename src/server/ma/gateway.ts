@@ -26,8 +26,11 @@ export const SOCKET_PATH = '/v1/ws';
 export const HEARTBEAT_MS = 10_000;
 /** Sockets still open this long after the close frame at shutdown are cut. */
 const CLOSE_GRACE_MS = 2_000;
-/** Close code when MR dropped the peer (its worker died): not final, the client reconnects. */
-const SERVICE_RESTART = 1012;
+/**
+ * Unread bytes a socket may hold before it is cut: notifications are small, so a backlog this
+ * large means the client stopped reading (its memory would otherwise grow here without bound).
+ */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
 
 export interface GatewayDeps {
   sessions: SessionStore;
@@ -57,7 +60,7 @@ class Connection {
     private readonly onEnded: (conn: Connection) => void,
   ) {
     this.logger = logger.child({ sessionId: session.tokenHash.slice(0, 12), roomId: session.roomId, userId: session.userId });
-    const notify: Notify = (method, data) => this.send(encodeNotification(method, data));
+    const notify: Notify = (method, data) => this.sendEncoded(() => encodeNotification(method, data), method);
     // The replaced connection's peer is closed before this one exists: never two peers per session.
     this.peer = previousGone
       .then(() =>
@@ -65,7 +68,7 @@ class Connection {
           roomId: session.roomId,
           userId: session.userId,
           notify,
-          onClosedByServer: (reason) => this.end(SERVICE_RESTART, reason),
+          onClosedByServer: (reason) => this.end(CloseCode.SERVICE_RESTART, reason),
         }),
       )
       .then(
@@ -87,7 +90,7 @@ class Connection {
         },
         (err: unknown) => {
           this.logger.error({ err: (err as Error).message }, 'cannot open a peer');
-          this.end(1011, 'server error');
+          this.end(CloseCode.SERVER_ERROR, 'server error');
           return undefined;
         },
       );
@@ -111,18 +114,50 @@ class Connection {
       this.onEnded(this);
     }
     const peer = await this.peer;
-    peer?.close(reason);
+    try {
+      peer?.close(reason);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'releasing the peer failed');
+    }
   }
 
   private send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_UNREAD_BYTES) {
+      this.logger.warn({ unreadBytes: this.ws.bufferedAmount }, 'cutting a socket that stopped reading');
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(text);
+  }
+
+  /** A message that cannot be encoded is a server bug: logged, never thrown into MR's event handlers. */
+  private sendEncoded(encode: () => string, what: string): void {
+    let text: string;
+    try {
+      text = encode();
+    } catch (err) {
+      this.logger.error({ what, err: (err as Error).message }, 'cannot encode a message');
+      return;
+    }
+    this.send(text);
   }
 
   private reply(id: number | undefined, error: ErrorBody): void {
     this.send(encodeError(id, error));
   }
 
+  /** A frame from the client. Whatever it holds, this socket gets an answer and no other is touched. */
   private receive(raw: RawData, isBinary: boolean): void {
+    try {
+      this.receiveFrame(raw, isBinary);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'a frame could not be handled');
+      this.reply(requestId(raw), { code: ErrorCode.SERVER_ERROR, message: 'the message could not be handled' });
+    }
+  }
+
+  private receiveFrame(raw: RawData, isBinary: boolean): void {
     if (this.closed || this.left) return;
     const verdict = this.rate.take();
     if (verdict === 'close') {
@@ -161,7 +196,7 @@ class Connection {
       }
       if (request.method === 'ping') return; // answered in receive()
       const data = await peer.request(request);
-      this.send(encodeResponse(request.id, data));
+      this.sendEncoded(() => encodeResponse(request.id, data), request.method);
       log('ok');
     } catch (err) {
       if (err instanceof MediaError) {
@@ -195,6 +230,9 @@ export class Gateway {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    // The HTTP server's idle timeout (for slow readers of files) does not apply to sockets: the
+    // heartbeat and MAX_UNREAD_BYTES watch those.
+    if ('setTimeout' in socket && typeof socket.setTimeout === 'function') socket.setTimeout(0);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 

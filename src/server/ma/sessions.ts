@@ -35,7 +35,14 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** The table holds `maxSessions` rows: no token is issued until some expire and are purged. */
+export class SessionLimitError extends Error {
+  override name = 'SessionLimitError';
+}
+
 export class SessionStore {
+  /** Rows in the table, kept here so that each issue does not count them. */
+  private rows: number;
   private readonly insert: Database.Statement<[string, string, string, number, number]>;
   private readonly select: Database.Statement<[string], Row>;
   private readonly purge: Database.Statement<[number]>;
@@ -44,10 +51,12 @@ export class SessionStore {
   constructor(
     private readonly db: Db,
     private readonly ttlSeconds: number,
+    private readonly maxSessions = Number.POSITIVE_INFINITY,
   ) {
     this.insert = this.db.prepare('INSERT INTO session (token_hash, room_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
     this.select = this.db.prepare<[string], Row>('SELECT * FROM session WHERE token_hash = ?');
     this.purge = this.db.prepare('DELETE FROM session WHERE expires_at < ?');
+    this.rows = (this.db.prepare('SELECT COUNT(*) AS n FROM session').get() as { n: number }).n;
   }
 
   /** Purges now and then every hour, without keeping the process alive. */
@@ -59,10 +68,15 @@ export class SessionStore {
 
   /** Issues a new token; the caller hands it out once, the table keeps only its hash. */
   create(roomId: string, userId: string, now = Date.now()): { token: string; session: Session } {
+    if (this.rows >= this.maxSessions) {
+      this.purgeExpired(now);
+      if (this.rows >= this.maxSessions) throw new SessionLimitError(`the Session table holds its maximum of ${this.maxSessions} sessions (MAX_SESSIONS)`);
+    }
     const token = randomBytes(32).toString('base64url');
     const tokenHash = hashToken(token);
     const expiresAt = now + this.ttlSeconds * 1000;
     this.insert.run(tokenHash, roomId, userId, now, expiresAt);
+    this.rows += 1;
     return { token, session: { tokenHash, roomId, userId, createdAt: new Date(now), expiresAt: new Date(expiresAt) } };
   }
 
@@ -84,7 +98,9 @@ export class SessionStore {
 
   /** Deletes rows whose grace period is over; returns how many. */
   purgeExpired(now = Date.now()): number {
-    return this.purge.run(now - EXPIRED_GRACE_MS).changes;
+    const purged = this.purge.run(now - EXPIRED_GRACE_MS).changes;
+    this.rows -= purged;
+    return purged;
   }
 
   /** Stops purging; the database itself belongs to the server. */

@@ -2,6 +2,7 @@
 // scale benchmark's leak check. Counts come from MR's own maps (rooms, peers) and from the
 // mediasoup workers' dumps (transports, producers, consumers, routers, handlers), so an object
 // that MR forgot but the worker still holds shows up here.
+import { unhandledRejections } from '../processGuards.js';
 
 export interface WorkerStats {
   pid: number;
@@ -25,7 +26,7 @@ export interface MediaStats {
 
 export interface ServerStats extends MediaStats {
   /** The Node process (MA + MR); the workers are separate processes. */
-  process: { rssBytes: number; heapUsedBytes: number; uptimeSeconds: number };
+  process: { rssBytes: number; heapUsedBytes: number; uptimeSeconds: number; unhandledRejections: number };
 }
 
 type Source = () => Promise<MediaStats>;
@@ -54,5 +55,5 @@ export async function serverStats(options: { collectGarbage?: boolean } = {}): P
     total.workers.push(...s.workers);
   }
   const mem = process.memoryUsage();
-  return { ...total, process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, uptimeSeconds: Math.round(process.uptime()) } };
+  return { ...total, process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, uptimeSeconds: Math.round(process.uptime()), unhandledRejections: unhandledRejections() } };
 }

@@ -1,7 +1,7 @@
 // The narrow interface between MA (the gateway) and MR (rooms, routers, peers). MA only ever hands
 // MR validated requests of one peer and relays what MR notifies; it never touches mediasoup
 // objects. Today it is an in-process call; the same shape can become RPC to a separate MR node.
-import type { NotificationData, NotificationMethod, ParsedRequest, RtpCapabilities } from '../../protocol/messages.js';
+import type { NotificationData, NotificationMethod, ParsedRequest, RtpCapabilitiesOutline } from '../../protocol/messages.js';
 
 export type Notify = <M extends NotificationMethod>(method: M, data: NotificationData<M>) => void;
 
@@ -19,7 +19,7 @@ export interface OpenPeerOptions {
 
 export interface PeerHandle {
   readonly id: string;
-  readonly routerRtpCapabilities: RtpCapabilities;
+  readonly routerRtpCapabilities: RtpCapabilitiesOutline;
   /** Resolves with the response data, or rejects with a MediaError (code for the client) or any error (SERVER_ERROR). */
   request(request: PeerRequest): Promise<unknown>;
   /** Releases everything of this peer; others see its producers close. Idempotent. */

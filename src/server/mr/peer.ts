@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
-import type { RequestData, ResponseData, RtpCapabilities, RtpParameters } from '../../protocol/messages.js';
+import type { RequestData, ResponseData, RtpCapabilitiesOutline, RtpParametersOutline } from '../../protocol/messages.js';
 import type { Notify, PeerHandle, PeerRequest } from './api.js';
 import { MediaError } from './errors.js';
 import type { EndedRecording, Recordings } from './recordings.js';
@@ -55,9 +55,9 @@ export class Peer implements PeerHandle {
     this.logger = logger.child({ peerId: this.id, roomId: room.id, userId });
   }
 
-  get routerRtpCapabilities(): RtpCapabilities {
+  get routerRtpCapabilities(): RtpCapabilitiesOutline {
     // mediasoup's capability type is the full form of the protocol's loose shape.
-    return this.room.router.rtpCapabilities as unknown as RtpCapabilities;
+    return this.room.router.rtpCapabilities as unknown as RtpCapabilitiesOutline;
   }
 
   get listening(): boolean {
@@ -214,8 +214,19 @@ export class Peer implements PeerHandle {
     return {};
   }
 
-  /** Creates a paused consumer of a remote producer and tells the client; never throws. */
+  /**
+   * Creates a paused consumer of a remote producer and tells the client. Never rejects: one
+   * producer this peer cannot receive must not fail its `listen` nor reach another peer.
+   */
   async consume(producer: ms.Producer, userId: string): Promise<void> {
+    try {
+      await this.consumeOrThrow(producer, userId);
+    } catch (err) {
+      this.logger.error({ producerId: producer.id, err: (err as Error).message }, 'consume failed');
+    }
+  }
+
+  private async consumeOrThrow(producer: ms.Producer, userId: string): Promise<void> {
     const transport = this.recvTransport;
     const rtpCapabilities = this.rtpCapabilities;
     if (this.closed || !transport || !rtpCapabilities || this.consumedProducers.has(producer.id)) return;
@@ -261,7 +272,7 @@ export class Peer implements PeerHandle {
       id: consumer.id,
       producerId: producer.id,
       kind: consumer.kind,
-      rtpParameters: consumer.rtpParameters as unknown as RtpParameters,
+      rtpParameters: consumer.rtpParameters as unknown as RtpParametersOutline,
       userId,
       producerPaused: consumer.producerPaused,
       appData: producer.appData,

@@ -1,0 +1,45 @@
+// Per source address: wrong API keys are counted in a fixed window; a source that reaches the
+// limit is refused (429) for the rest of that window, whatever it sends, so guessing the key or
+// flooding the log costs it time. The map is bounded: the oldest sources are forgotten first.
+export const WRONG_KEYS_PER_WINDOW = 10;
+export const WINDOW_MS = 60_000;
+const MAX_SOURCES = 10_000;
+
+interface Entry {
+  windowStart: number;
+  failures: number;
+}
+
+export class SourceThrottle {
+  private readonly sources = new Map<string, Entry>();
+
+  constructor(
+    private readonly limit = WRONG_KEYS_PER_WINDOW,
+    private readonly windowMs = WINDOW_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Milliseconds until `source` may try again, or 0 when it is not blocked. */
+  blockedFor(source: string): number {
+    const entry = this.current(source);
+    if (!entry || entry.failures < this.limit) return 0;
+    return entry.windowStart + this.windowMs - this.now();
+  }
+
+  failed(source: string): void {
+    const entry = this.current(source) ?? { windowStart: this.now(), failures: 0 };
+    entry.failures += 1;
+    this.sources.delete(source); // re-inserted last: the map's order is oldest activity first
+    this.sources.set(source, entry);
+    if (this.sources.size > MAX_SOURCES) this.sources.delete(this.sources.keys().next().value!);
+  }
+
+  private current(source: string): Entry | undefined {
+    const entry = this.sources.get(source);
+    if (entry && this.now() - entry.windowStart >= this.windowMs) {
+      this.sources.delete(source);
+      return undefined;
+    }
+    return entry;
+  }
+}
