@@ -61,6 +61,17 @@ export class FakeServer {
   readonly handlers: Partial<Record<RequestMethod, Handler>> = {};
   /** Remote tracks announced on `listen`. */
   readonly remoteTracks: Array<{ kind: 'audio' | 'video'; userId: string }> = [];
+  /**
+   * Scripted mode (tests/model): requests of these methods wait in `pending` until the test
+   * answers them (`answer` / `refuse`); by default every request is answered at once.
+   */
+  readonly held = new Set<RequestMethod>();
+  readonly pending: Array<{ id: number; method: RequestMethod; data: any; socket: FakeSocket }> = [];
+  /** Scripted mode: new sockets stay connecting until `open()`, and get no welcome until `welcome()`. */
+  autoOpen = true;
+  autoWelcome = true;
+  /** The server closes the socket once it answered `leave` (as the real one does). */
+  closeOnLeave = true;
   #producerSeq = 0;
   #consumerSeq = 0;
 
@@ -80,9 +91,19 @@ export class FakeServer {
 
   accept(socket: FakeSocket): void {
     if ('unreachable' in this.mode) return socket.serverClose(1006);
+    if (this.autoOpen) this.open(socket);
+  }
+
+  /** Opens a socket (at once unless `autoOpen` is false), refusing or welcoming it per `mode`. */
+  open(socket = this.current): void {
+    if (!socket || socket.readyState !== 0) throw new Error('no connecting socket to open');
     socket.open();
     if ('refuse' in this.mode) return socket.serverClose(this.mode.refuse, 'refused');
-    this.notify('welcome', { protocolVersion: 1, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: this.routerRtpCapabilities as never }, socket);
+    if (this.autoWelcome) this.welcome(socket);
+  }
+
+  welcome(socket = this.current, routerRtpCapabilities: unknown = this.routerRtpCapabilities): void {
+    this.notify('welcome', { protocolVersion: 1, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: routerRtpCapabilities as never }, socket);
   }
 
   notify<M extends NotificationMethod>(method: M, data: NotificationData<M>, socket = this.current): void {
@@ -114,13 +135,35 @@ export class FakeServer {
   receive(socket: FakeSocket, text: string): void {
     const { id, method, data } = JSON.parse(text) as { id: number; method: RequestMethod; data: any };
     this.requests.push({ method, data });
-    const handler = this.handlers[method] ?? this.defaultHandler(method);
-    const answer = handler(data, socket);
+    if (this.held.has(method)) this.pending.push({ id, method, data, socket });
+    else this.#respond(socket, id, method, (this.handlers[method] ?? this.defaultHandler(method))(data, socket));
+  }
+
+  /** Answers the oldest held request of `method`: with `answer`, or as its handler would. */
+  answer(method: RequestMethod, answer?: unknown, where?: (data: any) => boolean): void {
+    const request = this.#take(method, where);
+    this.#respond(request.socket, request.id, method, answer ?? (this.handlers[method] ?? this.defaultHandler(method))(request.data, request.socket));
+  }
+
+  /** Answers the oldest held request of `method` with an error. */
+  refuse(method: RequestMethod, code: ErrorCode = ErrorCode.SERVER_ERROR, message = 'refused by the test', where?: (data: any) => boolean): void {
+    const request = this.#take(method, where);
+    this.#respond(request.socket, request.id, method, { error: { code, message } });
+  }
+
+  /** The oldest held request of `method` on a socket still open (those on closed sockets can no longer be answered). */
+  #take(method: RequestMethod, where: (data: any) => boolean = () => true) {
+    const index = this.pending.findIndex((r) => r.method === method && r.socket.readyState === 1 && where(r.data));
+    if (index < 0) throw new Error(`no held '${method}' request to answer (held: ${this.pending.map((r) => r.method).join(', ') || 'none'})`);
+    return this.pending.splice(index, 1)[0]!;
+  }
+
+  #respond(socket: FakeSocket, id: number, method: RequestMethod, answer: unknown): void {
     if (answer === NO_ANSWER) return;
     if (answer && typeof answer === 'object' && 'error' in answer) socket.deliver(encodeError(id, (answer as { error: { code: ErrorCode; message: string } }).error));
     else socket.deliver(encodeResponse(id, answer));
     if (method === 'listen') for (const track of this.remoteTracks) this.newConsumer(track.kind, track.userId, socket);
-    if (method === 'leave') queueMicrotask(() => socket.serverClose(1000, 'bye'));
+    if (method === 'leave' && this.closeOnLeave) queueMicrotask(() => socket.serverClose(1000, 'bye'));
   }
 
   defaultHandler(method: RequestMethod): Handler {

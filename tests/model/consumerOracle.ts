@@ -1,0 +1,101 @@
+// What a page and the server see of one received track, written by hand from machines/README.md
+// and the ConsumeManager's documentation, not from consumerMachine. Steps are named by the events
+// of consumerMachine's graph (which only chooses the paths); each stands for what happens outside:
+//   done.consume / error.consume   the server answers / refuses the resumeConsumer that follows
+//                                   the local consume (the track then reaches listenTrack's callback)
+//   pause / resume                  the page calls the ConsumeManager; done.X / error.X: the answer
+//   consumerClosed, producerPaused, producerResumed   the server's notifications
+//   close                           the server drops the socket (consumers do not survive it)
+import type { EventObject } from 'xstate';
+import type { Oracle } from './modelHarness.js';
+
+type State = 'creating' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closed';
+
+export class ConsumerOracle implements Oracle {
+  state: State = 'creating';
+  paused = false;
+  producerPaused = false;
+  /** The ConsumeManager reached listenTrack's callback. */
+  delivered = false;
+  socketOpen = true;
+  readonly #log: string[] = [];
+  readonly #server: string[] = ['resumeConsumer c1'];
+  readonly #calls: Array<{ name: string; outcome: string }> = [];
+
+  expected() {
+    return {
+      client: this.socketOpen ? 'connected' : 'reconnecting',
+      delivered: this.delivered ? 1 : 0,
+      manager: this.delivered ? { state: this.state, paused: this.paused, producerPaused: this.producerPaused } : undefined,
+      log: this.#log.splice(0),
+      server: this.#server.splice(0),
+      calls: this.#calls.map((c) => `${c.name}:${c.outcome}`),
+    };
+  }
+
+  apply(event: EventObject): boolean {
+    switch (event.type) {
+      case 'xstate.done.actor.consume':
+        if (this.state !== 'creating') return false;
+        // Handed to the page live; the page sees no event from before it had the manager.
+        this.state = 'live';
+        this.delivered = true;
+        return true;
+      case 'xstate.error.actor.consume':
+        if (this.state !== 'creating') return false;
+        this.state = 'closed';
+        return true;
+      case 'consumerClosed':
+      case 'close':
+        if (!this.socketOpen || this.state === 'closed') return false;
+        if (event.type === 'close') this.socketOpen = false;
+        this.#to('closed');
+        if (this.delivered) this.#log.push('closed:CONSUMER_CLOSED');
+        for (const call of this.#calls) if (call.outcome === 'pending') call.outcome = 'CONSUMER_CLOSED';
+        return true;
+      case 'producerPaused':
+      case 'producerResumed': {
+        if (!this.socketOpen || this.state === 'closed') return false;
+        this.producerPaused = event.type === 'producerPaused';
+        if (this.delivered) this.#log.push(event.type.toLowerCase());
+        return true;
+      }
+      case 'pause':
+      case 'resume':
+        if (!this.delivered) return false;
+        this.#command(event.type);
+        return true;
+      case 'xstate.done.actor.pauseConsumer':
+      case 'xstate.error.actor.pauseConsumer':
+      case 'xstate.done.actor.resumeConsumer':
+      case 'xstate.error.actor.resumeConsumer': {
+        const pausing = event.type.endsWith('pauseConsumer');
+        if (this.state !== (pausing ? 'pausing' : 'resuming')) return false;
+        const ok = event.type.startsWith('xstate.done');
+        if (ok) this.paused = pausing;
+        this.#to(this.paused ? 'paused' : 'live');
+        if (ok) this.#log.push(pausing ? 'paused' : 'resumed');
+        for (const call of this.#calls) if (call.name === (pausing ? 'pause' : 'resume') && call.outcome === 'pending') call.outcome = ok ? 'ok' : 'SERVER_ERROR';
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  #to(state: State): void {
+    if (state === this.state) return;
+    this.state = state;
+    if (this.delivered) this.#log.push(`state:${state}`);
+  }
+
+  #command(command: 'pause' | 'resume'): void {
+    const from = command === 'pause' ? 'live' : 'paused';
+    if (this.state === 'closed') return void this.#calls.push({ name: command, outcome: 'CONSUMER_CLOSED' });
+    if (this.state === (command === 'pause' ? 'paused' : 'live')) return void this.#calls.push({ name: command, outcome: 'ok' });
+    if (this.state !== from) return void this.#calls.push({ name: command, outcome: 'INVALID_STATE' });
+    this.#calls.push({ name: command, outcome: 'pending' });
+    this.#to(command === 'pause' ? 'pausing' : 'resuming');
+    this.#server.push(`${command}Consumer c1`);
+  }
+}

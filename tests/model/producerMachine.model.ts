@@ -1,0 +1,138 @@
+// producerMachine's paths, run against a real client: a ProduceManager (produceTrack) over the
+// real producer actor and MediaDevice, the scripted fake server answering. Checked at every step
+// by ProducerOracle: the manager's state, paused, recording and id, its events, the outcome of
+// every call, and the requests the server received.
+import type { EventObject } from 'xstate';
+import { producerMachine } from '../../machines/producerMachine.js';
+import type { ProduceManager } from '../../src/client/index.js';
+import { fakeTrack } from '../unit/support/fakeServer.js';
+import { Calls, ClientWorld } from './clientWorld.js';
+import { settle, type ModelSpec } from './modelHarness.js';
+import { ProducerOracle } from './producerOracle.js';
+import { actorErrors } from './samples.js';
+
+const PRODUCER_METHODS = new Set(['produce', 'pauseProducer', 'resumeProducer', 'closeProducer', 'startRecord', 'stopRecord', 'leave']);
+const REQUESTS: Record<string, 'produce' | 'pauseProducer' | 'resumeProducer' | 'closeProducer' | 'startRecord' | 'stopRecord'> = {
+  produce: 'produce',
+  pauseProducer: 'pauseProducer',
+  resumeProducer: 'resumeProducer',
+  closeProducer: 'closeProducer',
+  startRecord: 'startRecord',
+  stopRecord: 'stopRecord',
+};
+
+async function start(probe: Parameters<ModelSpec['start']>[0]) {
+  // The server holds `join` (the producer waits for its first transport) and every producer request.
+  const world = new ClientWorld({ held: ['join', ...Object.values(REQUESTS)], inspect: probe.inspect });
+  await settle();
+  const track = fakeTrack('video');
+  const calls = new Calls();
+  const events: string[] = [];
+  let manager: ProduceManager | undefined;
+  let produceTrack = 'pending';
+  world.client.produceTrack(track, { appData: { source: 'camera' } }).then(
+    (pm) => {
+      produceTrack = 'ok';
+      manager = pm;
+      pm.on('state', (s) => events.push(`state:${s}`));
+      pm.on('produced', (id) => events.push(`produced:${id}`));
+      pm.on('paused', () => events.push('paused'));
+      pm.on('resumed', () => events.push('resumed'));
+      pm.on('recording', (r) => events.push(`recording:${r}`));
+      pm.on('recordingended', (r) => events.push(`recordingended:${r.id}`));
+      pm.on('closed', (e) => events.push(`closed:${e?.code ?? 'none'}`));
+    },
+    (error: { code: string }) => (produceTrack = error.code),
+  );
+  const thisProducer = (sample: string) => (sample === 'p1' ? world.producerIds.at(-1)! : 'p-other');
+
+  const act = async (event: EventObject & Record<string, any>) => {
+    const type = event.type;
+    const answer = /^xstate\.(done|error)\.actor\.(\w+)$/.exec(type);
+    if (answer) {
+      const method = REQUESTS[answer[2]!]!;
+      if (answer[1] === 'error') return world.server.refuse(method);
+      world.server.answer(method);
+      // A paused track is produced paused: the server is asked to pause it as part of producing.
+      if (method === 'produce') {
+        await settle();
+        if (world.server.pending.some((r) => r.method === 'pauseProducer')) world.server.answer('pauseProducer');
+      }
+      return;
+    }
+    switch (type) {
+      case 'produce':
+        if (world.client.state === 'reconnecting') {
+          world.fire('xstate.after.backoff');
+          await settle();
+        }
+        return world.server.answer('join');
+      case 'suspend':
+        return world.dropSocket();
+      case 'release':
+        return void world.close();
+      case 'producerClosed':
+        return world.server.notify('producerClosed', { producerId: thisProducer(event.producerId), reason: event.reason });
+      case 'recordingEnded': {
+        const id = event.producerId === 'p1' ? (world.recordingIds.at(-1) ?? 'r0') : 'r-other';
+        return world.server.notify('recordingEnded', { producerId: thisProducer(event.producerId), id, path: `/recordings/${id}.webm`, state: event.state });
+      }
+      case 'close':
+        // Before produceTrack resolved the page has no manager: it stops the track instead.
+        if (!manager) return track.stop();
+        return calls.track('close', manager.close());
+      case 'pause':
+      case 'resume':
+      case 'startRecord':
+        return calls.track(type, manager![type]());
+      case 'stopRecord':
+        return calls.track(type, manager!.stopRecord(), (r) => `ok:${(r as { id: string }).id}`);
+      default:
+        throw new Error(`no way to do '${type}' to a real producer`);
+    }
+  };
+  const observe = () => ({
+    client: world.client.state,
+    produceTrack,
+    manager: manager && { state: manager.state, paused: manager.paused, recording: manager.recording, id: manager.id },
+    log: events.splice(0),
+    server: world.requests(PRODUCER_METHODS),
+    calls: calls.list(),
+  });
+  return { run: { act, observe, stop: () => world.stop() }, oracle: new ProducerOracle() };
+}
+
+export const model: ModelSpec = {
+  name: 'producerMachine',
+  // For planning only: its reports to a parent and local side effects made harmless.
+  machine: producerMachine.provide({ actions: { releaseProducer: () => {}, reportClosed: () => {} } }),
+  input: { key: 'producer.1', track: {}, kind: 'video', appData: {}, paused: false },
+  samples: {
+    'xstate.done.actor.produce': [{ type: 'xstate.done.actor.produce', output: { producerId: 'p1' } }],
+    'xstate.done.actor.startRecord': [{ type: 'xstate.done.actor.startRecord', output: { recordingId: 'r1' } }],
+    'xstate.done.actor.stopRecord': [{ type: 'xstate.done.actor.stopRecord', output: { id: 'r1', path: '/recordings/r1.webm' } }],
+    producerClosed: [
+      { type: 'producerClosed', producerId: 'p1', reason: 'kicked' },
+      { type: 'producerClosed', producerId: 'someone-else', reason: 'kicked' },
+    ],
+    recordingEnded: [
+      { type: 'recordingEnded', producerId: 'p1', id: 'r1', path: '/recordings/r1.webm', state: 'finished' },
+      { type: 'recordingEnded', producerId: 'p1', id: 'r1', path: '/recordings/r1.webm', state: 'failed' },
+      { type: 'recordingEnded', producerId: 'someone-else', id: 'r2', path: '/recordings/r2.webm', state: 'finished' },
+    ],
+    ...actorErrors('produce', 'pauseProducer', 'resumeProducer', 'closeProducer', 'startRecord', 'stopRecord'),
+  },
+  // Closing a producer the server never had asks the server nothing: there is no answer to give.
+  realisable: (s, e) => !/^xstate\.(done|error)\.actor\.closeProducer$/.test(e.type) || s.context.producerId !== undefined,
+  serialize: (s) =>
+    JSON.stringify({
+      value: s.value,
+      paused: s.context.paused,
+      producerId: s.context.producerId,
+      recordingId: s.context.recordingId,
+      lastRecording: s.context.lastRecording?.id,
+      error: s.context.error?.code,
+      recordingError: s.context.recordingError?.code,
+    }),
+  start,
+};
