@@ -11,10 +11,13 @@ export class TestSocket {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Waiter[] = [];
   private nextId = 1;
+  /** When set, a frame the client would refuse is handed here instead of thrown (fuzzing counts them). */
+  onInvalidFrame: ((message: string, text: string) => void) | undefined;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw) => {
       const parsed = parseServerMessage(String(raw));
+      if (!parsed.ok && this.onInvalidFrame) return this.onInvalidFrame(parsed.message, String(raw));
       if (!parsed.ok) throw new Error(`server sent an invalid frame: ${parsed.message}: ${String(raw).slice(0, 200)}`);
       const frame = parsed.message;
       this.frames.push(frame);
@@ -73,6 +76,16 @@ export class TestSocket {
     const id = this.nextId++;
     this.ws.send(encodeRequest(id, method as RequestMethod, data as RequestData<RequestMethod>));
     return (await this.waitFor((f) => f.type === 'response' && f.id === id, `response to ${method}`)) as Extract<Frame, { type: 'response' }>;
+  }
+
+  /**
+   * Sends a request whose data is JSON text as is (what JSON.stringify cannot write: `1e999`, `-0`,
+   * nestings too deep to build) and waits, at most `timeoutMs`, for its response.
+   */
+  async requestText(method: string, dataJson: string, timeoutMs = 10_000): Promise<Extract<Frame, { type: 'response' }>> {
+    const id = this.nextId++;
+    this.ws.send(`{"type":"request","id":${id},"method":${JSON.stringify(method)},"data":${dataJson}}`);
+    return (await this.waitFor((f) => f.type === 'response' && f.id === id, `response to ${method}`, timeoutMs)) as Extract<Frame, { type: 'response' }>;
   }
 
   /** A request that must succeed: its data. */
