@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** `pretty`: readable lines for a person at a terminal; `json`: one JSON object a line, for collectors. */
+export type LogFormat = 'pretty' | 'json';
 
 export interface Config {
   port: number;
@@ -24,6 +26,8 @@ export interface Config {
   rtcMaxPort: number;
   announcedIp?: string;
   logLevel: LogLevel;
+  /** LOG_FORMAT; default pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: LogFormat;
   numWorkers: number;
   /**
    * How clients (and later other nodes) reach this server, e.g. `https://media.example.com`;
@@ -107,7 +111,7 @@ function developmentKey(databasePath: string): { key: string; path: string; gene
   return { key, path, generated: true };
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.stdout.isTTY === true): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const host = read(env, 'HOST') ?? '127.0.0.1';
   if (host !== 'localhost' && isIP(host) === 0) throw new ConfigError(`HOST must be an IP address or 'localhost', got '${host}'`);
@@ -127,6 +131,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const logLevel = (read(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const logFormat = (read(env, 'LOG_FORMAT') ?? (stdoutIsTerminal ? 'pretty' : 'json')) as LogFormat;
+  if (logFormat !== 'pretty' && logFormat !== 'json') throw new ConfigError(`LOG_FORMAT must be pretty or json, got '${logFormat}'`);
   const demoFlag = flag(env, 'DEMO');
   const sourceMaps = flag(env, 'SOURCE_MAPS') ?? false;
   const maxSessions = integer(env, 'MAX_SESSIONS', 1_000_000, 1, 1_000_000_000);
@@ -158,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     rtcMaxPort,
     ...(announcedIp !== undefined && { announcedIp }),
     logLevel,
+    logFormat,
     numWorkers,
     ...(url !== undefined && { publicUrl: url }),
     demo,

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   guardUnhandledRejections(logger);
   if (config.generatedApiKeyPath) {
     // Printed this once; later starts read it from the file and only say where it is.

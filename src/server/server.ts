@@ -86,7 +86,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   // A connection that sends no complete request head within IDLE_CONNECTION_MS is answered 408 and
   // closed: idle sockets without a session hold nothing for long. (Upgraded WebSockets are not
   // affected; the gateway's heartbeat watches those.)
-  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, publicUrl, ready: () => media.ready }));
+  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, publicUrl, ready: () => media.ready, mediaStats: () => media.stats() }));
   const stopCuttingStalled = cutStalledConnections(http, STALLED_CONNECTION_MS);
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   // A malformed or too slow request gets a plain status line, never Node's default handling.

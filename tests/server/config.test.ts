@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startServerProcess } from '../support/server.js';
 import { API_KEY_FILE, ConfigError, loadConfig } from '../../src/server/config.js';
+import { prettyLine } from '../../src/server/logger.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'media-infra-config-'));
 const KEY = 'a-key-of-sixteen-or-more';
@@ -21,6 +22,7 @@ describe('loadConfig', () => {
       rtcMinPort: 40000,
       rtcMaxPort: 49999,
       logLevel: 'info',
+      logFormat: 'json',
       demo: false,
       sourceMaps: false,
       maxSessions: 1_000_000,
@@ -40,6 +42,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_PATH: join(dir(), 'db.sqlite'), DEMO: '0' }).demo).toBe(false);
   });
 
+  it('logs readable lines at a terminal and JSON elsewhere, unless LOG_FORMAT says', () => {
+    expect(loadConfig({ MEDIA_API_KEY: KEY }, true).logFormat).toBe('pretty');
+    expect(loadConfig({ MEDIA_API_KEY: KEY }, false).logFormat).toBe('json');
+    expect(loadConfig({ MEDIA_API_KEY: KEY, LOG_FORMAT: 'json' }, true).logFormat).toBe('json');
+    expect(loadConfig({ MEDIA_API_KEY: KEY, LOG_FORMAT: 'pretty' }, false).logFormat).toBe('pretty');
+    const line = prettyLine(JSON.stringify({ level: 30, time: '2026-12-01T21:03:04.567Z', service: 'media-infra', msg: 'listening', url: 'http://127.0.0.1:3000', workers: 2 }), false);
+    expect(line).toBe('21:03:04 INFO  listening url=http://127.0.0.1:3000 workers=2');
+  });
+
   it('reads PUBLIC_URL, SOURCE_MAPS and MAX_SESSIONS', () => {
     const c = loadConfig({ MEDIA_API_KEY: KEY, PUBLIC_URL: 'https://media.example.com/sfu', SOURCE_MAPS: '1', MAX_SESSIONS: '5' });
     expect(c.publicUrl?.href).toBe('https://media.example.com/sfu');
@@ -55,6 +66,7 @@ describe('loadConfig', () => {
     [{ RTC_MIN_PORT: '40000', RTC_MAX_PORT: '40001', NUM_WORKERS: '2' }, /RTC_MIN_PORT/],
     [{ NUM_WORKERS: '0' }, /NUM_WORKERS/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
     [{ HOST: 'not a host' }, /HOST/],
     [{ DEMO: 'yes' }, /DEMO/],
     [{ SOURCE_MAPS: 'true' }, /SOURCE_MAPS/],

@@ -17,7 +17,6 @@ import {
   type ParsedRequest,
 } from '../../protocol/messages.js';
 import type { MediaRouterApi, Notify, PeerHandle } from '../mr/api.js';
-import { MediaError } from '../mr/errors.js';
 import { RateLimit } from './rateLimit.js';
 import type { Session, SessionStore } from './sessions.js';
 
@@ -195,18 +194,17 @@ class Connection {
         return;
       }
       if (request.method === 'ping') return; // answered in receive()
-      const data = await peer.request(request);
-      this.sendEncoded(() => encodeResponse(request.id, data), request.method);
-      log('ok');
-    } catch (err) {
-      if (err instanceof MediaError) {
-        log(err.code);
-        this.reply(request.id, { code: err.code, message: err.message });
+      const answer = await peer.request(request);
+      if (answer.ok) {
+        this.sendEncoded(() => encodeResponse(request.id, answer.data), request.method);
+        log('ok');
       } else {
-        // Details stay in the server log; the client gets a fixed, safe message.
-        this.logger.error({ method: request.method, err }, 'request failed');
-        this.reply(request.id, { code: ErrorCode.SERVER_ERROR, message: `${request.method} failed on the server` });
+        log(answer.error.code);
+        this.reply(request.id, answer.error);
       }
+    } catch (err) {
+      this.logger.error({ method: request.method, err }, 'request failed');
+      this.reply(request.id, { code: ErrorCode.SERVER_ERROR, message: `${request.method} failed on the server` });
     }
   }
 }

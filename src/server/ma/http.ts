@@ -10,6 +10,7 @@ import { ID_PATTERN } from '../../protocol/messages.js';
 import { apiKeyChecker } from './apiKey.js';
 import { DemoGuard, demoFile, withPort } from './demo.js';
 import { HttpError, readJsonObject, sendError, sendJson } from './httpJson.js';
+import type { MediaStats } from '../mr/api.js';
 import type { RecordingStore } from '../mr/recordingStore.js';
 import { SessionLimitError, type SessionStore } from './sessions.js';
 import { SourceThrottle } from './sourceThrottle.js';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   publicUrl: () => URL;
   /** True when the media workers can take clients. */
   ready: () => boolean;
+  /** MR's counts for GET /v1/api/stats. */
+  mediaStats: () => Promise<MediaStats>;
 }
 
 interface RouteContext {
@@ -128,7 +131,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       path: '/v1/api/stats',
       handle: async (ctx) => {
         requireKey(ctx);
-        sendJson(ctx.res, 200, await serverStats({ collectGarbage: ctx.query.get('gc') === '1' }));
+        sendJson(ctx.res, 200, await serverStats(deps.mediaStats, { collectGarbage: ctx.query.get('gc') === '1' }));
       },
     },
     {

@@ -1,18 +1,16 @@
 // MR's entry point behind the MediaRouterApi: rooms by id, each on the least loaded worker.
 import type { Logger } from 'pino';
-import type { MediaRouterApi, OpenPeerOptions, PeerHandle } from './api.js';
+import type { MediaRouterApi, MediaStats, OpenPeerOptions, PeerHandle } from './api.js';
 import { Peer } from './peer.js';
 import type { Recordings } from './recordings.js';
 import { Room } from './room.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
-import { addStatsSource, type MediaStats } from '../ma/stats.js';
 
 export class MediaRouter implements MediaRouterApi {
   /** Promises, so two peers arriving together in a new room share one router. */
   private readonly rooms = new Map<string, Promise<Room>>();
   /** Worker slots rooms were placed on, for stats() (a dead worker's slot is dropped there). */
   private readonly slotsSeen = new Set<WorkerSlot>();
-  private readonly removeStats = addStatsSource(() => this.stats());
 
   constructor(
     private readonly pool: WorkerPool,
@@ -37,12 +35,11 @@ export class MediaRouter implements MediaRouterApi {
   }
 
   close(): void {
-    this.removeStats();
     this.pool.close();
     this.rooms.clear();
   }
 
-  /** GET /v1/api/stats: MR's own counts, and what the workers themselves hold (their dumps). */
+  /** MR's own counts, and what the workers themselves hold (their dumps). */
   async stats(): Promise<MediaStats> {
     const rooms = (await Promise.allSettled([...this.rooms.values()])).flatMap((r) => (r.status === 'fulfilled' && !r.value.closed ? [r.value] : []));
     const out: MediaStats = { rooms: rooms.length, peers: 0, transports: 0, producers: 0, consumers: 0, workers: [] };

@@ -4,16 +4,27 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
-import type { RequestData, ResponseData, RtpCapabilitiesOutline, RtpParametersOutline } from '../../protocol/messages.js';
-import type { Notify, PeerHandle, PeerRequest } from './api.js';
+import type { RequestData, ResponseData, RtpCapabilitiesOutline } from '../../protocol/messages.js';
+import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse } from './api.js';
+import { fromMediasoup, toMediasoup } from './protocolAdapter.js';
 import { MediaError } from './errors.js';
 import type { EndedRecording, Recordings } from './recordings.js';
-import type { Room } from './room.js';
 
 type Direction = 'send' | 'recv';
 interface TransportEntry {
   transport: ms.WebRtcTransport;
   direction: Direction;
+}
+
+/** What a peer may ask of its room: a narrow view (the room owns its peers, not the other way round). */
+export interface PeerRoom {
+  readonly id: string;
+  readonly router: ms.Router;
+  readonly webRtcServer: ms.WebRtcServer;
+  /** A producer of `owner` went live: the other listening peers consume it. */
+  announceProducer(producer: ms.Producer, owner: Peer): void;
+  producersOfOthers(peer: Peer): { producer: ms.Producer; userId: string }[];
+  removePeer(peer: Peer): void;
 }
 
 /** Bounds on what one client may allocate on the worker. */
@@ -45,7 +56,7 @@ export class Peer implements PeerHandle {
   private readonly logger: Logger;
 
   constructor(
-    private readonly room: Room,
+    private readonly room: PeerRoom,
     readonly userId: string,
     private readonly notify: Notify,
     private readonly onClosedByServer: (reason: string) => void,
@@ -56,8 +67,7 @@ export class Peer implements PeerHandle {
   }
 
   get routerRtpCapabilities(): RtpCapabilitiesOutline {
-    // mediasoup's capability type is the full form of the protocol's loose shape.
-    return this.room.router.rtpCapabilities as unknown as RtpCapabilitiesOutline;
+    return fromMediasoup.routerCapabilities(this.room.router.rtpCapabilities);
   }
 
   get listening(): boolean {
@@ -68,44 +78,40 @@ export class Peer implements PeerHandle {
     return [...this.producers.values()];
   }
 
-  async request(req: PeerRequest): Promise<unknown> {
-    if (this.closed) throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
-    if (req.method !== 'join' && !this.rtpCapabilities) {
-      throw new MediaError(ErrorCode.INVALID_STATE, `'${req.method}' is not allowed before 'join'`);
-    }
-    switch (req.method) {
-      case 'join':
-        return this.join(req.data);
-      case 'createTransport':
-        return this.createTransport(req.data);
-      case 'connectTransport':
-        return this.connectTransport(req.data);
-      case 'restartIce':
-        return this.restartIce(req.data);
-      case 'produce':
-        return this.produce(req.data);
-      case 'pauseProducer':
-        await this.producer(req.data.producerId).pause();
-        return {};
-      case 'resumeProducer':
-        await this.producer(req.data.producerId).resume();
-        return {};
-      case 'closeProducer':
-        this.producer(req.data.producerId).close();
-        this.producers.delete(req.data.producerId);
-        return {};
-      case 'listen':
-        return this.listen();
-      case 'pauseConsumer':
-        await this.consumer(req.data.consumerId).pause();
-        return {};
-      case 'resumeConsumer':
-        await this.consumer(req.data.consumerId).resume();
-        return {};
-      case 'startRecord':
-        return this.startRecord(req.data);
-      case 'stopRecord':
-        return this.stopRecord(req.data);
+  /** Every request MR answers, by method: the same table could serve requests from another node. */
+  private readonly handlers: { [M in PeerMethod]: (data: RequestData<M>) => Promise<ResponseData<M>> | ResponseData<M> } = {
+    join: (data) => this.join(data),
+    createTransport: (data) => this.createTransport(data),
+    connectTransport: (data) => this.connectTransport(data),
+    restartIce: (data) => this.restartIce(data),
+    produce: (data) => this.produce(data),
+    pauseProducer: async ({ producerId }) => (await this.producer(producerId).pause(), {}),
+    resumeProducer: async ({ producerId }) => (await this.producer(producerId).resume(), {}),
+    closeProducer: ({ producerId }) => {
+      this.producer(producerId).close();
+      this.producers.delete(producerId);
+      return {};
+    },
+    listen: () => this.listen(),
+    pauseConsumer: async ({ consumerId }) => (await this.consumer(consumerId).pause(), {}),
+    resumeConsumer: async ({ consumerId }) => (await this.consumer(consumerId).resume(), {}),
+    startRecord: (data) => this.startRecord(data),
+    stopRecord: (data) => this.stopRecord(data),
+  };
+
+  async request(req: PeerRequest): Promise<PeerResponse> {
+    try {
+      if (this.closed) throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
+      if (req.method !== 'join' && !this.rtpCapabilities) {
+        throw new MediaError(ErrorCode.INVALID_STATE, `'${req.method}' is not allowed before 'join'`);
+      }
+      const handler = this.handlers[req.method] as (data: typeof req.data) => Promise<ResponseData<PeerMethod>> | ResponseData<PeerMethod>;
+      return { ok: true, data: await handler(req.data) };
+    } catch (err) {
+      if (err instanceof MediaError) return { ok: false, error: { code: err.code, message: err.message } };
+      // Details stay in the server log; the client gets a fixed, safe message.
+      this.logger.error({ method: req.method, err }, 'request failed');
+      return { ok: false, error: { code: ErrorCode.SERVER_ERROR, message: `${req.method} failed on the server` } };
     }
   }
 
@@ -137,14 +143,14 @@ export class Peer implements PeerHandle {
   private join(data: RequestData<'join'>): ResponseData<'join'> {
     if (this.rtpCapabilities) throw new MediaError(ErrorCode.INVALID_STATE, 'already joined');
     // Checked in depth by router.canConsume() for every consumer.
-    this.rtpCapabilities = data.rtpCapabilities as unknown as ms.RtpCapabilities;
+    this.rtpCapabilities = toMediasoup.rtpCapabilities(data.rtpCapabilities);
     return { peerId: this.id };
   }
 
   private async createTransport({ direction }: RequestData<'createTransport'>): Promise<ResponseData<'createTransport'>> {
     if (this.transports.size >= MAX_TRANSPORTS) throw new MediaError(ErrorCode.INVALID_STATE, `at most ${MAX_TRANSPORTS} transports per client`);
     const transport = await this.room.router.createWebRtcTransport({
-      webRtcServer: this.room.slot.webRtcServer,
+      webRtcServer: this.room.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -159,25 +165,18 @@ export class Peer implements PeerHandle {
     transport.on('dtlsstatechange', (state) => this.logger.debug({ transportId: transport.id, state }, 'dtls state'));
     transport.on('routerclose', () => this.transports.delete(transport.id));
     this.logger.debug({ transportId: transport.id, direction }, 'transport created');
-    return {
-      id: transport.id,
-      // mediasoup's ICE/DTLS types are the full form of the protocol's loose shapes.
-      iceParameters: transport.iceParameters as unknown as ResponseData<'createTransport'>['iceParameters'],
-      iceCandidates: transport.iceCandidates as unknown as ResponseData<'createTransport'>['iceCandidates'],
-      dtlsParameters: transport.dtlsParameters as unknown as ResponseData<'createTransport'>['dtlsParameters'],
-    };
+    return fromMediasoup.transport(transport);
   }
 
   private async connectTransport({ transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<ResponseData<'connectTransport'>> {
     const { transport } = this.transport(transportId);
-    await transport.connect({ dtlsParameters: dtlsParameters as unknown as ms.DtlsParameters }).catch(asBadRequest);
+    await transport.connect({ dtlsParameters: toMediasoup.dtlsParameters(dtlsParameters) }).catch(asBadRequest);
     return {};
   }
 
   private async restartIce({ transportId }: RequestData<'restartIce'>): Promise<ResponseData<'restartIce'>> {
     const { transport } = this.transport(transportId);
-    const iceParameters = await transport.restartIce();
-    return { iceParameters: iceParameters as unknown as ResponseData<'restartIce'>['iceParameters'] };
+    return { iceParameters: fromMediasoup.iceParameters(await transport.restartIce()) };
   }
 
   private async produce(data: RequestData<'produce'>): Promise<ResponseData<'produce'>> {
@@ -189,7 +188,7 @@ export class Peer implements PeerHandle {
     const producer = await entry.transport
       .produce({
         kind: data.kind,
-        rtpParameters: data.rtpParameters as unknown as ms.RtpParameters,
+        rtpParameters: toMediasoup.rtpParameters(data.rtpParameters),
         paused: data.paused ?? false,
         appData: data.appData ?? {},
       })
@@ -272,7 +271,7 @@ export class Peer implements PeerHandle {
       id: consumer.id,
       producerId: producer.id,
       kind: consumer.kind,
-      rtpParameters: consumer.rtpParameters as unknown as RtpParametersOutline,
+      rtpParameters: fromMediasoup.consumerParameters(consumer.rtpParameters),
       userId,
       producerPaused: consumer.producerPaused,
       appData: producer.appData,

@@ -2,7 +2,7 @@
 // never reach another. A room closes when its last peer leaves, or when its worker dies.
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { Peer } from './peer.js';
+import type { Peer, PeerRoom } from './peer.js';
 import type { WorkerSlot } from './workers.js';
 
 /** What every browser we target can send: Opus, VP8, VP9 profile 0, H264 constrained baseline. */
@@ -18,7 +18,7 @@ export const mediaCodecs: ms.RouterRtpCodecCapability[] = [
   },
 ];
 
-export class Room {
+export class Room implements PeerRoom {
   readonly peers = new Map<string, Peer>();
   private closedFlag = false;
 
@@ -47,6 +47,10 @@ export class Room {
     const log = logger.child({ roomId: id });
     log.info({ worker: slot.index, routerId: router.id }, 'room opened');
     return new Room(id, router, slot, log, onClosed);
+  }
+
+  get webRtcServer(): ms.WebRtcServer {
+    return this.slot.webRtcServer;
   }
 
   get closed(): boolean {
