@@ -12,6 +12,7 @@ import { DemoGuard, demoFile, withPort } from './demo.js';
 import { HttpError, readJsonObject, sendError, sendJson } from './httpJson.js';
 import type { MediaStats } from '../mr/api.js';
 import type { RecordingStore } from '../mr/recordingStore.js';
+import { serveRecordingFile } from './recordingFile.js';
 import { SessionLimitError, type SessionStore } from './sessions.js';
 import { SourceThrottle } from './sourceThrottle.js';
 import { StaticFiles } from './staticFiles.js';
@@ -124,6 +125,14 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         const roomId = ctx.query.get('roomId');
         if (roomId !== null && !ID_PATTERN.test(roomId)) throw new HttpError(400, 'BAD_REQUEST', `roomId ${ID_RULE}`);
         sendJson(ctx.res, 200, { recordings: deps.recordings.list(roomId ?? undefined) });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/api\/recordings\/([^/]+)\/file$/,
+      handle: async (ctx) => {
+        requireKey(ctx);
+        await serveRecordingFile(ctx.req, ctx.res, { recordings: deps.recordings, recordingsDir: config.recordingsDir, id: ctx.params[0]! });
       },
     },
     {
