@@ -33,9 +33,12 @@ describe('media flows between two Chromium pages', () => {
     const produced = await produceCameraAndMic(a.page);
     expect(produced.map((p) => p.kind).sort()).toEqual(['audio', 'video']);
     // Neither listens yet: one send transport each on the server, no receiving one.
-    const transports = async () =>
-      ((await (await fetch(`${server.httpUrl}/v1/api/stats`, { headers: { authorization: `Bearer ${server.apiKey}` } })).json()) as { transports: number })
-        .transports;
+    const stats = async () =>
+      (await (await fetch(`${server.httpUrl}/v1/api/stats`, { headers: { authorization: `Bearer ${server.apiKey}` } })).json()) as {
+        transports: number;
+        consumers: number;
+      };
+    const transports = async () => (await stats()).transports;
     expect(await transports()).toBe(2);
 
     await listen(b.page);
@@ -56,8 +59,17 @@ describe('media flows between two Chromium pages', () => {
     expect(audio.count).toBe(50);
     expect(audio.sampleRate).toBeGreaterThan(0);
 
-    // A producer does not receive itself: A never listened, and B's tracks are all A's.
-    expect(await a.page.evaluate(() => (globalThis as any).consumers)).toBeUndefined();
+    // A producer does not receive itself. A listens too: the server answers `listen` only after
+    // offering every track there is for A (same socket, in order), and it offered none.
+    await listen(a.page);
+    await a.page.waitForFunction(() => {
+      const wire: Array<{ dir: string; frame: any }> = (globalThis as any).wire;
+      const request = wire.find((e) => e.dir === 'out' && e.frame.method === 'listen');
+      return request && wire.some((e) => e.dir === 'in' && e.frame.type === 'response' && e.frame.id === request.frame.id && e.frame.ok);
+    });
+    expect(await a.page.evaluate(() => (globalThis as any).wire.filter((e: any) => e.dir === 'in' && e.frame.method === 'newConsumer').length)).toBe(0);
+    expect(await a.page.evaluate(() => (globalThis as any).consumers.length)).toBe(0);
+    expect(await stats()).toMatchObject({ transports: 4, consumers: 2 });
 
     await a.page.evaluate(() => (globalThis as any).client.close());
     await b.page.evaluate(() => (globalThis as any).client.close());

@@ -5,18 +5,22 @@
 //             sees close code 1006, as when Wi-Fi goes away or a NAT forgets the flow).
 //   stall     TcpProxy.stall(): the connections stay open but nothing is forwarded any more, either
 //             way, and their end is never passed on (a dead path without a FIN). Only heartbeats
-//             can tell. New connections through the proxy work normally.
+//             can tell. New connections through the proxy work normally. TcpProxy.heal() later
+//             delivers what was held (as TCP would once the path works again).
 //   restart   restartServer(): kill -9 of the server process, then the same server again on the
 //             same port, database and recordings directory.
 //   worker    killWorker(): kill -9 of a mediasoup-worker child of the server process.
 //   ice       UdpRelay.block(): the page's WebRTC (ICE, DTLS, RTP) goes through a UDP relay (the
 //             page rewrites the server's ICE candidates to the relay's port), and the relay drops
-//             every datagram both ways.
+//             every datagram of the ICE session it carried so far, both ways, for good: only
+//             connectivity checks with new ICE credentials pass, and then the flows they succeeded
+//             on. So media comes back only through an ICE restart the page really applied.
 //
 // Limits of the ICE fault: only UDP host candidates are relayed (TCP candidates are removed so
 // that ICE cannot escape the block over TCP); the relay is on loopback, so it models a path that
-// stops carrying packets, not loss, delay or reordering; and signaling is untouched, so it isolates
-// ICE trouble from a lost socket.
+// stops carrying packets, not loss, delay or reordering; signaling is untouched, so it isolates
+// ICE trouble from a lost socket; and a new transport (after a reconnect) has new credentials too,
+// so only the socket count tells an ICE restart from a reconnect.
 import { execFileSync } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -40,6 +44,10 @@ interface Pipe {
   client: Socket;
   upstream: Socket;
   stalled: boolean;
+  /** What arrived while stalled, in order, with where it goes; delivered by heal(). */
+  held: Array<[to: Socket, chunk: Buffer]>;
+  /** A side closed while stalled: its end is passed on by heal(). */
+  endedWhileStalled: boolean;
 }
 
 export class TcpProxy {
@@ -86,6 +94,20 @@ export class TcpProxy {
     return pipes.length;
   }
 
+  /** The stalled connections work again: what was held is delivered, then forwarding goes on. Returns how many. */
+  heal(): number {
+    const pipes = [...this.#pipes].filter((p) => p.stalled);
+    for (const p of pipes) {
+      p.stalled = false;
+      for (const [to, chunk] of p.held.splice(0)) if (!to.destroyed) to.write(chunk);
+      if (p.endedWhileStalled) {
+        p.client.end();
+        p.upstream.end();
+      }
+    }
+    return pipes.length;
+  }
+
   async close(): Promise<void> {
     for (const p of this.#pipes) this.#end(p);
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -94,15 +116,17 @@ export class TcpProxy {
   #accept(client: Socket, host: string): void {
     this.accepted++;
     const upstream = connect(this.targetPort, host);
-    const pipe: Pipe = { client, upstream, stalled: false };
+    const pipe: Pipe = { client, upstream, stalled: false, held: [], endedWhileStalled: false };
     this.#pipes.add(pipe);
     const forward = (from: Socket, to: Socket) => {
-      from.on('data', (chunk) => {
-        if (!pipe.stalled && !to.destroyed) to.write(chunk);
+      from.on('data', (chunk: Buffer) => {
+        if (pipe.stalled) pipe.held.push([to, chunk]);
+        else if (!to.destroyed) to.write(chunk);
       });
       // A stalled path passes nothing on, not even its end.
       from.on('close', () => {
-        if (!pipe.stalled) this.#end(pipe);
+        if (pipe.stalled) pipe.endedWhileStalled = true;
+        else this.#end(pipe);
       });
       from.on('error', () => undefined);
     };
@@ -120,14 +144,48 @@ export class TcpProxy {
 // ---------------------------------------------------------------------------------------------
 // Media: a UDP relay in front of the worker's WebRTC port.
 
+const STUN_MAGIC = 0x2112a442;
+const STUN_BINDING_REQUEST = 0x0001;
+const STUN_BINDING_SUCCESS = 0x0101;
+const STUN_USERNAME = 0x0006;
+
+/** A STUN message's type and transaction id; undefined for anything else (DTLS, RTP, RTCP). */
+function stunHeader(msg: Buffer): { type: number; transaction: string } | undefined {
+  if (msg.length < 20 || (msg[0]! & 0xc0) !== 0 || msg.readUInt32BE(4) !== STUN_MAGIC) return undefined;
+  return { type: msg.readUInt16BE(0), transaction: msg.subarray(8, 20).toString('hex') };
+}
+
+/**
+ * The server's ICE username fragment in a Binding request from the page (USERNAME is
+ * "server-ufrag:page-ufrag"): it says which ICE parameters of the server the page is using.
+ */
+function serverUfragOf(msg: Buffer): string | undefined {
+  const end = Math.min(msg.length, 20 + msg.readUInt16BE(2));
+  for (let at = 20; at + 4 <= end; ) {
+    const type = msg.readUInt16BE(at);
+    const length = msg.readUInt16BE(at + 2);
+    if (type === STUN_USERNAME) return msg.subarray(at + 4, at + 4 + length).toString('utf8').split(':')[0];
+    at += 4 + Math.ceil(length / 4) * 4;
+  }
+  return undefined;
+}
+
 export class UdpRelay {
   readonly #socket: UdpSocket;
   /** One upstream socket per page-side address, so the server sees one remote per ICE candidate. */
   readonly #flows = new Map<string, UdpSocket>();
-  #blocked = false;
+  /** The server ufrags the page's checks used before block(): the ICE session the block is for. */
+  readonly #seenUfrags = new Set<string>();
+  #staleUfrags: ReadonlySet<string> | undefined;
+  /** Checks with new credentials let through while blocked, and the flows one of them succeeded on. */
+  readonly #freshTransactions = new Set<string>();
+  readonly #openFlows = new Set<string>();
   /** Datagrams forwarded / dropped, both ways. */
   forwarded = 0;
   dropped = 0;
+  /** Binding requests with new ICE credentials let through while blocked, and their server ufrags. */
+  freshChecks = 0;
+  readonly freshUfrags = new Set<string>();
 
   private constructor(socket: UdpSocket, readonly port: number, readonly targetPort: number, private readonly host: string) {
     this.#socket = socket;
@@ -140,16 +198,18 @@ export class UdpRelay {
     return new UdpRelay(socket, socket.address().port, targetPort, host);
   }
 
-  get blocked(): boolean {
-    return this.#blocked;
+  /** The server ufrags the block holds back (the ICE session before it). */
+  get staleUfrags(): string[] {
+    return [...(this.#staleUfrags ?? [])];
   }
 
+  /**
+   * From now on, drops every datagram of the ICE session seen so far, both ways: checks with its
+   * credentials, and everything else on a flow until a check with new credentials succeeded there.
+   */
   block(): void {
-    this.#blocked = true;
-  }
-
-  unblock(): void {
-    this.#blocked = false;
+    if (this.#seenUfrags.size === 0) throw new Error('no ICE check went through the relay yet');
+    this.#staleUfrags = new Set(this.#seenUfrags);
   }
 
   #closed = false;
@@ -162,15 +222,41 @@ export class UdpRelay {
     this.#socket.close();
   }
 
+  /** Whether a datagram from the page may go on (and notes the credentials it proves). */
+  #passFromPage(msg: Buffer, key: string): boolean {
+    const stun = stunHeader(msg);
+    const ufrag = stun?.type === STUN_BINDING_REQUEST ? serverUfragOf(msg) : undefined;
+    const stale = this.#staleUfrags;
+    if (!stale) {
+      if (ufrag !== undefined) this.#seenUfrags.add(ufrag);
+      return true;
+    }
+    if (ufrag === undefined) return this.#openFlows.has(key);
+    if (stale.has(ufrag)) return false;
+    this.freshChecks++;
+    this.freshUfrags.add(ufrag);
+    this.#freshTransactions.add(stun!.transaction);
+    return true;
+  }
+
+  /** Whether a datagram from the server to the page at `key` may go on. */
+  #passToPage(msg: Buffer, key: string): boolean {
+    if (!this.#staleUfrags || this.#openFlows.has(key)) return true;
+    const stun = stunHeader(msg);
+    if (stun?.type !== STUN_BINDING_SUCCESS || !this.#freshTransactions.has(stun.transaction)) return false;
+    this.#openFlows.add(key);
+    return true;
+  }
+
   #fromPage(msg: Buffer, from: RemoteInfo): void {
-    if (this.#blocked) return void this.dropped++;
     const key = `${from.address}:${from.port}`;
+    if (!this.#passFromPage(msg, key)) return void this.dropped++;
     let flow = this.#flows.get(key);
     if (!flow) {
       flow = createSocket('udp4');
       flow.bind(0, this.host);
       flow.on('message', (back) => {
-        if (this.#blocked) return void this.dropped++;
+        if (!this.#passToPage(back, key)) return void this.dropped++;
         this.forwarded++;
         this.#socket.send(back, from.port, from.address);
       });
@@ -420,9 +506,15 @@ export interface RecoveryReport {
   afterReconnectMs: number | undefined;
   a: { states: string[]; sockets: number; sent: string[]; closeCodes: number[]; restartIceAnswers: number };
   b: { states: string[]; sockets: number; closeCodes: number[] };
-  /** A's ProduceManagers after recovery are the very objects produceTrack returned. */
+  /**
+   * The managers after recovery are the ones from before: each producer the server holds now (seen
+   * by a fresh observer) belongs to exactly one of the ProduceManagers produceTrack returned before
+   * the fault, by its `id`, and, when the fault replaced it, by that manager's own `produced` event
+   * after the fault.
+   */
   sameObjects: boolean;
-  producers: Array<{ kind: string; state: string; paused: boolean; id: string; idBefore: string }>;
+  /** A's ProduceManagers from before the fault; `announced`: the ids their `produced` events gave after it. */
+  producers: Array<{ kind: string; state: string; paused: boolean; id: string; idBefore: string; announced: string[] }>;
   /** B's ConsumeManagers from before the fault. */
   oldConsumers: Array<{ id: string; state: string; pause: string; resume: string; closedEvent: string }>;
   /** B's ConsumeManagers that are not closed. */
@@ -430,6 +522,8 @@ export interface RecoveryReport {
   /** What a fresh observer socket is offered in the room: every producer the server holds. */
   serverProducers: Array<{ producerId: string; kind: string; userId: string }>;
   audioFrames: number;
+  /** The ICE fault: what the relay held back and what it let through (server ICE ufrags). */
+  ice?: { dropped: number; staleUfrags: string[]; freshChecks: number; freshUfrags: string[] };
 }
 
 interface Party {
@@ -483,6 +577,11 @@ export class FaultHarness {
       await a.page.evaluate(() => {
         const w = globalThis as any;
         w.producersBefore = [...w.producers];
+        w.announced = w.producersBefore.map((p: any) => {
+          const ids: string[] = [];
+          p.on('produced', (id: string) => w.faultAt !== undefined && ids.push(id));
+          return ids;
+        });
       });
       await listenAndWatch(b.page);
       await waitForFrames(b.page, 0, 10);
@@ -496,6 +595,7 @@ export class FaultHarness {
       await hooks.beforeFault?.(a.page, b.page, room);
 
       const t0 = Date.now();
+      await a.page.evaluate(() => ((globalThis as any).faultAt = Date.now()));
       await this.#inject(fault, a, b, relay);
       const socketFault = fault !== 'ice';
       const recoveredAt = await waitForFrames(b.page, t0, 30, socketFault ? oldConsumerIds : []);
@@ -506,9 +606,10 @@ export class FaultHarness {
       await Promise.all([waitForClientState(a.page, 'connected'), waitForClientState(b.page, 'connected')]);
       // Both A tracks produced again and consumed by B (the video one is proven by frames).
       await b.page.waitForFunction(() => (globalThis as any).consumers.filter((c: any) => !c.closed).length >= 2, null, { timeout: 30_000 });
-      const observed = await this.#observe(a.page, b.page, idsBefore, room);
+      const observed = await this.#observe(a.page, b.page, idsBefore, room, socketFault);
       const extra = await hooks.afterRecovery?.(a.page, b.page);
-      return { fault, room, extra, recoveryMs, afterReconnectMs, ...observed };
+      const ice = relay && { dropped: relay.dropped, staleUfrags: relay.staleUfrags, freshChecks: relay.freshChecks, freshUfrags: [...relay.freshUfrags] };
+      return { fault, room, extra, recoveryMs, afterReconnectMs, ...observed, ...(ice && { ice }) };
     } finally {
       for (const p of [a, b]) {
         await p.page.evaluate(() => (globalThis as any).client.close()).catch(() => undefined);
@@ -529,6 +630,16 @@ export class FaultHarness {
         // Both sockets silently stop carrying anything: only heartbeats can tell; the server still
         // holds the old sockets when the clients come back (their peers are replaced, 4003).
         if (a.proxy.stall() + b.proxy.stall() !== 2) throw new Error('expected two sockets to stall');
+        // Once a client is back on a new socket, its old path heals: the server's 4003 on the
+        // socket it gave up on reaches the page, which must not take it for its live one.
+        await Promise.all(
+          [a, b].map(async ({ page, proxy }) => {
+            await page.waitForFunction(() => (globalThis as any).sockets >= 2 && (globalThis as any).client.state === 'connected', null, { timeout: 60_000, polling: 25 });
+            if (proxy.heal() !== 1) throw new Error('expected one stalled socket to heal');
+            await page.waitForFunction(() => (globalThis as any).closeCodes.includes(4003), null, { timeout: 30_000, polling: 25 });
+            await waitForClientState(page, 'connected'); // fails at once if the 4003 closed the client
+          }),
+        );
         return;
       case 'restart':
         this.#server = await restartServer(this.#server);
@@ -536,25 +647,45 @@ export class FaultHarness {
       case 'worker':
         await killWorker(this.#server);
         return;
-      case 'ice': {
+      case 'ice':
+        // For good: media comes back only over new ICE credentials, i.e. through a restart A applied.
         relay!.block();
-        // Unblock once A asked the server for an ICE restart: recovery must come from that restart.
-        await a.page.waitForFunction(() => (globalThis as any).sent.includes('restartIce'), null, { timeout: 60_000, polling: 25 });
-        relay!.unblock();
         return;
-      }
     }
   }
 
-  async #observe(a: Page, b: Page, idsBefore: string[], room: string): Promise<Omit<RecoveryReport, 'fault' | 'room' | 'extra' | 'recoveryMs' | 'afterReconnectMs'>> {
-    const aSide = await a.evaluate((idsBefore) => {
-      const w = globalThis as any;
-      return {
-        info: { states: w.states, sockets: w.sockets, sent: w.sent, closeCodes: w.closeCodes, restartIceAnswers: w.restartIceAnswers },
-        sameObjects: w.producers.length === w.producersBefore.length && w.producers.every((p: any, i: number) => p === w.producersBefore[i]),
-        producers: w.producersBefore.map((p: any, i: number) => ({ kind: p.kind, state: p.state, paused: p.paused, id: p.id, idBefore: idsBefore[i] })),
-      };
-    }, idsBefore);
+  async #observe(
+    a: Page,
+    b: Page,
+    idsBefore: string[],
+    room: string,
+    replaced: boolean,
+  ): Promise<Omit<RecoveryReport, 'fault' | 'room' | 'extra' | 'recoveryMs' | 'afterReconnectMs' | 'ice'>> {
+    const serverProducers = await this.#serverProducers(room);
+    const aSide = await a.evaluate(
+      ([idsBefore, serverIds, replaced]) => {
+        const w = globalThis as any;
+        // The manager each server producer belongs to: the one whose id it is and, after a
+        // replacing fault, which announced it after the fault.
+        const owners = serverIds.map((id) => w.producersBefore.filter((p: any, i: number) => p.id === id && (!replaced || w.announced[i].includes(id))));
+        return {
+          info: { states: w.states, sockets: w.sockets, sent: w.sent, closeCodes: w.closeCodes, restartIceAnswers: w.restartIceAnswers },
+          sameObjects:
+            owners.every((o: unknown[]) => o.length === 1) &&
+            new Set(owners.map((o: unknown[]) => o[0])).size === w.producersBefore.length &&
+            owners.length === w.producersBefore.length,
+          producers: w.producersBefore.map((p: any, i: number) => ({
+            kind: p.kind,
+            state: p.state,
+            paused: p.paused,
+            id: p.id,
+            idBefore: idsBefore[i],
+            announced: w.announced[i],
+          })),
+        };
+      },
+      [idsBefore, serverProducers.map((p) => p.producerId), replaced] as const,
+    );
     const bSide = await b.evaluate(async () => {
       const w = globalThis as any;
       const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: any) => String(e?.code));
@@ -585,7 +716,7 @@ export class FaultHarness {
       oldConsumers: bSide.oldConsumers,
       liveConsumers: bSide.liveConsumers,
       audioFrames: bSide.audioFrames,
-      serverProducers: await this.#serverProducers(room),
+      serverProducers,
     };
   }
 
