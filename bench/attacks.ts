@@ -215,42 +215,12 @@ const attacks: Attack[] = [
     },
   },
   {
-    name: '3 200 slow readers x 5 pipelined GETs of the biggest static file',
-    async run(dir) {
-      const server = await startServer(dir);
-      const sockets: Socket[] = [];
-      try {
-        const file = await biggestStatic(server);
-        if (!file) return 'no static file served';
-        const rss0 = rssMb(server);
-        const started = Date.now();
-        const req = `GET ${file.path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`.repeat(5);
-        for (let i = 0; i < 200; i++) {
-          const s = connect(server.port, '127.0.0.1');
-          s.on('error', () => undefined);
-          s.pause(); // never read
-          s.write(req);
-          sockets.push(s);
-        }
-        let peak = rss0;
-        while (Date.now() - started < 5_000) {
-          await new Promise((r) => setTimeout(r, 250));
-          peak = Math.max(peak, rssMb(server));
-        }
-        // Long enough for a stated cut-off of 20 s to have acted.
-        while (Date.now() - started < 25_000) {
-          await new Promise((r) => setTimeout(r, 500));
-          peak = Math.max(peak, rssMb(server));
-        }
-        const open = established(server.port);
-        for (const s of sockets) s.destroy();
-        await new Promise((r) => setTimeout(r, 3_000));
-        return `${file.path} (${Math.round(file.bytes / 1024)} KB): RSS ${rss0} → peak ${peak} → ${rssMb(server)} MB 3 s after close; ${open}/200 still connected after 25 s`;
-      } finally {
-        for (const s of sockets) s.destroy();
-        await server.stop();
-      }
-    },
+    name: '3a 200 slow readers x 5 pipelined GETs of the biggest static file served',
+    run: (dir) => slowReaders(dir, undefined),
+  },
+  {
+    name: '3b the same with /media-infra-client.iife.js (served by both trees)',
+    run: (dir) => slowReaders(dir, '/media-infra-client.iife.js'),
   },
   {
     name: '4 rtpParameters extremes (11 from the issue): accepted / refused, listener consumed',
@@ -358,6 +328,39 @@ const attacks: Attack[] = [
     },
   },
 ];
+
+/** 200 sockets that each pipeline 5 GETs of one file and never read: the server's memory, and whether it cuts them. */
+async function slowReaders(dir: string, path: string | undefined): Promise<string> {
+  const server = await startServer(dir);
+  const sockets: Socket[] = [];
+  try {
+    const file = path ? { path, bytes: (await (await fetch(`${server.httpUrl}${path}`)).arrayBuffer()).byteLength } : await biggestStatic(server);
+    if (!file) return 'no static file served';
+    const rss0 = rssMb(server);
+    const started = Date.now();
+    const req = `GET ${file.path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`.repeat(5);
+    for (let i = 0; i < 200; i++) {
+      const s = connect(server.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.pause(); // never read
+      s.write(req);
+      sockets.push(s);
+    }
+    // Sampled for 25 s: long enough for a stated cut-off of 20 s to have acted.
+    let peak = rss0;
+    while (Date.now() - started < 25_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      peak = Math.max(peak, rssMb(server));
+    }
+    const open = established(server.port);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => setTimeout(r, 3_000));
+    return `${file.path} (${Math.round(file.bytes / 1024)} KB): RSS ${rss0} → peak ${peak} → ${rssMb(server)} MB 3 s after close; ${open}/200 still connected after 25 s`;
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.stop();
+  }
+}
 
 function encodeProduce(transportId: string, rtpParameters: Json): string {
   return JSON.stringify({ transportId, kind: 'video', rtpParameters, appData: {} });
