@@ -307,9 +307,9 @@ const attacks: Attack[] = [
     },
   },
   {
-    name: '7 sessions issued: 3,000 connects with the right key',
+    name: '7 sessions issued: 3,000 connects with the right key, MAX_SESSIONS=1000 (a tree without the cap ignores it)',
     async run(dir) {
-      const server = await startServer(dir);
+      const server = await startServer(dir, { MAX_SESSIONS: '1000' });
       try {
         const statuses = new Map<number, number>();
         for (let i = 0; i < 3_000; i++) {
