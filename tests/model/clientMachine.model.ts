@@ -100,6 +100,8 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     calls: calls.list(),
     producers: sent.flatMap((e) => (e.manager ? [e.manager.state === 'closed' ? 'closed' : e.manager.state === 'live' ? 'live' : 'waiting'] : [])),
     delivered: received.length,
+    // Remote tracks the client was told of but could not receive: said in its log only.
+    unconsumed: world.warnings.flatMap((w) => /could not consume (\w+)/.exec(w)?.[1] ?? []),
   });
   return { run: { act, observe, stop: () => world.stop() }, oracle: new ClientOracle() };
 }

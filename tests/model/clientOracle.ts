@@ -43,6 +43,8 @@ export class ClientOracle implements Oracle {
   /** Remote tracks the client has a consumer for. */
   readonly consumers = new Set<string>();
   delivered = 0;
+  /** Remote tracks it was told of while listening but had no recv transport for yet (logged). */
+  readonly unconsumed: string[] = [];
   issued = 0;
   consumerSeq = 0;
   loads = 0;
@@ -63,6 +65,7 @@ export class ClientOracle implements Oracle {
       calls: this.#calls.map((c) => `${c.name}:${c.outcome}`),
       producers: this.producers.filter((p) => p.call.outcome === 'ok').map((p) => p.state),
       delivered: this.delivered,
+      unconsumed: [...this.unconsumed],
     };
   }
 
@@ -188,7 +191,7 @@ export class ClientOracle implements Oracle {
           this.consumers.add(id);
           this.delivered++;
           this.#server.push(`resumeConsumer ${id}`);
-        }
+        } else this.unconsumed.push(id);
         return true;
       }
       case 'consumerClosed':

@@ -57,6 +57,8 @@ export class ClientWorld {
   readonly client: MediaInfraClient;
   /** What the page saw of the client, in order, since the last `take`. */
   readonly log: string[] = [];
+  /** What the client logged (its `logger.warn`), in order. */
+  readonly warnings: string[] = [];
   /** Server-side ids, as the server issued them. */
   readonly producerIds: string[] = [];
   readonly recordingIds: string[] = [];
@@ -101,7 +103,7 @@ export class ClientWorld {
       iceRestartTimeout: NEVER,
       maxIceRestarts: options.maxIceRestarts ?? 1,
       reconnect: { maxAttempts: options.maxAttempts ?? 2, delay: () => NEVER },
-      logger: { warn: () => {} },
+      logger: { warn: (...args: unknown[]) => this.warnings.push(args.map(String).join(' ')) },
     });
     this.client.on('state', (state) => this.log.push(`client:${state}`));
     this.client.on('error', (error) => this.log.push(`error:${error.code}`));

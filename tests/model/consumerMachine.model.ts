@@ -84,6 +84,8 @@ export const model: ModelSpec = {
     close: [{ type: 'close', reason: 'the connection was lost' }],
     ...actorErrors('consume', 'pauseConsumer', 'resumeConsumer'),
   },
+  // A sender's pause is planned once the page has the consumer, where the page can see it.
+  realisable: (s, e) => !['producerPaused', 'producerResumed'].includes(e.type) || !s.matches('creating'),
   serialize: (s) =>
     JSON.stringify({ value: s.value, paused: s.context.paused, producerPaused: s.context.producerPaused, error: s.context.error?.code }),
   start,

@@ -3,8 +3,8 @@
 // 1. The machine's graph is explored (getAdjacencyMap / getShortestPaths) with the events each
 //    state accepts (`__unsafe_getAllOwnEventDescriptors`) and sample payloads for them.
 // 2. Paths are chosen so that, together, they reach every state node and take every transition of
-//    the machine definition: the shortest path to each state node, and for each transition the
-//    shortest path to a state where some event takes it, plus that event.
+//    the machine definition with every sample event that takes it: the shortest path to each state
+//    node, and for each transition and sample the shortest path to a state where it takes it, plus it.
 // 3. Each path is run against the implementation (tests/model/worlds.ts): the facades and the
 //    real actors over the in-memory fake server, each event of the path done as what it stands
 //    for (a call on a facade, a server answer or notification, a socket closing, a timer). After
@@ -106,7 +106,8 @@ function freshScope(onMicrostep?: (transitions: TransitionLike[]) => void) {
 
 function eventsFor(spec: ModelSpec) {
   return (snapshot: AnyMachineSnapshot): EventObject[] =>
-    __unsafe_getAllOwnEventDescriptors(snapshot)
+    // a machine that is done takes no event (its root's handlers are still listed)
+    (snapshot.status === 'active' ? __unsafe_getAllOwnEventDescriptors(snapshot) : [])
       // raised by the machine itself when a compound state completes: never an outside event
       .filter((type) => !type.startsWith('xstate.done.state.'))
       .flatMap((type) => spec.samples?.[type] ?? [{ type }])
@@ -159,14 +160,15 @@ export function planPaths(spec: ModelSpec): { paths: ModelPath[]; explored: numb
     });
     if (path) choose(path);
   }
-  // every transition: the shortest path to a state where an event takes it, plus that event
+  // every transition, with each sample: the shortest path to a state where the sample takes it, plus the sample
   const best = new Map<string, ModelPath>();
   for (const [from, { transitions }] of Object.entries(adjacency)) {
     const head = toState.get(from);
     if (!head) continue;
     for (const { event, state } of Object.values(transitions)) {
       const taken = takenByEdge.get(`${from} ## ${JSON.stringify(event)}`) ?? [];
-      for (const key of taken) {
+      // Every transition with every sample payload that takes it (load with A and with B, ...).
+      for (const key of taken.map((t) => `${t} ## ${JSON.stringify(event)}`)) {
         const current = best.get(key);
         if (!current || current.steps.length > head.steps.length + 1) best.set(key, { steps: [...head.steps, { event, state }] });
       }
@@ -206,10 +208,13 @@ export class CoverageProbe {
   constructor(readonly machineId: string) {}
   /** The `inspect` option for the actors under test. */
   readonly inspect = (event: InspectionEvent): void => {
-    if (event.type !== '@xstate.microstep') return;
+    if (event.type !== '@xstate.microstep' && event.type !== '@xstate.snapshot') return;
     if ((event.actorRef as unknown as { logic?: { id?: string } }).logic?.id !== this.machineId) return;
-    for (const t of (event as unknown as { _transitions: TransitionLike[] })._transitions) this.transitions.add(transitionKey(t));
+    // every snapshot the actor had (its first included), and the states it passed within a macrostep
     for (const n of (event.snapshot as AnyMachineSnapshot)._nodes as Array<{ id: string }>) this.stateNodes.add(n.id);
+    if (event.type === '@xstate.microstep') {
+      for (const t of (event as unknown as { _transitions: TransitionLike[] })._transitions) this.transitions.add(transitionKey(t));
+    }
   };
   /** The state nodes of a snapshot that was never reached by a transition (the initial one). */
   see(snapshot: AnyMachineSnapshot): void {

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// Mutation testing of the machines: proof that the model-based tests (tests/model) can fail.
+// For each machine in machines/, the mutants below (a transition target flipped, a guard negated or
+// altered, an action or assignment dropped or altered) are applied one at a time to a temporary
+// copy of the repository (never to this tree: others run tests here), the model tests run there,
+// and a table says, per mutant, whether it was killed and by which test.
+// Exits 1 when a mutant survives, a search text is not found exactly once, or the tests fail
+// without any mutant.
+//
+//   node scripts/mutate-machines.mjs               the committed tree (git archive HEAD)
+//   node scripts/mutate-machines.mjs --worktree    the files as they are now in this tree
+//   node scripts/mutate-machines.mjs --only producer   the mutants of one machine
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const NEEDED = ['machines', 'src', 'tests/model', 'tests/unit/support', 'scripts/docs.ts', 'scripts/docs.mjs', 'package.json', 'tsconfig.json', 'vitest.config.ts'];
+
+/** [machine file, what it breaks, search text (must occur once), replacement]. */
+const MUTANTS = [
+  ['deviceMachine', 'target: a finished load ends failed', "onDone: { target: 'loaded', actions: 'reportLoaded' }", "onDone: { target: 'failed', actions: 'reportLoaded' }"],
+  ['deviceMachine', 'guard: sameCapabilities negated', 'sameCapabilities: ({ context, event }) => sameJson(', 'sameCapabilities: ({ context, event }) => !sameJson('],
+  ['deviceMachine', 'action: a finished load is not reported', "onDone: { target: 'loaded', actions: 'reportLoaded' }", "onDone: { target: 'loaded' }"],
+  ['deviceMachine', 'assignment: a load while loading keeps the old capabilities', "load: { target: 'loading', reenter: true, actions: 'assignCapabilities' }", "load: { target: 'loading', reenter: true }"],
+
+  ['signalingMachine', 'target: an answered ping goes to closing', "onDone: 'waiting',", "onDone: '#signaling.connection.closing',"],
+  ['signalingMachine', 'guard: isNotWelcome negated', "event.method !== 'welcome'", "event.method === 'welcome'"],
+  ['signalingMachine', 'action: drop is not reported', "drop: { target: 'idle', actions: { type: 'reportClosed', params: { code: undefined, reason: 'dropped by the client' } } }", "drop: { target: 'idle' }"],
+  ['signalingMachine', "action: a lost heartbeat is reported as the client's close", "reason: 'heartbeat lost'", "reason: 'client'"],
+
+  ['transportMachine', 'target: a connected transport that is disconnected restarts ICE at once', "{ guard: 'isDisconnected', target: 'disconnected' }", "{ guard: 'isDisconnected', target: 'iceTrouble' }"],
+  ['transportMachine', 'guard: canRestartIce allows one restart too many', 'context.iceRestarts < context.ice.maxIceRestarts', 'context.iceRestarts <= context.ice.maxIceRestarts'],
+  ['transportMachine', 'assignment: restarts are not counted again from 0 once connected', 'entry: assign({ iceRestarts: 0 }),', ''],
+  ['transportMachine', 'action: a created transport is not reported', "assign({ transportId: ({ event }) => event.output.transportId }), 'reportCreated'", 'assign({ transportId: ({ event }) => event.output.transportId })'],
+
+  ['producerMachine', 'target: pause goes straight to paused', "live: {\n              on: { pause: { target: 'pausing'", "live: {\n              on: { pause: { target: 'paused'"],
+  ['producerMachine', 'guard: wantsPaused negated', 'wantsPaused: ({ context }) => context.paused', 'wantsPaused: ({ context }) => !context.paused'],
+  ['producerMachine', 'guard: isThisProducer matches any producer', "&& event.producerId === context.producerId", ''],
+  ['producerMachine', 'assignment: a resumed producer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
+  ['producerMachine', "action: 'paused' is not emitted", "onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] }", "onDone: { target: 'paused', actions: [assign({ paused: true })] }"],
+  ['producerMachine', 'target: a suspended recording does not start again', "always: { guard: 'isProduced', target: 'starting' }", "always: { guard: 'isProduced', target: 'idle' }"],
+
+  ['consumerMachine', 'target: a consumed track starts paused', "onDone: 'live',", "onDone: 'paused',"],
+  // consumerMachine has no guard: the nearest is a condition on a transition, here one that never holds
+  ['consumerMachine', 'guard: pause guarded by a condition that never holds', "live: {\n      on: { pause: { target: 'pausing'", "live: {\n      on: { pause: { guard: () => false, target: 'pausing'"],
+  ['consumerMachine', 'assignment: a resumed consumer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
+  ['consumerMachine', "action: 'producerPaused' is not emitted", "producerPaused: { actions: [assign({ producerPaused: true }), emit({ type: 'producerPaused' })] }", 'producerPaused: { actions: [assign({ producerPaused: true })] }'],
+
+  ['clientMachine', 'target: a loaded device skips join', "'device.loaded': { target: 'joining' }", "'device.loaded': { target: 'creatingTransports' }"],
+  ['clientMachine', 'guard: attemptsExhausted allows one attempt more', 'context.attempt >= context.maxAttempts', 'context.attempt > context.maxAttempts'],
+  ['clientMachine', 'action: connected does not produce the waiting tracks', "entry: [assign({ attempt: 0, error: undefined }), 'produceAll']", 'entry: [assign({ attempt: 0, error: undefined })]'],
+  ['clientMachine', 'guard: isNewConsumer ignores listening', "event.method === 'newConsumer' && context.listening &&", "event.method === 'newConsumer' &&"],
+  ['clientMachine', 'assignment: 4001 closes as expired', "params: { reason: 'unauthorized' }", "params: { reason: 'expired' }"],
+  ['clientMachine', 'target: an answered listen listens again', "onDone: '#client.running.connected.subscribed'", "onDone: '#client.running.connected.idle'"],
+];
+
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const fromWorktree = args.includes('--worktree');
+const mutants = MUTANTS.filter(([file]) => !only || file.startsWith(only));
+
+/** A copy of what the model tests need, with this tree's node_modules. */
+function makeCopy() {
+  const dir = mkdtempSync(join(tmpdir(), 'mut-'));
+  if (fromWorktree) {
+    for (const path of NEEDED) if (existsSync(join(root, path))) cpSync(join(root, path), join(dir, path), { recursive: true });
+  } else {
+    const tar = execFileSync('git', ['archive', 'HEAD', ...NEEDED.filter((p) => existsSync(join(root, p)))], { cwd: root, maxBuffer: 1 << 28 });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  }
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+/** Runs the model tests in `dir`; returns the failed tests (name and first line of the failure). */
+function runModelTests(dir) {
+  const report = join(dir, 'report.json');
+  rmSync(report, { force: true });
+  spawnSync('npx', ['vitest', 'run', 'tests/model', '--reporter=json', `--outputFile=${report}`], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  if (!existsSync(report)) return [{ name: '(vitest did not run)', message: '' }];
+  const json = JSON.parse(readFileSync(report, 'utf8'));
+  const failed = [];
+  for (const file of json.testResults) {
+    if (file.status === 'failed' && file.assertionResults.length === 0) failed.push({ name: file.name.replace(`${dir}/`, ''), message: (file.message ?? '').split('\n')[0] });
+    for (const t of file.assertionResults) {
+      if (t.status === 'failed') failed.push({ name: t.title.split(':')[0], message: (t.failureMessages[0] ?? '').split('\n').slice(0, 2).join(' ').slice(0, 160) });
+    }
+  }
+  return failed;
+}
+
+const dir = makeCopy();
+let exitCode = 0;
+const rows = [];
+try {
+  const baseline = runModelTests(dir);
+  if (baseline.length) {
+    console.error('The model tests fail without any mutant:', baseline);
+    process.exit(1);
+  }
+  for (const [machine, what, search, replacement] of mutants) {
+    const file = join(dir, 'machines', `${machine}.ts`);
+    const original = readFileSync(file, 'utf8');
+    const count = original.split(search).length - 1;
+    if (count !== 1) {
+      rows.push({ machine, mutant: what, result: `SEARCH TEXT FOUND ${count} TIMES`, caughtBy: '' });
+      exitCode = 1;
+      continue;
+    }
+    writeFileSync(file, original.replace(search, replacement));
+    const started = Date.now();
+    const failed = runModelTests(dir);
+    writeFileSync(file, original);
+    const killed = failed.length > 0;
+    if (!killed) exitCode = 1;
+    rows.push({
+      machine,
+      mutant: what,
+      result: killed ? 'killed' : 'SURVIVED',
+      caughtBy: [...new Set(failed.map((f) => f.name))].join(', '),
+      first: failed[0]?.message ?? '',
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+    process.stderr.write(`${killed ? 'killed  ' : 'SURVIVED'} ${machine}: ${what}\n`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const table = [['machine', 'mutant', 'result', 'caught by']].concat(rows.map((r) => [r.machine, r.mutant, r.result, r.caughtBy]));
+const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+console.log('\nMutants of the machines against the model tests (tests/model):\n');
+for (const [i, row] of table.entries()) {
+  console.log(row.map((c, j) => c.padEnd(widths[j])).join('  ').trimEnd());
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+console.log('\nFirst failure per mutant:');
+for (const r of rows) if (r.first) console.log(`  ${r.machine}: ${r.mutant}\n    ${r.first}`);
+const killed = rows.filter((r) => r.result === 'killed').length;
+console.log(`\n${killed}/${rows.length} mutants killed${exitCode ? ' — NOT ALL: see above' : ''}`);
+process.exit(exitCode);
