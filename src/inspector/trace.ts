@@ -171,18 +171,15 @@ export class TraceWriter {
   }
 }
 
+/** A trace of these machines and events, created now. */
+export function traceOf({ machines, events }: Pick<Trace, 'machines' | 'events'>, dropped: number): Trace {
+  return { format: TRACE_FORMAT, version: TRACE_VERSION, createdAt: new Date().toISOString(), redacted: true, dropped, machines, events };
+}
+
 export function createTrace(source: LiveSource): Trace {
   const writer = new TraceWriter(source.secrets);
   for (const recorded of source.recorded()) writer.add(recorded);
-  return {
-    format: TRACE_FORMAT,
-    version: TRACE_VERSION,
-    createdAt: new Date().toISOString(),
-    redacted: true,
-    dropped: source.dropped,
-    machines: writer.machines,
-    events: writer.events,
-  };
+  return traceOf(writer, source.dropped);
 }
 
 /** The trace as a file's text (one event a line); secrets are checked once more on the whole text. */
