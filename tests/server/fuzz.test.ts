@@ -36,7 +36,7 @@ import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { TestSocket } from './wsClient.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 12);
-/** Longest a request may go unanswered (stopRecord waits for ffmpeg; everything else is fast). */
+/** Longest a request may go unanswered (startRecord and stopRecord wait for ffmpeg; everything else is fast). */
 const REQUEST_BOUND_MS = 10_000;
 /** Longest the listener may take to hear of a new producer. */
 const TOLD_BOUND_MS = 5_000;
