@@ -1,5 +1,6 @@
 // The baseline: a minimal raw mediasoup-client + plain WebSocket client speaking our protocol, doing
-// only the steps needed to send or receive. Bundled for the page as the global `RawClient`.
+// only the steps needed to send or receive. bench/join.ts bundles it as our client is bundled (ESM,
+// same esbuild options and compile hint) and the page imports it as `RawClient`.
 import { Device } from 'mediasoup-client';
 import type { types as msc } from 'mediasoup-client';
 
