@@ -175,6 +175,14 @@ describe('what one client sends never reaches another', () => {
     await listener.socket.close();
   });
 
+  it('a second producer with a MID the client already uses is BAD_REQUEST', async () => {
+    const { socket } = await join(newRoom(), 'mid');
+    const { transportId } = await producing(socket);
+    const again = await socket.request('produce', { transportId, kind: 'video', rtpParameters: rtpParameters('video') });
+    expect(again).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST, message: expect.stringMatching(/mid '0'/) } });
+    await socket.close();
+  });
+
   const video = rtpParameters('video') as { codecs: Array<Record<string, unknown>>; encodings: Array<Record<string, unknown>>; headerExtensions: unknown[]; rtcp: Record<string, unknown> };
   const codec = video.codecs[0]!;
   it.each([

@@ -81,14 +81,17 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
   const clientDir = join(repoRoot, 'dist', 'client');
   const demoGuard = new DemoGuard(() => ownAuthorities(deps));
 
-  /** The API key, from a source that has not been guessing it (429 while it is blocked). */
+  /**
+   * The API key. A source that keeps sending wrong ones gets 429 for them; the right key always
+   * passes, so a customer's backend behind the same proxy address is never locked out by someone
+   * else's guesses (which a key of 16+ random characters makes hopeless anyway).
+   */
   function requireKey({ req, source }: RouteContext): void {
+    if (authorized(req.headers.authorization)) return;
     const wait = throttle.blockedFor(source);
     if (wait > 0) throw new HttpError(429, 'RATE_LIMITED', 'too many wrong API keys from this address: try again later', { 'retry-after': String(Math.ceil(wait / 1000)) });
-    if (!authorized(req.headers.authorization)) {
-      throttle.failed(source);
-      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key (Authorization: Bearer <MEDIA_API_KEY>)');
-    }
+    throttle.failed(source);
+    throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key (Authorization: Bearer <MEDIA_API_KEY>)');
   }
 
   function issue(res: ServerResponse, { roomId, userId }: { roomId: string; userId: string }): void {

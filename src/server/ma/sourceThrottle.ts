@@ -1,6 +1,6 @@
 // Per source address: wrong API keys are counted in a fixed window; a source that reaches the
-// limit is refused (429) for the rest of that window, whatever it sends, so guessing the key or
-// flooding the log costs it time. The map is bounded: the oldest sources are forgotten first.
+// limit gets 429 for its wrong keys for the rest of that window (the caller lets the right key
+// through). The map is bounded: the oldest sources are forgotten first.
 export const WRONG_KEYS_PER_WINDOW = 10;
 export const WINDOW_MS = 60_000;
 const MAX_SOURCES = 10_000;

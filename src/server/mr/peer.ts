@@ -185,6 +185,11 @@ export class Peer implements PeerHandle {
     if (this.producers.size >= MAX_PRODUCERS) throw new MediaError(ErrorCode.INVALID_STATE, `at most ${MAX_PRODUCERS} producers per client`);
     const wrongKind = data.rtpParameters.codecs.find((c) => !c.mimeType.toLowerCase().startsWith(`${data.kind}/`));
     if (wrongKind) throw new MediaError(ErrorCode.BAD_REQUEST, `codec ${wrongKind.mimeType} does not match kind '${data.kind}'`);
+    // mediasoup refuses a MID its transport already has with a plain Error: say so as the client's mistake.
+    const mid = data.rtpParameters.mid;
+    if (mid !== undefined && [...this.producers.values()].some((p) => p.rtpParameters.mid === mid && !p.closed)) {
+      throw new MediaError(ErrorCode.BAD_REQUEST, `mid '${mid}' is already used by another producer of this client`);
+    }
     const producer = await entry.transport
       .produce({
         kind: data.kind,
