@@ -1,18 +1,25 @@
-// esbuild: the browser client (ESM + IIFE), the server, and type declarations for the package.
-// `--quiet` (used by scripts/setup.sh) skips the work when every output is newer than every source.
+// esbuild: the browser client (ESM + IIFE), the server, type declarations, and the client's npm
+// package (dist/client-package, scripts/clientPackage/build.mjs).
+// `--quiet` (used by scripts/setup.sh) skips the work when every output is newer than every source;
+// `--if-stale` does the same and says what it does (`npm run pack:client`).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { newest, serverBuildOptions } from './scripts/buildConfig.mjs';
+import { writeClientPackage } from './scripts/clientPackage/build.mjs';
 
 const quiet = process.argv.includes('--quiet');
-const sources = ['src', 'machines', 'build.mjs', 'scripts/buildConfig.mjs', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-const outputs = ['dist/client/media-infra-client.js', 'dist/client/media-infra-client.iife.js', 'dist/client/media-infra-inspector.js', 'dist/server/main.js', 'dist/types/src/client/index.d.ts'];
+const ifStale = quiet || process.argv.includes('--if-stale');
+const sources = ['src', 'machines', 'build.mjs', 'scripts/buildConfig.mjs', 'scripts/clientPackage', 'docs/api', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const outputs = ['dist/client/media-infra-client.js', 'dist/client/media-infra-client.iife.js', 'dist/client/media-infra-inspector.js', 'dist/server/main.js', 'dist/types/src/client/index.d.ts', 'dist/client-package/package.json'];
 
-if (quiet && outputs.every(existsSync)) {
+if (ifStale && outputs.every(existsSync)) {
   const src = Math.max(...sources.filter(existsSync).map(newest));
   const out = Math.min(...outputs.map((o) => statSync(o).mtimeMs));
-  if (out > src) process.exit(0);
+  if (out > src) {
+    if (!quiet) console.log('dist is up to date');
+    process.exit(0);
+  }
 }
 if (quiet) console.error('[setup] building the client bundles and the server');
 
@@ -41,4 +48,6 @@ await Promise.all([
   build(serverBuildOptions('dist/server/main.js')),
 ]);
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-if (!quiet) console.log('built dist/client (ESM + IIFE), dist/server, dist/types');
+// Last: it takes the IIFE and the types written above.
+await writeClientPackage({ target: client.target });
+if (!quiet) console.log('built dist/client (ESM + IIFE), dist/server, dist/types, dist/client-package');
