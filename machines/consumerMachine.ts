@@ -1,18 +1,11 @@
 // One received track (behind a ConsumeManager). It does not survive a lost connection: the root
 // sends `close` and a new consumer arrives through `listenTrack` after the reconnect.
 import { assign, emit, fromPromise, sendParent, setup } from 'xstate';
-import { notProvided, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
+import type { NotificationData } from '../src/protocol/messages.js';
+import { notProvided, toErrorInfo, type ErrorInfo } from './shared.js';
 
 /** The `newConsumer` notification's data. */
-export interface ConsumerInput {
-  id: string;
-  producerId: string;
-  kind: MediaKind;
-  rtpParameters: Record<string, unknown>;
-  userId: string;
-  producerPaused: boolean;
-  appData?: Record<string, unknown> | undefined;
-}
+export type ConsumerInput = NotificationData<'newConsumer'>;
 
 export interface ConsumerContext extends ConsumerInput {
   /** Paused by this client (`pause()`), as opposed to `producerPaused` (paused by its sender). */
@@ -22,7 +15,7 @@ export interface ConsumerContext extends ConsumerInput {
 
 export type ConsumerEvent =
   // from the root: the server's notifications, and `close` when the connection is lost
-  | { type: 'consumerClosed'; reason: string }
+  | ({ type: 'consumerClosed' } & Pick<NotificationData<'consumerClosed'>, 'reason'>)
   | { type: 'producerPaused' }
   | { type: 'producerResumed' }
   | { type: 'close'; reason: string }

@@ -2,6 +2,7 @@
 // when the socket is lost and `produce` once a new send transport is ready, and the same actor
 // produces the same track again, keeping its paused state. Recording is a parallel region.
 import { and, assign, emit, fromPromise, sendParent, setup } from 'xstate';
+import type { NotificationData, ResponseData } from '../src/protocol/messages.js';
 import { notProvided, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
 
 export interface ProducerInput {
@@ -15,10 +16,8 @@ export interface ProducerInput {
   paused: boolean;
 }
 
-export interface Recording {
-  id: string;
-  path: string;
-}
+/** A finished recording: `stopRecord`'s answer. */
+export type Recording = ResponseData<'stopRecord'>;
 
 export interface ProducerContext extends ProducerInput {
   /** The server's producer id while produced; changes with every (re)production. */
@@ -35,8 +34,8 @@ export type ProducerEvent =
   | { type: 'produce' }
   | { type: 'suspend' }
   | { type: 'release' }
-  | { type: 'producerClosed'; producerId: string; reason: string }
-  | { type: 'recordingEnded'; producerId: string; id: string; path: string; state: 'finished' | 'failed' }
+  | ({ type: 'producerClosed' } & NotificationData<'producerClosed'>)
+  | ({ type: 'recordingEnded' } & NotificationData<'recordingEnded'>)
   // from the ProduceManager
   | { type: 'pause' }
   | { type: 'resume' }
@@ -66,14 +65,12 @@ export const producerMachine = setup({
   },
   actors: {
     /** Produce the track on the current send transport (paused if asked); resolves with the server's id. */
-    produce: fromPromise<{ producerId: string }, { track: unknown; kind: MediaKind; appData: Record<string, unknown>; paused: boolean }>(
-      async () => notProvided('produce'),
-    ),
+    produce: fromPromise<ResponseData<'produce'>, Omit<ProducerInput, 'key'>>(async () => notProvided('produce')),
     pauseProducer: fromPromise<void, ProducerIdInput>(async () => notProvided('pauseProducer')),
     resumeProducer: fromPromise<void, ProducerIdInput>(async () => notProvided('resumeProducer')),
     /** Request `closeProducer` (when there is a server producer) and close the local one. */
     closeProducer: fromPromise<void, { producerId: string | undefined }>(async () => notProvided('closeProducer')),
-    startRecord: fromPromise<{ recordingId: string }, ProducerIdInput>(async () => notProvided('startRecord')),
+    startRecord: fromPromise<ResponseData<'startRecord'>, ProducerIdInput>(async () => notProvided('startRecord')),
     stopRecord: fromPromise<Recording, ProducerIdInput>(async () => notProvided('stopRecord')),
   },
   actions: {

@@ -6,8 +6,14 @@
 //   - reports are past tense, prefixed by who reports: `socket.opened`, `device.loaded`,
 //     `transport.created`, `producer.closed`, ...
 //   - server notifications keep their protocol name: `producerClosed`, `consumerClosed`, ...
+//
+// Wire facts (kinds, directions, payloads, close codes) are the protocol's (src/protocol): the
+// machines import their types from there and never write them again.
+import type { NotificationData, RequestData } from '../src/protocol/messages.js';
 
-export type MediaKind = 'audio' | 'video';
+export type { MediaKind } from '../src/protocol/rtp.js';
+/** A transport's direction, as `createTransport` asks for it. */
+export type TransportDirection = RequestData<'createTransport'>['direction'];
 
 /** An error as machines keep it: serializable, with a stable code (see src/protocol/codes.ts). */
 export interface ErrorInfo {
@@ -27,8 +33,8 @@ export function toErrorInfo(error: unknown, fallbackCode = 'SERVER_ERROR'): Erro
   return { code: fallbackCode, message: String(error) };
 }
 
-/** Router RTP capabilities: opaque to the machines (only compared). */
-export type RouterCapabilities = Record<string, unknown>;
+/** Router RTP capabilities, as `welcome` brings them: opaque to the machines (only compared). */
+export type RouterCapabilities = NotificationData<'welcome'>['routerRtpCapabilities'];
 
 export function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

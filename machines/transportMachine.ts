@@ -6,10 +6,9 @@
 // count starts again once connected). Only then does it give up (`failed`, reported to the root,
 // which reconnects from scratch). A new connection gets new transports.
 import { assign, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
-import { notProvided, toErrorInfo, type ErrorInfo } from './shared.js';
+import { notProvided, toErrorInfo, type ErrorInfo, type TransportDirection } from './shared.js';
 
-export type TransportDirection = 'send' | 'recv';
-/** mediasoup-client's `connectionstatechange` values. */
+/** mediasoup-client's `connectionstatechange` values (src/client/protocolAdapter.ts checks that they agree). */
 export type TransportConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 /** ICE repair settings (src/client/defaults.ts holds the defaults). */
@@ -48,6 +47,9 @@ export type TransportReport =
   | { type: 'transport.created'; direction: TransportDirection; transportId: string }
   | { type: 'transport.failed'; direction: TransportDirection; error: ErrorInfo };
 
+/** What the actors that act on an existing transport are given. */
+type TransportIds = { direction: TransportDirection; transportId: string };
+
 const iceFailed: ErrorInfo = { code: 'SERVER_ERROR', message: 'the ICE/DTLS connection failed and ICE restarts did not repair it' };
 
 export const transportMachine = setup({
@@ -60,9 +62,9 @@ export const transportMachine = setup({
     /** Request `createTransport` and create the local transport; resolves with its id. */
     createTransport: fromPromise<{ transportId: string }, { direction: TransportDirection }>(async () => notProvided('createTransport')),
     /** Request `connectTransport` with the DTLS parameters the local transport gave. */
-    connectTransport: fromPromise<void, { direction: TransportDirection; transportId: string }>(async () => notProvided('connectTransport')),
+    connectTransport: fromPromise<void, TransportIds>(async () => notProvided('connectTransport')),
     /** Request `restartIce` and give the new ICE parameters to the local transport. */
-    restartIce: fromPromise<void, { direction: TransportDirection; transportId: string }>(async () => notProvided('restartIce')),
+    restartIce: fromPromise<void, TransportIds>(async () => notProvided('restartIce')),
     /** Forwards the local transport's events as `transport.connectRequested` / `transport.stateChanged`. */
     watchTransport: fromCallback<EventObject, { direction: TransportDirection }>(() => notProvided('watchTransport')),
   },

@@ -2,13 +2,13 @@
 // transport per connection, the producers and the consumers. The machines refer to all of them by
 // id or direction only; this class holds the objects.
 import { Device } from 'mediasoup-client';
-import type { Consumer, DtlsParameters, Producer, RtpCapabilities, Transport } from 'mediasoup-client/types';
+import type { Consumer, DtlsParameters, Producer, Transport } from 'mediasoup-client/types';
+import type { MediaKind, RouterCapabilities, TransportDirection as Direction } from '../../machines/shared.js';
+import type { TransportConnectionState } from '../../machines/transportMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
 import type { NotificationData, RequestData, RequestMethod, ResponseData } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
-
-export type Direction = 'send' | 'recv';
-export type MediaKind = 'audio' | 'video';
+import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 
 /** Sends one signaling request (MediaSignalingService.request). */
 export type Requester = <M extends RequestMethod>(method: M, data: RequestData<M>) => Promise<ResponseData<M>>;
@@ -16,7 +16,7 @@ export type Requester = <M extends RequestMethod>(method: M, data: RequestData<M
 export interface TransportWatcher {
   /** The transport needs its DTLS parameters sent (`connect`); then call `connectTransport`. */
   connectRequested(): void;
-  stateChanged(state: string): void;
+  stateChanged(state: TransportConnectionState): void;
 }
 
 interface PendingConnect {
@@ -44,18 +44,19 @@ export class MediaDevice {
     return this.#device?.loaded ?? false;
   }
 
-  get rtpCapabilities(): RtpCapabilities {
+  /** This browser's receive capabilities, as `join` sends them. */
+  get rtpCapabilities(): RequestData<'join'>['rtpCapabilities'] {
     if (!this.#device?.loaded) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the device is not loaded');
-    return this.#device.rtpCapabilities;
+    return fromMediasoupClient.rtpCapabilities(this.#device.rtpCapabilities);
   }
 
   /** Loads the Device; a Device already loaded with equal capabilities is kept. */
-  async load(routerRtpCapabilities: unknown): Promise<void> {
+  async load(routerRtpCapabilities: RouterCapabilities): Promise<void> {
     const json = JSON.stringify(routerRtpCapabilities);
     if (this.#device?.loaded && json === this.#capabilitiesJson) return;
     const device = this.#createDevice();
     try {
-      await device.load({ routerRtpCapabilities: routerRtpCapabilities as RtpCapabilities });
+      await device.load({ routerRtpCapabilities: toMediasoupClient.routerCapabilities(routerRtpCapabilities) });
     } catch (error) {
       throw new MediaInfraError(ErrorCode.UNSUPPORTED_CODEC, `cannot load the device: ${(error as Error).message}`, { cause: error });
     }
@@ -71,8 +72,7 @@ export class MediaDevice {
   async createTransport(direction: Direction): Promise<string> {
     const device = this.#device;
     if (!device?.loaded) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the device is not loaded');
-    const options = await this.#request('createTransport', { direction });
-    const transportOptions = options as unknown as Parameters<Device['createSendTransport']>[0];
+    const transportOptions = toMediasoupClient.transportOptions(await this.#request('createTransport', { direction }));
     const transport = direction === 'send' ? device.createSendTransport(transportOptions) : device.createRecvTransport(transportOptions);
     this.#transports.get(direction)?.close();
     this.#transports.set(direction, transport);
@@ -82,12 +82,12 @@ export class MediaDevice {
     });
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        this.#request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as never, appData })
+        this.#request('produce', { transportId: transport.id, kind, rtpParameters: fromMediasoupClient.rtpParameters(rtpParameters), appData })
           .then(({ producerId }) => callback({ id: producerId }))
           .catch(errback);
       });
     }
-    transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(state));
+    transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(fromMediasoupClient.connectionState(state)));
     return transport.id;
   }
 
@@ -109,7 +109,7 @@ export class MediaDevice {
     if (!pending || !transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, `no ${direction} transport to connect`);
     this.#pendingConnect.delete(direction);
     try {
-      await this.#request('connectTransport', { transportId: transport.id, dtlsParameters: pending.dtlsParameters as never });
+      await this.#request('connectTransport', { transportId: transport.id, dtlsParameters: fromMediasoupClient.dtlsParameters(pending.dtlsParameters) });
       pending.callback();
     } catch (error) {
       pending.errback(error as Error);
@@ -123,7 +123,7 @@ export class MediaDevice {
     if (!transport || transport.closed) throw new MediaInfraError(ErrorCode.INVALID_STATE, `no ${direction} transport to restart`);
     const { iceParameters } = await this.#request('restartIce', { transportId: transport.id });
     if (this.#transports.get(direction) !== transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, `the ${direction} transport was replaced`);
-    await transport.restartIce({ iceParameters: iceParameters as never });
+    await transport.restartIce({ iceParameters: toMediasoupClient.iceParameters(iceParameters) });
   }
 
   closeTransport(direction: Direction): void {
@@ -194,7 +194,7 @@ export class MediaDevice {
         id: data.id,
         producerId: data.producerId,
         kind: data.kind,
-        rtpParameters: data.rtpParameters as never,
+        rtpParameters: toMediasoupClient.consumerParameters(data.rtpParameters),
       });
     } catch (error) {
       throw MediaInfraError.from(error, ErrorCode.UNSUPPORTED_CODEC);

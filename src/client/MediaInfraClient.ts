@@ -1,4 +1,5 @@
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { systemIds } from '../../machines/clientMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { ConsumeManager, consumerState } from './ConsumeManager.js';
 import { defaults } from './defaults.js';
@@ -62,7 +63,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: this.#logger });
     const inspect = this.#inspection.observer;
     this.#actor = createActor(providedClientMachine, {
-      systemId: 'client',
+      systemId: systemIds.client,
       input: {
         maxAttempts: policy.maxAttempts,
         timing: {
@@ -121,7 +122,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
     const kind = track?.kind;
     if (kind !== 'audio' && kind !== 'video') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack needs an audio or video MediaStreamTrack');
-    const key = `producer.${++this.#producerSeq}`;
+    const key = systemIds.producer(++this.#producerSeq);
     this.#actor.send({ type: 'produceTrack', key, track, kind, appData: { ...options.appData }, paused: options.paused ?? false });
     const ref = this.#actor.getSnapshot().context.producers[key];
     if (!ref) throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');

@@ -6,11 +6,11 @@
 // services through the actor system it runs in (`bindServices`).
 import { fromCallback, fromPromise, type ActorSystem, type EventObject } from 'xstate';
 import { clientMachine } from '../../machines/clientMachine.js';
-import { consumerMachine, type ConsumerInput } from '../../machines/consumerMachine.js';
+import { consumerMachine } from '../../machines/consumerMachine.js';
 import { deviceMachine } from '../../machines/deviceMachine.js';
-import { producerMachine, type Recording } from '../../machines/producerMachine.js';
+import { producerMachine } from '../../machines/producerMachine.js';
 import { signalingMachine, type SocketEvent } from '../../machines/signalingMachine.js';
-import { transportMachine, type TransportConnectionState, type TransportDirection } from '../../machines/transportMachine.js';
+import { transportMachine } from '../../machines/transportMachine.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { MediaDevice } from './MediaDevice.js';
 import type { MediaSignalingService } from './MediaSignalingService.js';
@@ -48,7 +48,7 @@ const socket = fromCallback<EventObject>(({ sendBack, system }) => {
       if (notification.method === 'welcome' && notification.data.protocolVersion !== PROTOCOL_VERSION) {
         logger.warn(`[media-infra] the server speaks protocol ${notification.data.protocolVersion}, this client ${PROTOCOL_VERSION}`);
       }
-      send({ type: 'socket.notified', method: notification.method, data: notification.data } as SocketEvent);
+      send({ ...notification, type: 'socket.notified' });
     },
     closed: (code, reason) => send({ type: 'socket.closed', code, reason }),
   });
@@ -70,7 +70,7 @@ const signalingLogic = signalingMachine.provide({
 
 const deviceLogic = deviceMachine.provide({
   actors: {
-    loadDevice: fromPromise(async ({ input, system }: { input: { routerRtpCapabilities: Record<string, unknown> }; system: AnyActorSystem }) => {
+    loadDevice: fromPromise(async ({ input, system }) => {
       await servicesOf(system).device.load(input.routerRtpCapabilities);
     }),
   },
@@ -78,21 +78,19 @@ const deviceLogic = deviceMachine.provide({
 
 const transportLogic = transportMachine.provide({
   actors: {
-    createTransport: fromPromise(async ({ input, system }: { input: { direction: TransportDirection }; system: AnyActorSystem }) => ({
+    createTransport: fromPromise(async ({ input, system }) => ({
       transportId: await servicesOf(system).device.createTransport(input.direction),
     })),
-    connectTransport: fromPromise(
-      async ({ input, system }: { input: { direction: TransportDirection; transportId: string }; system: AnyActorSystem }) => {
-        await servicesOf(system).device.connectTransport(input.direction);
-      },
-    ),
-    restartIce: fromPromise(async ({ input, system }: { input: { direction: TransportDirection; transportId: string }; system: AnyActorSystem }) => {
+    connectTransport: fromPromise(async ({ input, system }) => {
+      await servicesOf(system).device.connectTransport(input.direction);
+    }),
+    restartIce: fromPromise(async ({ input, system }) => {
       await servicesOf(system).device.restartIce(input.direction);
     }),
-    watchTransport: fromCallback<EventObject, { direction: TransportDirection }>(({ sendBack, input, system }) =>
+    watchTransport: fromCallback(({ sendBack, input, system }) =>
       servicesOf(system).device.watchTransport(input.direction, {
         connectRequested: () => sendBack({ type: 'transport.connectRequested' }),
-        stateChanged: (state) => sendBack({ type: 'transport.stateChanged', state: state as TransportConnectionState }),
+        stateChanged: (state) => sendBack({ type: 'transport.stateChanged', state: state }),
       }),
     ),
   },
@@ -103,42 +101,20 @@ const transportLogic = transportMachine.provide({
 
 const producerLogic = producerMachine.provide({
   actors: {
-    produce: fromPromise(
-      async ({
-        input,
-        signal,
-        system,
-      }: {
-        input: { track: unknown; kind: 'audio' | 'video'; appData: Record<string, unknown>; paused: boolean };
-        signal: AbortSignal;
-        system: AnyActorSystem;
-      }) => {
-        const { device } = servicesOf(system);
-        const producerId = await device.produce({ ...input, track: input.track as MediaStreamTrack });
-        if (signal.aborted) {
-          // Closed while producing: do not leave a producer behind.
-          await device.closeProducer(producerId).catch(() => undefined);
-        }
-        return { producerId };
-      },
-    ),
-    pauseProducer: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }) =>
-      servicesOf(system).device.pauseProducer(input.producerId),
-    ),
-    resumeProducer: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }) =>
-      servicesOf(system).device.resumeProducer(input.producerId),
-    ),
-    closeProducer: fromPromise(async ({ input, system }: { input: { producerId: string | undefined }; system: AnyActorSystem }) =>
-      servicesOf(system).device.closeProducer(input.producerId),
-    ),
-    startRecord: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }) => {
-      const { recordingId } = await servicesOf(system).signaling.request('startRecord', { producerId: input.producerId });
-      return { recordingId };
+    produce: fromPromise(async ({ input, signal, system }) => {
+      const { device } = servicesOf(system);
+      const producerId = await device.produce({ ...input, track: input.track as MediaStreamTrack });
+      if (signal.aborted) {
+        // Closed while producing: do not leave a producer behind.
+        await device.closeProducer(producerId).catch(() => undefined);
+      }
+      return { producerId };
     }),
-    stopRecord: fromPromise(async ({ input, system }: { input: { producerId: string }; system: AnyActorSystem }): Promise<Recording> => {
-      const { id, path } = await servicesOf(system).signaling.request('stopRecord', { producerId: input.producerId });
-      return { id, path };
-    }),
+    pauseProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.pauseProducer(input.producerId)),
+    resumeProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.resumeProducer(input.producerId)),
+    closeProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.closeProducer(input.producerId)),
+    startRecord: fromPromise(async ({ input, system }) => servicesOf(system).signaling.request('startRecord', { producerId: input.producerId })),
+    stopRecord: fromPromise(async ({ input, system }) => servicesOf(system).signaling.request('stopRecord', { producerId: input.producerId })),
   },
   actions: {
     releaseProducer: ({ system }, params) => servicesOf(system).device.releaseProducer(params.producerId),
@@ -147,21 +123,17 @@ const producerLogic = producerMachine.provide({
 
 const consumerLogic = consumerMachine.provide({
   actors: {
-    consume: fromPromise(async ({ input, signal, system }: { input: ConsumerInput; signal: AbortSignal; system: AnyActorSystem }) => {
+    consume: fromPromise(async ({ input, signal, system }) => {
       const { device } = servicesOf(system);
       try {
-        await device.consume({ ...input, rtpParameters: input.rtpParameters as never });
+        await device.consume(input);
       } finally {
         // Closed while being created: do not leave a local consumer behind.
         if (signal.aborted) device.releaseConsumer(input.id);
       }
     }),
-    pauseConsumer: fromPromise(async ({ input, system }: { input: { consumerId: string }; system: AnyActorSystem }) =>
-      servicesOf(system).device.pauseConsumer(input.consumerId),
-    ),
-    resumeConsumer: fromPromise(async ({ input, system }: { input: { consumerId: string }; system: AnyActorSystem }) =>
-      servicesOf(system).device.resumeConsumer(input.consumerId),
-    ),
+    pauseConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.pauseConsumer(input.consumerId)),
+    resumeConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.resumeConsumer(input.consumerId)),
   },
   actions: {
     releaseConsumer: ({ system }, params) => servicesOf(system).device.releaseConsumer(params.consumerId),
@@ -178,7 +150,7 @@ export const providedClientMachine = clientMachine.provide({
     consumer: consumerLogic,
     join: fromPromise(async ({ system }) => {
       const { signaling, device } = servicesOf(system);
-      await signaling.request('join', { rtpCapabilities: device.rtpCapabilities as never });
+      await signaling.request('join', { rtpCapabilities: device.rtpCapabilities });
     }),
     listen: fromPromise(async ({ system }) => {
       await servicesOf(system).signaling.request('listen', {});

@@ -23,8 +23,8 @@ export type MediaInfraClientEvents = {
 export interface MediaClientOptions {
   /**
    * A function or observer receives every XState inspection event of every actor of the client, as
-   * `createActor(machine, { inspect })` does (actors are named by their systemId: `client`,
-   * `signaling`, `device`, `transport.send`, `producer.1`, `consumer.<id>`). `true` shows them live
+   * `createActor(machine, { inspect })` does (actors are named by their systemId: the tree is in
+   * docs/machines/README.md). `true` shows them live
    * in the Stately inspector (loaded lazily; it opens stately.ai/inspect). The token never appears in
    * anything inspected. `true` also records the session for `exportTrace()` and `showPanel()`.
    */

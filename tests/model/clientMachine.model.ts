@@ -117,7 +117,9 @@ const newConsumer = {
 
 export const model: ModelSpec = {
   name: 'clientMachine',
-  machine: clientMachine,
+  // The backoff delay is the client's reconnect policy (provided by the client). Planning only walks
+  // the graph, where a delay's length plays no part; the paths run on the real client.
+  machine: clientMachine.provide({ delays: { backoff: 0 } }),
   input: { maxAttempts: 2, timing, ice },
   samples: {
     'signaling.welcomed': [{ type: 'signaling.welcomed', welcome }],

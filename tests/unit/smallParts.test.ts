@@ -1,7 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { REFUSAL_CODES } from '../../machines/clientMachine.js';
 import { defaults } from '../../src/client/defaults.js';
-import { CloseCode } from '../../src/protocol/codes.js';
 import { MediaInfraError } from '../../src/client/MediaInfraError.js';
 import { backoffPolicy } from '../../src/client/ReconnectPolicy.js';
 import { TypedEmitter } from '../../src/client/TypedEmitter.js';
@@ -63,11 +61,5 @@ describe('MediaInfraError', () => {
     expect(MediaInfraError.from(e)).toBe(e);
     expect(MediaInfraError.fromInfo({ code: 'NOPE', message: 'm' }, 'SERVER_ERROR').code).toBe('SERVER_ERROR');
     expect(MediaInfraError.fromInfo({ code: 'NOT_FOUND', message: 'm' }, 'SERVER_ERROR').code).toBe('NOT_FOUND');
-  });
-});
-
-describe('machines and protocol agree', () => {
-  it('the refusal close codes the client machine knows are the gateway\'s', () => {
-    expect(REFUSAL_CODES).toEqual({ unauthorized: CloseCode.UNAUTHORIZED, expired: CloseCode.EXPIRED });
   });
 });

@@ -13,6 +13,6 @@ export function consumerActor(producerPaused: boolean) {
     actions: { releaseConsumer: () => {}, reportClosed: () => {} },
   });
   return createActor(machine, {
-    input: { id: 'c1', producerId: 'p1', kind: 'video', rtpParameters: {}, userId: 'user-2', producerPaused },
+    input: { id: 'c1', producerId: 'p1', kind: 'video', rtpParameters: { codecs: [] }, userId: 'user-2', producerPaused },
   }).start();
 }
