@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { API_DOCS_DIR, generateApiDocs, readTree, staleApiDocs } from './apiDocs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -40,11 +41,25 @@ try {
       writeFileSync(join(root, path), content);
     }
   }
+  // The API reference (scripts/apiDocs.mjs): generated aside, then compared file by file.
+  const api = readTree(join(root, API_DOCS_DIR));
+  await generateApiDocs(join(dir, 'api'));
+  const generatedApi = readTree(join(dir, 'api'));
+  for (const path of staleApiDocs(generatedApi, api)) {
+    stale.push(`${API_DOCS_DIR}/${path}`);
+    if (check) continue;
+    const target = join(root, API_DOCS_DIR, path);
+    if (generatedApi[path] === undefined) rmSync(target);
+    else {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, generatedApi[path]);
+    }
+  }
   if (check && stale.length) {
     console.error(`stale (run npm run docs): ${stale.join(', ')}`);
     process.exitCode = 1;
   } else {
-    console.log(stale.length ? `${check ? 'stale' : 'wrote'}: ${stale.join(', ')}` : `docs are up to date (${Object.keys(files).length} files)`);
+    console.log(stale.length ? `${check ? 'stale' : 'wrote'}: ${stale.join(', ')}` : `docs are up to date (${Object.keys(files).length + Object.keys(generatedApi).length} files)`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
