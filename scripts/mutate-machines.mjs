@@ -10,10 +10,10 @@
 //   node scripts/mutate-machines.mjs               the committed tree (git archive HEAD)
 //   node scripts/mutate-machines.mjs --worktree    the files as they are now in this tree
 //   node scripts/mutate-machines.mjs --only producer   the mutants of one machine
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,20 +75,38 @@ function makeCopy() {
   return dir;
 }
 
+/** A mutant can make the client loop forever (it never yields to a timer): such a run is stopped, with its workers. */
+const RUN_LIMIT_MS = 180_000;
+
 /** Runs the model tests in `dir`; returns the failed tests (name and first line of the failure). */
-function runModelTests(dir) {
+async function runModelTests(dir) {
   const report = join(dir, 'report.json');
   rmSync(report, { force: true });
-  spawnSync('npx', ['vitest', 'run', 'tests/model', '--reporter=json', `--outputFile=${report}`], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  const child = spawn('npx', ['vitest', 'run', 'tests/model', '--reporter=json', `--outputFile=${report}`], {
+    cwd: dir,
+    env: { ...process.env, CI: '1' },
+    stdio: 'ignore',
+    detached: true, // its own process group: the workers are stopped with it
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.kill(-child.pid, 'SIGKILL');
+  }, RUN_LIMIT_MS);
+  await new Promise((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  if (timedOut) return [{ name: `(timeout: the model tests did not end in ${RUN_LIMIT_MS / 1000} s)`, message: 'the run never ended: the implementation loops' }];
   if (!existsSync(report)) return [{ name: '(vitest did not run)', message: '' }];
   const json = JSON.parse(readFileSync(report, 'utf8'));
   const failed = [];
   for (const file of json.testResults) {
     if (file.status === 'failed' && file.assertionResults.length === 0) failed.push({ name: file.name.replace(`${dir}/`, ''), message: (file.message ?? '').split('\n')[0] });
     for (const t of file.assertionResults) {
-      if (t.status === 'failed') failed.push({ name: t.title.split(':')[0], message: (t.failureMessages[0] ?? '').split('\n').slice(0, 2).join(' ').slice(0, 160) });
+      if (t.status === 'failed') failed.push({ name: `${basename(file.name)} › ${t.title.split(':')[0]}`, message: (t.failureMessages[0] ?? '').split('\n').slice(0, 2).join(' ').slice(0, 160) });
     }
   }
+  // an error outside any test (a throw in a socket callback) fails the run too
+  if (!json.success && failed.length === 0) failed.push({ name: '(an error outside the tests)', message: 'vitest reported the run failed' });
   return failed;
 }
 
@@ -96,7 +114,7 @@ const dir = makeCopy();
 let exitCode = 0;
 const rows = [];
 try {
-  const baseline = runModelTests(dir);
+  const baseline = await runModelTests(dir);
   if (baseline.length) {
     console.error('The model tests fail without any mutant:', baseline);
     process.exit(1);
@@ -112,7 +130,7 @@ try {
     }
     writeFileSync(file, original.replace(search, replacement));
     const started = Date.now();
-    const failed = runModelTests(dir);
+    const failed = await runModelTests(dir);
     writeFileSync(file, original);
     const killed = failed.length > 0;
     if (!killed) exitCode = 1;

@@ -13,6 +13,8 @@ import { ScriptedDevices } from './scriptedDevices.js';
 /** Longer than any test: no timer of the client ever fires by itself; `fire` makes its time pass. */
 export const NEVER = 3_600_000;
 
+const RUNAWAY = 500;
+
 export interface ClientWorldOptions {
   /** Requests the server keeps until the test answers them. */
   held: RequestMethod[];
@@ -85,6 +87,13 @@ export class ClientWorld {
       return { recordingId: this.recordingIds.at(-1) };
     };
     server.handlers.stopRecord = () => ({ id: this.recordingIds.at(-1), path: `/recordings/${this.recordingIds.at(-1)}.webm` });
+    // A client that asks without end (each answer making it ask again) would never yield to a
+    // timer: stop it loudly instead. No path sends a tenth of this.
+    const receive = server.receive.bind(server);
+    server.receive = (socket, text) => {
+      if (server.requests.length >= RUNAWAY) throw new Error(`the client sent ${RUNAWAY} requests: it loops (last: ${server.requests.at(-1)?.method})`);
+      receive(socket, text);
+    };
     this.devices.hold = options.holdLoads ?? false;
     this.client = createMediaClient('ws://media.test/v1/ws', 'model-token', {
       webSocketFactory: server.factory,
@@ -139,8 +148,9 @@ export class ClientWorld {
   }
 
   async stop(): Promise<void> {
-    // A client left half-way (a held request, a held load) is closed without waiting for the server.
-    this.server.held.clear();
+    // A client left half-way (a held request, a held load) is closed without waiting for the
+    // server: its socket closes (held requests fail with it). Nothing held is answered now, so a
+    // client that would loop on answers cannot loop here.
     this.server.closeOnLeave = true;
     this.devices.hold = false;
     this.devices.releaseAll();

@@ -13,7 +13,7 @@ import { actorErrors } from './samples.js';
 const CONSUMER_METHODS = new Set(['pauseConsumer', 'resumeConsumer']);
 
 async function start(probe: Parameters<ModelSpec['start']>[0]) {
-  const world = new ClientWorld({ held: [], inspect: probe.inspect });
+  const world = new ClientWorld({ held: ['listen'], inspect: probe.inspect });
   const managers: ConsumeManager[] = [];
   const events: string[] = [];
   const calls = new Calls();
@@ -27,7 +27,11 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     cm.on('closed', (e) => events.push(`closed:${e.code}`));
   });
   await settle();
-  if (world.client.state !== 'connected' || !world.server.methods().includes('listen')) throw new Error('the client did not connect and listen');
+  world.server.answer('listen');
+  await settle();
+  if (world.client.state !== 'connected' || world.server.methods().filter((m) => m === 'listen').length !== 1) {
+    throw new Error(`the client did not connect and listen once: ${world.server.methods().join(', ')}`);
+  }
   world.requests(CONSUMER_METHODS);
   // From here the server answers consumer requests only when the path says so.
   world.server.held.add('pauseConsumer').add('resumeConsumer');
