@@ -1,5 +1,6 @@
 // The recording table: one row per recording, written when it starts and again when it ends, so
 // the API never shows a file as fine before ffmpeg has finalized it.
+import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Db } from '../database.js';
 
@@ -36,6 +37,8 @@ interface Row {
 }
 
 const LIST_LIMIT = 1000;
+/** The reason of a recording whose server died (kill -9, power loss) while it ran. */
+export const INTERRUPTED_REASON = 'server stopped';
 
 function toInfo(row: Row): RecordingInfo {
   return {
@@ -59,7 +62,9 @@ export class RecordingStore {
   private readonly byRoom: Database.Statement<[string, number], Row>;
   private readonly all: Database.Statement<[number], Row>;
   private readonly byId: Database.Statement<[string], Row>;
-  private readonly interrupted: Database.Statement<[number]>;
+  private readonly unfinished: Database.Statement<[], Pick<Row, 'id' | 'path'>>;
+  private readonly markInterrupted: Database.Statement<[number, number, string, string]>;
+  private readonly transaction: Db['transaction'];
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
@@ -69,9 +74,9 @@ export class RecordingStore {
     this.byRoom = db.prepare<[string, number], Row>('SELECT * FROM recording WHERE room_id = ? ORDER BY started_at, id LIMIT ?');
     this.all = db.prepare<[number], Row>('SELECT * FROM recording ORDER BY started_at, id LIMIT ?');
     this.byId = db.prepare<[string], Row>('SELECT * FROM recording WHERE id = ?');
-    this.interrupted = db.prepare(
-      "UPDATE recording SET ended_at = ?, state = 'failed', reason = 'the server stopped before finalizing it' WHERE state = 'recording'",
-    );
+    this.unfinished = db.prepare<[], Pick<Row, 'id' | 'path'>>("SELECT id, path FROM recording WHERE state = 'recording'");
+    this.markInterrupted = db.prepare("UPDATE recording SET ended_at = ?, bytes = ?, state = 'failed', reason = ? WHERE id = ? AND state = 'recording'");
+    this.transaction = db.transaction.bind(db);
   }
 
   started(r: { id: string; roomId: string; userId: string; producerId: string; kind: string; path: string; startedAt: Date }): void {
@@ -94,9 +99,19 @@ export class RecordingStore {
 
   /**
    * At start: rows still 'recording' belong to a process that died (kill -9, power loss) before
-   * finalizing them. Their files may be truncated, so they are marked failed, not fine.
+   * finalizing them. Their files are cut short (they decode up to the cut: see recorder.ts), so
+   * they are marked failed, not fine, with the size the file really has.
    */
   failInterrupted(now = Date.now()): number {
-    return this.interrupted.run(now).changes;
+    const rows = this.unfinished.all();
+    const sizes = rows.map((r) => {
+      try {
+        return statSync(r.path).size;
+      } catch {
+        return 0;
+      }
+    });
+    this.transaction(() => rows.forEach((r, i) => this.markInterrupted.run(now, sizes[i]!, INTERRUPTED_REASON, r.id)))();
+    return rows.length;
   }
 }

@@ -1,12 +1,15 @@
 // Every recording this server runs: at most one per producer, each a row in the recording table
 // kept true to its ffmpeg, and all of them finalized before the server exits.
+//
+// The row is written when a start begins, so a server killed at any moment leaves a row that the
+// next start marks failed; a start that fails marks it failed with the reason at once.
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
 import { MediaError } from './errors.js';
-import { Recording, type RecordingResult } from './recorder.js';
+import { Recording, recordingPath, type RecordingResult } from './recorder.js';
 import type { RecordingStore } from './recordingStore.js';
 
 export interface RecordingOwner {
@@ -30,7 +33,8 @@ interface Running {
 export class Recordings {
   /** By producer id. */
   private readonly active = new Map<string, Running>();
-  private readonly starting = new Set<string>();
+  /** Starts in progress, by producer id: settle (never reject) when the start has succeeded or cleaned up. */
+  private readonly starting = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: RecordingStore,
@@ -45,23 +49,20 @@ export class Recordings {
   /**
    * Starts recording `producer`; `onEnded` is called once when it ends, however it ends
    * (stop(), producer closed, ffmpeg died, shutdown), after its row has been updated.
+   * Rejects with UNSUPPORTED_CODEC, PRODUCER_CLOSED or SERVER_ERROR (with the reason).
    */
   async start(owner: RecordingOwner, producer: ms.Producer, onEnded: (ended: EndedRecording) => void): Promise<Recording> {
     if (this.isRecording(producer.id)) throw new MediaError(ErrorCode.INVALID_STATE, `producer ${producer.id} is already being recorded`);
-    this.starting.add(producer.id);
+    const id = randomUUID();
+    const path = recordingPath(this.dir, id, producer);
+    const started = this.startRow(owner, producer, id, path);
+    this.starting.set(producer.id, started.catch(() => undefined));
     let recording: Recording;
     try {
-      await mkdir(this.dir, { recursive: true });
-      recording = await Recording.start({ router: owner.router, producer, id: randomUUID(), dir: this.dir, logger: this.logger });
-    } catch (err) {
-      if (err instanceof MediaError) throw err;
-      this.logger.error({ producerId: producer.id, err: (err as Error).message }, 'recording could not start');
-      throw new MediaError(ErrorCode.SERVER_ERROR, 'the recording could not start');
+      recording = await started;
     } finally {
       this.starting.delete(producer.id);
     }
-    const { id, path } = recording;
-    this.store.started({ id, roomId: owner.roomId, userId: owner.userId, producerId: producer.id, kind: recording.kind, path, startedAt: recording.startedAt });
     const done = recording.ended.then((result) => {
       this.active.delete(producer.id);
       const ended = { id, path, result };
@@ -77,6 +78,21 @@ export class Recordings {
     return recording;
   }
 
+  private async startRow(owner: RecordingOwner, producer: ms.Producer, id: string, path: string): Promise<Recording> {
+    const startedAt = new Date();
+    this.store.started({ id, roomId: owner.roomId, userId: owner.userId, producerId: producer.id, kind: producer.kind, path, startedAt });
+    try {
+      await mkdir(this.dir, { recursive: true });
+      return await Recording.start({ router: owner.router, producer, id, dir: this.dir, logger: this.logger });
+    } catch (err) {
+      const reason = (err as Error).message;
+      this.store.ended(id, { state: 'failed', endedAt: new Date(), bytes: 0, reason: `could not start: ${reason}` });
+      this.logger.error({ recordingId: id, producerId: producer.id, err: reason }, 'recording could not start');
+      if (err instanceof MediaError) throw err;
+      throw new MediaError(ErrorCode.SERVER_ERROR, `the recording could not start: ${reason}`);
+    }
+  }
+
   /** Stops the recording of `producerId`; resolves once its file is final and its row updated. */
   async stop(producerId: string): Promise<EndedRecording> {
     const running = this.active.get(producerId);
@@ -85,8 +101,9 @@ export class Recordings {
     return running.done;
   }
 
-  /** Finalizes every running recording (shutdown) and waits for their rows. */
+  /** Finalizes every running recording (shutdown) and waits for their rows, and for starts in progress. */
   async stopAll(): Promise<void> {
+    await Promise.all(this.starting.values());
     await Promise.all(
       [...this.active.values()].map(({ recording, done }) => {
         void recording.stop();

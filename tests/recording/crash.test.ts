@@ -1,0 +1,57 @@
+// kill -9 of the server mid-recording: its ffmpegs die with it, the files written so far decode
+// up to the kill, and the next start marks the rows failed ("server stopped") with their real size.
+import { afterAll, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { INTERRUPTED_REASON } from '../../src/server/mr/recordingStore.js';
+import { probe } from '../support/ffprobe.js';
+import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { MediaPeer } from './mediaPeer.js';
+import { processesMentioning } from './processes.js';
+
+/** Recorded before the kill: the files' content. */
+const BEFORE_KILL_MS = 3_000;
+
+describe('a server killed with SIGKILL while recording', () => {
+  const servers: ServerProcess[] = [];
+  let peer: MediaPeer | undefined;
+  afterAll(async () => {
+    await peer?.close();
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  it('leaves files that decode up to the kill, no ffmpeg, and rows marked failed with their size', async () => {
+    const first = await startServerProcess();
+    servers.push(first);
+    const t = await first.connect('crash', 'alice');
+    peer = await MediaPeer.produce(t.url, t.token);
+    for (const kind of ['video', 'audio'] as const) await peer.socket.ok('startRecord', { producerId: peer.producerId(kind) });
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, BEFORE_KILL_MS)); // the recordings' content before the kill
+    const rows = await first.recordings('crash');
+    expect(rows.map((r) => r.state)).toEqual(['recording', 'recording']);
+    expect(processesMentioning('ffmpeg', first.recordingsDir)).toHaveLength(2);
+
+    await first.kill9();
+    const recordedMs = performance.now() - started;
+    await peer.close();
+    peer = undefined;
+    // PR_SET_PDEATHSIG: the kernel kills them with the server.
+    await expect.poll(() => processesMentioning('ffmpeg', first.recordingsDir), { timeout: 5_000 }).toEqual([]);
+
+    for (const row of rows) {
+      const p = probe(row.path);
+      expect(p.codec).toBe(row.kind === 'video' ? 'vp8' : 'opus');
+      // Decodes up to the kill: all but the last cluster / Ogg page (half a second at most) is there.
+      expect(p.frames * (row.kind === 'video' ? 1000 / 30 : 20), row.kind).toBeGreaterThan(BEFORE_KILL_MS - 1_000);
+      console.log(`${row.kind} cut by kill -9 after ${(recordedMs / 1000).toFixed(1)} s: ${p.frames} frames decode, ${statSync(row.path).size} bytes`);
+    }
+
+    const second = await startServerProcess({ databasePath: first.databasePath, env: { RECORDINGS_DIR: first.recordingsDir } });
+    servers.push(second);
+    for (const row of await second.recordings('crash')) {
+      expect(row).toMatchObject({ state: 'failed', reason: INTERRUPTED_REASON, bytes: statSync(row.path).size, endedAt: expect.any(String) });
+      expect(row.bytes).toBeGreaterThan(0);
+    }
+    expect(second.logs()).toMatch(/marked recordings of a server that stopped/);
+  });
+});
