@@ -11,6 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, openClientPage } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { BUDGET, measurePackageEntry } from '../../bench/bundleSize.js';
 import { createClient, listen, readFrames, waitForConsumers, waitForState } from '../e2e/pageHelpers.js';
 import { diskSize, installedPackages, installInFreshApp, nativeBuildTraces, npm, SERVER_PACKAGES, type CustomerApp } from './customerApp.js';
 
@@ -68,6 +69,13 @@ describe(`the client package (${PACKAGE}) in a fresh app`, () => {
     expect(errors, errors.join('\n')).toEqual([]);
     expect(files.filter((f) => !inside(app.dir, f) && !inside(typescriptLib, f))).toEqual([]);
     expect(files).toContain(join(app.dir, 'node_modules', PACKAGE, 'types', 'src', 'client', 'index.d.ts'));
+  });
+
+  it(`in an app's production bundle, the installed package stays within ${BUDGET.packageGzip / 1024} KB gz before inspecting`, async () => {
+    const size = await measurePackageEntry(app.dir);
+    console.log(`installed ${PACKAGE} bundled for production: ${(size.initialGzip / 1024).toFixed(1)} KB gz at once, inspector chunk ${(size.lazyGzip / 1024).toFixed(1)} KB gz`);
+    expect(size.initialGzip).toBeLessThanOrEqual(BUDGET.packageGzip);
+    expect(size.lazyGzip).toBeGreaterThan(0);
   });
 
   describe('bundled by esbuild, in Chromium against the real server', () => {
