@@ -1,4 +1,4 @@
-// kill -9 of the server mid-recording: its ffmpegs die with it, the files written so far decode
+// kill -9 of the server mid-recording: its ffmpegs die with it (even one waiting for a paused producer), the files written so far decode
 // up to the kill, and the next start marks the rows failed ("server stopped") with their real size.
 import { afterAll, describe, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
@@ -14,8 +14,10 @@ const BEFORE_KILL_MS = 3_000;
 describe('a server killed with SIGKILL while recording', () => {
   const servers: ServerProcess[] = [];
   let peer: MediaPeer | undefined;
+  let paused: MediaPeer | undefined;
   afterAll(async () => {
     await peer?.close();
+    await paused?.close();
     await Promise.all(servers.map((s) => s.stop()));
   });
 
@@ -25,16 +27,22 @@ describe('a server killed with SIGKILL while recording', () => {
     const t = await first.connect('crash', 'alice');
     peer = await MediaPeer.produce(t.url, t.token);
     for (const kind of ['video', 'audio'] as const) await peer.socket.ok('startRecord', { producerId: peer.producerId(kind) });
+    // One more on a paused producer: its ffmpeg waits for packets and writes nothing, not even progress.
+    const t2 = await first.connect('crash', 'bob');
+    paused = await MediaPeer.produce(t2.url, t2.token);
+    await paused.pause('video');
+    await paused.socket.ok('startRecord', { producerId: paused.producerId('video') });
     const started = performance.now();
     await new Promise((r) => setTimeout(r, BEFORE_KILL_MS)); // the recordings' content before the kill
-    const rows = await first.recordings('crash');
-    expect(rows.map((r) => r.state)).toEqual(['recording', 'recording']);
-    expect(processesMentioning('ffmpeg', first.recordingsDir)).toHaveLength(2);
+    const all = await first.recordings('crash');
+    expect(all.map((r) => r.state)).toEqual(['recording', 'recording', 'recording']);
+    expect(processesMentioning('ffmpeg', first.recordingsDir)).toHaveLength(3);
+    const rows = all.filter((r) => r.userId === 'alice');
 
     await first.kill9();
     const recordedMs = performance.now() - started;
-    await peer.close();
-    peer = undefined;
+    await Promise.all([peer.close(), paused.close()]);
+    peer = paused = undefined;
     // PR_SET_PDEATHSIG: the kernel kills them with the server.
     await expect.poll(() => processesMentioning('ffmpeg', first.recordingsDir), { timeout: 5_000 }).toEqual([]);
 
@@ -48,9 +56,12 @@ describe('a server killed with SIGKILL while recording', () => {
 
     const second = await startServerProcess({ databasePath: first.databasePath, env: { RECORDINGS_DIR: first.recordingsDir } });
     servers.push(second);
-    for (const row of await second.recordings('crash')) {
-      expect(row).toMatchObject({ state: 'failed', reason: INTERRUPTED_REASON, bytes: statSync(row.path).size, endedAt: expect.any(String) });
-      expect(row.bytes).toBeGreaterThan(0);
+    const after = await second.recordings('crash');
+    expect(after).toHaveLength(3);
+    for (const row of after) {
+      const size = row.userId === 'alice' ? statSync(row.path).size : 0; // the paused one wrote nothing
+      expect(row).toMatchObject({ state: 'failed', reason: INTERRUPTED_REASON, bytes: size, endedAt: expect.any(String) });
+      if (row.userId === 'alice') expect(row.bytes).toBeGreaterThan(0);
     }
     expect(second.logs()).toMatch(/marked recordings of a server that stopped/);
   });
