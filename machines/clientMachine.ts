@@ -6,17 +6,24 @@
 // welcoming → loadingDevice → joining → creatingTransports → ready.
 // The send transport is created with every connection; the recv transport only once the page
 // listens (`listenTrack`), so a client that only sends never pays for a receiving one.
-import { assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom } from 'xstate';
+import { assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { CloseCode } from '../src/protocol/codes.js';
 import { consumerMachine, type ConsumerReport } from './consumerMachine.js';
 import { deviceMachine, type DeviceReport } from './deviceMachine.js';
 import { producerMachine, type ProducerInput, type ProducerReport } from './producerMachine.js';
-import { notProvided, toErrorInfo, type ErrorInfo, type TransportDirection } from './shared.js';
+import { notProvided, tagList, toErrorInfo, type ErrorInfo, type TransportDirection } from './shared.js';
 import { signalingMachine, type SignalingReport, type SignalingTiming, type Welcome } from './signalingMachine.js';
 import { transportMachine, type IceTiming, type TransportReport } from './transportMachine.js';
 
 /** Why a client ended `closed`. */
 export type CloseReason = 'client' | 'unauthorized' | 'expired' | 'failed';
+
+// What the MediaInfraClient facade may know of the root is said by tags on the states, never by
+// their names. `closed` is on `closing` too: nothing can be done with a closing client either.
+
+/** The client's connection state. `closed` is final; `closeReason` then says why. */
+export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export const clientStates = tagList<ClientState>({ connecting: 1, connected: 1, reconnecting: 1, closed: 1 });
 
 /** The systemId of every actor of a client (`actor.system.get(...)`, the inspector, traces). */
 export const systemIds = {
@@ -78,6 +85,7 @@ export const clientMachine = setup({
     input: {} as ClientInput,
     emitted: {} as ClientEmitted,
     output: {} as { closeReason: CloseReason | undefined },
+    tags: {} as ClientState,
   },
   actors: {
     device: deviceMachine,
@@ -270,6 +278,7 @@ export const clientMachine = setup({
       },
       states: {
         connecting: {
+          tags: 'connecting',
           entry: 'connectSignaling',
           initial: 'welcoming',
           states: sessionStates(),
@@ -277,6 +286,7 @@ export const clientMachine = setup({
           on: { 'signaling.closed': onSignalingClosed('#client.running.reconnecting') },
         },
         connected: {
+          tags: 'connected',
           entry: [assign({ attempt: 0, error: undefined }), 'produceAll'],
           initial: 'idle',
           on: {
@@ -316,6 +326,7 @@ export const clientMachine = setup({
           },
         },
         reconnecting: {
+          tags: 'reconnecting',
           initial: 'backingOff',
           states: {
             backingOff: {
@@ -335,16 +346,26 @@ export const clientMachine = setup({
       },
     },
     closing: {
+      tags: 'closed',
       entry: [{ type: 'closeAs', params: { reason: 'client' } }, 'releaseAll', 'disconnectSignaling'],
       on: { 'signaling.closed': 'closed' },
     },
     closed: {
+      tags: 'closed',
       type: 'final',
       entry: 'releaseAll',
     },
   },
   output: ({ context }) => ({ closeReason: context.closeReason }),
 });
+
+export type ClientSnapshot = SnapshotFrom<typeof clientMachine>;
+
+/** The client's status (a stopped root is `closed`). */
+export function clientState(snapshot: ClientSnapshot): ClientState {
+  if (snapshot.status !== 'active') return 'closed';
+  return clientStates.find((tag) => snapshot.hasTag(tag)) ?? 'connecting';
+}
 
 /** The steps of one connection, shared by the first attempt and every reconnection attempt. */
 function sessionStates() {

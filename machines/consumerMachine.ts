@@ -1,8 +1,14 @@
 // One received track (behind a ConsumeManager). It does not survive a lost connection: the root
 // sends `close` and a new consumer arrives through `listenTrack` after the reconnect.
-import { assign, emit, fromPromise, sendParent, setup } from 'xstate';
+import { assign, emit, fromPromise, sendParent, setup, type SnapshotFrom } from 'xstate';
 import type { NotificationData } from '../src/protocol/messages.js';
-import { notProvided, toErrorInfo, type ErrorInfo } from './shared.js';
+import { notProvided, tagList, toErrorInfo, type ErrorInfo } from './shared.js';
+
+// What a ConsumeManager may know of its consumer is said by tags on the states, never by their names.
+
+/** `creating`: being consumed; `live` / `paused`: received / paused by this client; `pausing` / `resuming`: waiting for the server; `closed`: for good. */
+export type ConsumerState = 'creating' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closed';
+export const consumerStates = tagList<ConsumerState>({ creating: 1, live: 1, pausing: 1, paused: 1, resuming: 1, closed: 1 });
 
 /** The `newConsumer` notification's data. */
 export type ConsumerInput = NotificationData<'newConsumer'>;
@@ -40,6 +46,7 @@ export const consumerMachine = setup({
     events: {} as ConsumerEvent,
     input: {} as ConsumerInput,
     emitted: {} as ConsumerEmitted,
+    tags: {} as ConsumerState,
   },
   actors: {
     /** Create the local consumer on the recv transport, then request `resumeConsumer` (created paused). */
@@ -68,6 +75,7 @@ export const consumerMachine = setup({
   },
   states: {
     creating: {
+      tags: 'creating',
       invoke: {
         id: 'consume',
         src: 'consume',
@@ -85,9 +93,11 @@ export const consumerMachine = setup({
       },
     },
     live: {
+      tags: 'live',
       on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
     },
     pausing: {
+      tags: 'pausing',
       invoke: {
         id: 'pauseConsumer',
         src: 'pauseConsumer',
@@ -97,9 +107,11 @@ export const consumerMachine = setup({
       },
     },
     paused: {
+      tags: 'paused',
       on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
     },
     resuming: {
+      tags: 'resuming',
       invoke: {
         id: 'resumeConsumer',
         src: 'resumeConsumer',
@@ -109,8 +121,17 @@ export const consumerMachine = setup({
       },
     },
     closed: {
+      tags: 'closed',
       type: 'final',
       entry: [{ type: 'releaseConsumer', params: ({ context }) => ({ consumerId: context.id }) }, 'emitClosed', 'reportClosed'],
     },
   },
 });
+
+export type ConsumerSnapshot = SnapshotFrom<typeof consumerMachine>;
+
+/** The consumer's status (a stopped actor is `closed`). */
+export function consumerState(snapshot: ConsumerSnapshot): ConsumerState {
+  if (snapshot.status !== 'active') return 'closed';
+  return consumerStates.find((tag) => snapshot.hasTag(tag)) ?? 'closed';
+}

@@ -1,9 +1,24 @@
 // One sent track (behind a ProduceManager). It survives a lost connection: the root sends `suspend`
 // when the socket is lost and `produce` once a new send transport is ready, and the same actor
 // produces the same track again, keeping its paused state. Recording is a parallel region.
-import { and, assign, emit, fromPromise, sendParent, setup } from 'xstate';
+import { and, assign, emit, fromPromise, sendParent, setup, type SnapshotFrom } from 'xstate';
 import type { NotificationData, ResponseData } from '../src/protocol/messages.js';
-import { notProvided, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
+import { notProvided, tagList, toErrorInfo, type ErrorInfo, type MediaKind } from './shared.js';
+
+// What a ProduceManager may know of its producer is said by tags on the states (one media tag, and
+// one recording tag while active): the facade never reads a state's name.
+
+/**
+ * `waiting`: for a (new) send transport — before the first connection and after a lost one;
+ * `producing`: being produced; `live` / `paused`: sent / paused; `pausing` / `resuming`: waiting for
+ * the server; `closing` / `closed`: ended for good.
+ */
+export type ProducerState = 'waiting' | 'producing' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closing' | 'closed';
+/** `suspended`: the connection was lost while recording; recording starts again once produced again. */
+export type RecordingState = 'idle' | 'starting' | 'recording' | 'stopping' | 'suspended' | 'failed';
+/** The tags, each once (the compiler checks that none is missing or extra). */
+export const producerStates = tagList<ProducerState>({ waiting: 1, producing: 1, live: 1, pausing: 1, paused: 1, resuming: 1, closing: 1, closed: 1 });
+export const recordingStates = tagList<RecordingState>({ idle: 1, starting: 1, recording: 1, stopping: 1, suspended: 1, failed: 1 });
 
 export interface ProducerInput {
   /** Local key, also the actor's id and systemId (`producer.<n>`). */
@@ -16,8 +31,11 @@ export interface ProducerInput {
   paused: boolean;
 }
 
-/** A finished recording: `stopRecord`'s answer. */
-export type Recording = ResponseData<'stopRecord'>;
+/** A finished recording: its id and the path of its file on the server (`stopRecord`'s answer). */
+export interface Recording {
+  id: string;
+  path: string;
+}
 
 export interface ProducerContext extends ProducerInput {
   /** The server's producer id while produced; changes with every (re)production. */
@@ -62,6 +80,7 @@ export const producerMachine = setup({
     events: {} as ProducerEvent,
     input: {} as ProducerInput,
     emitted: {} as ProducerEmitted,
+    tags: {} as ProducerState | RecordingState,
   },
   actors: {
     /** Produce the track on the current send transport (paused if asked); resolves with the server's id. */
@@ -124,9 +143,11 @@ export const producerMachine = setup({
           },
           states: {
             waiting: {
+              tags: 'waiting',
               on: { produce: 'producing' },
             },
             producing: {
+              tags: 'producing',
               invoke: {
                 id: 'produce',
                 src: 'produce',
@@ -146,9 +167,11 @@ export const producerMachine = setup({
               },
             },
             live: {
+              tags: 'live',
               on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
             },
             pausing: {
+              tags: 'pausing',
               invoke: {
                 id: 'pauseProducer',
                 src: 'pauseProducer',
@@ -158,9 +181,11 @@ export const producerMachine = setup({
               },
             },
             paused: {
+              tags: 'paused',
               on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
             },
             resuming: {
+              tags: 'resuming',
               invoke: {
                 id: 'resumeProducer',
                 src: 'resumeProducer',
@@ -198,9 +223,11 @@ export const producerMachine = setup({
           },
           states: {
             idle: {
+              tags: 'idle',
               on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } },
             },
             starting: {
+              tags: 'starting',
               invoke: {
                 id: 'startRecord',
                 src: 'startRecord',
@@ -217,6 +244,7 @@ export const producerMachine = setup({
               on: { suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) } },
             },
             recording: {
+              tags: 'recording',
               on: {
                 stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined }) },
                 suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) },
@@ -225,9 +253,11 @@ export const producerMachine = setup({
             // The connection was lost while recording (the server finalized that segment): once the
             // track is produced again, recording starts again, in a new segment.
             suspended: {
+              tags: 'suspended',
               always: { guard: 'isProduced', target: 'starting' },
             },
             stopping: {
+              tags: 'stopping',
               invoke: {
                 id: 'stopRecord',
                 src: 'stopRecord',
@@ -249,6 +279,7 @@ export const producerMachine = setup({
               },
             },
             failed: {
+              tags: 'failed',
               on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } },
             },
           },
@@ -256,6 +287,7 @@ export const producerMachine = setup({
       },
     },
     closing: {
+      tags: 'closing',
       invoke: {
         id: 'closeProducer',
         src: 'closeProducer',
@@ -265,8 +297,22 @@ export const producerMachine = setup({
       },
     },
     closed: {
+      tags: 'closed',
       type: 'final',
       entry: [{ type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) }, 'emitClosed', 'reportClosed'],
     },
   },
 });
+
+export type ProducerSnapshot = SnapshotFrom<typeof producerMachine>;
+
+/** The producer's media status (a stopped actor is `closed`). */
+export function producerState(snapshot: ProducerSnapshot): ProducerState {
+  if (snapshot.status !== 'active') return 'closed';
+  return producerStates.find((tag) => snapshot.hasTag(tag)) ?? 'closed';
+}
+
+/** The producer's recording status (`idle` once it is no longer active). */
+export function recordingState(snapshot: ProducerSnapshot): RecordingState {
+  return recordingStates.find((tag) => snapshot.hasTag(tag)) ?? 'idle';
+}

@@ -40,6 +40,14 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * The tags of a union, as a list to look them up in a snapshot (`snapshot.hasTag`). Given as an
+ * object so that the compiler checks that it names every member of the union, and nothing else.
+ */
+export function tagList<T extends string>(tags: Record<T, 1>): readonly T[] {
+  return Object.keys(tags) as T[];
+}
+
 /** Placeholder for an actor or action that src/client must provide. */
 export function notProvided(name: string): never {
   throw new Error(`'${name}' is not provided: use machine.provide()`);

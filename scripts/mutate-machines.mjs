@@ -36,7 +36,7 @@ const MUTANTS = [
   ['transportMachine', 'assignment: restarts are not counted again from 0 once connected', 'entry: assign({ iceRestarts: 0 }),', ''],
   ['transportMachine', 'action: a created transport is not reported', "assign({ transportId: ({ event }) => event.output.transportId }), 'reportCreated'", 'assign({ transportId: ({ event }) => event.output.transportId })'],
 
-  ['producerMachine', 'target: pause goes straight to paused', "live: {\n              on: { pause: { target: 'pausing'", "live: {\n              on: { pause: { target: 'paused'"],
+  ['producerMachine', 'target: pause goes straight to paused', "live: {\n              tags: 'live',\n              on: { pause: { target: 'pausing'", "live: {\n              tags: 'live',\n              on: { pause: { target: 'paused'"],
   ['producerMachine', 'guard: wantsPaused negated', 'wantsPaused: ({ context }) => context.paused', 'wantsPaused: ({ context }) => !context.paused'],
   ['producerMachine', 'guard: isThisProducer matches any producer', "&& event.producerId === context.producerId", ''],
   ['producerMachine', 'assignment: a resumed producer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
@@ -45,7 +45,7 @@ const MUTANTS = [
 
   ['consumerMachine', 'target: a consumed track starts paused', "onDone: 'live',", "onDone: 'paused',"],
   // consumerMachine has no guard: the nearest is a condition on a transition, here one that never holds
-  ['consumerMachine', 'guard: pause guarded by a condition that never holds', "live: {\n      on: { pause: { target: 'pausing'", "live: {\n      on: { pause: { guard: () => false, target: 'pausing'"],
+  ['consumerMachine', 'guard: pause guarded by a condition that never holds', "live: {\n      tags: 'live',\n      on: { pause: { target: 'pausing'", "live: {\n      tags: 'live',\n      on: { pause: { guard: () => false, target: 'pausing'"],
   ['consumerMachine', 'assignment: a resumed consumer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
   ['consumerMachine', "action: 'producerPaused' is not emitted", "producerPaused: { actions: [assign({ producerPaused: true }), emit({ type: 'producerPaused' })] }", 'producerPaused: { actions: [assign({ producerPaused: true })] }'],
 

@@ -1,12 +1,13 @@
 import type { ConsumerRef } from '../../machines/clientMachine.js';
+import { consumerState, type ConsumerSnapshot, type ConsumerState } from '../../machines/consumerMachine.js';
+import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { MediaInfraError } from './MediaInfraError.js';
-import { TypedEmitter } from './TypedEmitter.js';
-import { untilSnapshot } from './untilSnapshot.js';
+import { TrackManager } from './TrackManager.js';
 
-type ConsumerSnapshot = ReturnType<ConsumerRef['getSnapshot']>;
+export type { ConsumerState };
 
-export type ConsumerState = 'creating' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closed';
+type ConsumerCommand = { type: 'pause' } | { type: 'resume' };
 
 export type ConsumeManagerEvents = {
   state: [state: ConsumerState];
@@ -21,39 +22,26 @@ export type ConsumeManagerEvents = {
 };
 
 /** @internal */
-export function consumerState(snapshot: ConsumerSnapshot): ConsumerState {
-  if (snapshot.status !== 'active') return 'closed';
-  return snapshot.value as ConsumerState;
-}
+export { consumerState };
 
 /**
  * One received track. It does not survive a lost connection: it closes, and a new
  * ConsumeManager for the same remote track arrives through `listenTrack`'s callback after the
  * reconnect. Once closed, every method rejects with `CONSUMER_CLOSED`.
  */
-export class ConsumeManager extends TypedEmitter<ConsumeManagerEvents> {
+export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerCommand, ConsumerState, ConsumeManagerEvents> {
   readonly #ref: ConsumerRef;
   readonly #track: MediaStreamTrack;
-  #state: ConsumerState;
 
   /** @internal Created by the client for `listenTrack`'s callback. */
   constructor(ref: ConsumerRef, track: MediaStreamTrack) {
-    super();
+    super(ref, consumerState);
     this.#ref = ref;
     this.#track = track;
-    this.#state = consumerState(ref.getSnapshot());
-    ref.subscribe({
-      next: (snapshot) => this.#update(snapshot),
-      complete: () => this.#update(ref.getSnapshot()),
-      error: () => this.#update(ref.getSnapshot()),
-    });
-    // The machine emits these after its new snapshot is in place but before subscribers hear of
-    // it: `state` is brought up to date first, so that a listener never sees a stale state.
-    const sync = () => this.#update(ref.getSnapshot());
-    ref.on('paused', () => (sync(), this.emit('paused')));
-    ref.on('resumed', () => (sync(), this.emit('resumed')));
-    ref.on('producerPaused', () => (sync(), this.emit('producerpaused')));
-    ref.on('producerResumed', () => (sync(), this.emit('producerresumed')));
+    ref.on('paused', () => (this.sync(), this.emit('paused')));
+    ref.on('resumed', () => (this.sync(), this.emit('resumed')));
+    ref.on('producerPaused', () => (this.sync(), this.emit('producerpaused')));
+    ref.on('producerResumed', () => (this.sync(), this.emit('producerresumed')));
   }
 
   /** The server's consumer id. */
@@ -65,7 +53,7 @@ export class ConsumeManager extends TypedEmitter<ConsumeManagerEvents> {
     return this.#ref.getSnapshot().context.producerId;
   }
 
-  get kind(): 'audio' | 'video' {
+  get kind(): MediaKind {
     return this.#ref.getSnapshot().context.kind;
   }
 
@@ -83,7 +71,11 @@ export class ConsumeManager extends TypedEmitter<ConsumeManagerEvents> {
   }
 
   get state(): ConsumerState {
-    return this.#state;
+    return this.current;
+  }
+
+  get closed(): boolean {
+    return this.current === 'closed';
   }
 
   /** Paused by this client. */
@@ -96,54 +88,29 @@ export class ConsumeManager extends TypedEmitter<ConsumeManagerEvents> {
     return this.#ref.getSnapshot().context.producerPaused;
   }
 
-  get closed(): boolean {
-    return this.#state === 'closed';
-  }
-
   /** Asks the server to stop sending this track; resolves when it did. */
-  async pause(): Promise<void> {
-    const state = this.#check('pause');
-    if (state === 'paused') return;
-    this.#ref.send({ type: 'pause' });
-    const end = await untilSnapshot(this.#ref, (s) => consumerState(s) !== 'pausing');
-    if (consumerState(end) === 'paused') return;
-    throw this.#failure(end);
+  pause(): Promise<void> {
+    return this.command({ type: 'pause' }, 'pausing', 'paused');
   }
 
   /** Asks the server to send this track again; resolves when it does. */
-  async resume(): Promise<void> {
-    const state = this.#check('resume');
-    if (state === 'live') return;
-    this.#ref.send({ type: 'resume' });
-    const end = await untilSnapshot(this.#ref, (s) => consumerState(s) !== 'resuming');
-    if (consumerState(end) === 'live') return;
-    throw this.#failure(end);
+  resume(): Promise<void> {
+    return this.command({ type: 'resume' }, 'resuming', 'live');
   }
 
-  #check(command: 'pause' | 'resume'): ConsumerState {
-    const snapshot = this.#ref.getSnapshot();
-    const state = consumerState(snapshot);
-    if (state === 'closed') throw this.#closedError();
-    if ((command === 'pause' && state === 'paused') || (command === 'resume' && state === 'live')) return state;
-    if (!snapshot.can({ type: command })) throw new MediaInfraError(ErrorCode.INVALID_STATE, `cannot ${command} a consumer that is ${state}`);
-    return state;
+  /** @internal */
+  protected override stateChanged(state: ConsumerState): void {
+    if (state === 'closed') this.emit('closed', this.closedError());
   }
 
-  #failure(end: ConsumerSnapshot): MediaInfraError {
-    if (consumerState(end) === 'closed') return this.#closedError();
-    return MediaInfraError.fromInfo(end.context.error, ErrorCode.SERVER_ERROR);
+  /** @internal */
+  protected override describe(state: ConsumerState): string {
+    return `consumer that is ${state}`;
   }
 
-  #closedError(): MediaInfraError {
+  /** @internal */
+  protected override closedError(): MediaInfraError {
     const reason = this.#ref.getSnapshot().context.error?.message;
     return new MediaInfraError(ErrorCode.CONSUMER_CLOSED, reason ? `the consumer is closed: ${reason}` : 'the consumer is closed');
-  }
-
-  #update(snapshot: ConsumerSnapshot): void {
-    const state = consumerState(snapshot);
-    if (state === this.#state) return;
-    this.#state = state;
-    this.emit('state', state);
-    if (state === 'closed') this.emit('closed', this.#closedError());
   }
 }

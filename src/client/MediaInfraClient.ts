@@ -1,13 +1,17 @@
-import { createActor, type Actor, type SnapshotFrom } from 'xstate';
-import { systemIds } from '../../machines/clientMachine.js';
+import * as v from 'valibot';
+import { createActor, type Actor } from 'xstate';
+import { clientState, systemIds, type ClientSnapshot } from '../../machines/clientMachine.js';
+import { consumerState } from '../../machines/consumerMachine.js';
+import { producerState, type ProducerState } from '../../machines/producerMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
-import { ConsumeManager, consumerState } from './ConsumeManager.js';
+import { MediaKind } from '../protocol/rtp.js';
+import { ConsumeManager } from './ConsumeManager.js';
 import { defaults } from './defaults.js';
 import { MediaDevice } from './MediaDevice.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { MediaSignalingService } from './MediaSignalingService.js';
 import { bindServices, providedClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
-import { ProduceManager, producerState } from './ProduceManager.js';
+import { ProduceManager } from './ProduceManager.js';
 import { ClientInspection } from './inspection.js';
 import type { InspectorPanel } from '../inspector/index.js';
 import { backoffPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
@@ -15,14 +19,8 @@ import { TypedEmitter } from './TypedEmitter.js';
 import type { ClientState, CloseReason, MediaClientOptions, MediaInfraClientEvents, ProduceOptions } from './types.js';
 import { untilSnapshot } from './untilSnapshot.js';
 
-type ClientSnapshot = SnapshotFrom<ProvidedClientMachine>;
-
-function clientState(snapshot: ClientSnapshot): ClientState {
-  if (snapshot.status !== 'active' || snapshot.matches('closing') || snapshot.matches('closed')) return 'closed';
-  if (snapshot.matches({ running: 'connected' })) return 'connected';
-  if (snapshot.matches({ running: 'reconnecting' })) return 'reconnecting';
-  return 'connecting';
-}
+/** Where `produceTrack` stops waiting. */
+const produced: readonly ProducerState[] = ['live', 'paused', 'closed'];
 
 function isPolicy(value: MediaClientOptions['reconnect']): value is ReconnectPolicy {
   return typeof (value as ReconnectPolicy | undefined)?.delay === 'function';
@@ -121,7 +119,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   async produceTrack(track: MediaStreamTrack, options: ProduceOptions = {}): Promise<ProduceManager> {
     if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
     const kind = track?.kind;
-    if (kind !== 'audio' && kind !== 'video') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack needs an audio or video MediaStreamTrack');
+    if (!v.is(MediaKind, kind)) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack needs an audio or video MediaStreamTrack');
     const key = systemIds.producer(++this.#producerSeq);
     this.#actor.send({ type: 'produceTrack', key, track, kind, appData: { ...options.appData }, paused: options.paused ?? false });
     const ref = this.#actor.getSnapshot().context.producers[key];
@@ -129,7 +127,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     const manager = new ProduceManager(ref, track);
     let end;
     try {
-      end = await untilSnapshot(ref, (s) => ['live', 'paused', 'closed'].includes(producerState(s)), this.#connectTimeout);
+      end = await untilSnapshot(ref, (s) => produced.includes(producerState(s)), this.#connectTimeout);
     } catch (error) {
       ref.send({ type: 'close' });
       throw error;
@@ -171,7 +169,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   /** Leaves: resolves once the server released this client (or after `closeTimeout`). */
   async close(): Promise<void> {
     const snapshot = this.#actor.getSnapshot();
-    if (snapshot.status === 'active' && !snapshot.matches('closing')) this.#actor.send({ type: 'close' });
+    if (snapshot.status === 'active' && snapshot.can({ type: 'close' })) this.#actor.send({ type: 'close' });
     await untilSnapshot(this.#actor, (s) => s.status !== 'active');
   }
 

@@ -1,18 +1,14 @@
-import type { Recording } from '../../machines/producerMachine.js';
+import { producerState, recordingState, type ProducerSnapshot, type ProducerState, type Recording } from '../../machines/producerMachine.js';
 import type { ProducerRef } from '../../machines/clientMachine.js';
+import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { MediaInfraError } from './MediaInfraError.js';
-import { TypedEmitter } from './TypedEmitter.js';
+import { TrackManager } from './TrackManager.js';
 import { untilSnapshot } from './untilSnapshot.js';
 
-type ProducerSnapshot = ReturnType<ProducerRef['getSnapshot']>;
+export type { ProducerState };
 
-/**
- * `waiting`: for a (new) send transport — before the first connection and after a lost one;
- * `producing`: being produced; `live` / `paused`: sent / paused; `pausing` / `resuming`: waiting for
- * the server; `closing` / `closed`: ended for good.
- */
-export type ProducerState = 'waiting' | 'producing' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closing' | 'closed';
+type ProducerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'startRecord' } | { type: 'stopRecord' };
 
 export type ProduceManagerEvents = {
   /** Every change of `state`. */
@@ -30,17 +26,7 @@ export type ProduceManagerEvents = {
 };
 
 /** @internal */
-export function producerState(snapshot: ProducerSnapshot): ProducerState {
-  if (snapshot.status !== 'active' || snapshot.matches('closed')) return 'closed';
-  if (snapshot.matches('closing')) return 'closing';
-  const value = snapshot.value as { active?: { media?: string } };
-  return (value.active?.media ?? 'waiting') as ProducerState;
-}
-
-function recordingState(snapshot: ProducerSnapshot): string {
-  const value = snapshot.value as { active?: { recording?: string } };
-  return value.active?.recording ?? 'idle';
-}
+export { producerState };
 
 /**
  * Calls `onStop` after every `track.stop()`, by giving this track object its own `stop` that calls
@@ -72,36 +58,26 @@ function watchStop(track: MediaStreamTrack, onStop: () => void): () => void {
  * a call that does not fit rejects with `INVALID_STATE`, any call after close with
  * `PRODUCER_CLOSED` (except `close()`, which resolves). A track that ends closes it.
  */
-export class ProduceManager extends TypedEmitter<ProduceManagerEvents> {
+export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerCommand, ProducerState, ProduceManagerEvents> {
   readonly #ref: ProducerRef;
   readonly #track: MediaStreamTrack;
-  #state: ProducerState;
 
   /** @internal Created by `MediaInfraClient.produceTrack`. */
   constructor(ref: ProducerRef, track: MediaStreamTrack) {
-    super();
+    super(ref, producerState);
     this.#ref = ref;
     this.#track = track;
-    this.#state = producerState(ref.getSnapshot());
-    ref.subscribe({
-      next: (snapshot) => this.#update(snapshot),
-      complete: () => this.#update(ref.getSnapshot()),
-      error: () => this.#update(ref.getSnapshot()),
-    });
-    // The machine emits these after its new snapshot is in place but before subscribers hear of
-    // it: `state` is brought up to date first, so that a listener never sees a stale state.
-    const sync = () => this.#update(ref.getSnapshot());
-    ref.on('produced', ({ producerId }) => (sync(), this.emit('produced', producerId)));
-    ref.on('paused', () => (sync(), this.emit('paused')));
-    ref.on('resumed', () => (sync(), this.emit('resumed')));
-    ref.on('recordingStarted', () => (sync(), this.emit('recording', true)));
+    ref.on('produced', ({ producerId }) => (this.sync(), this.emit('produced', producerId)));
+    ref.on('paused', () => (this.sync(), this.emit('paused')));
+    ref.on('resumed', () => (this.sync(), this.emit('resumed')));
+    ref.on('recordingStarted', () => (this.sync(), this.emit('recording', true)));
     ref.on('recordingStopped', ({ recording }) => {
-      sync();
+      this.sync();
       this.emit('recording', false);
       if (recording) this.emit('recordingended', recording);
     });
     ref.on('closed', ({ error }) => {
-      sync();
+      this.sync();
       this.emit('closed', error ? MediaInfraError.fromInfo(error, ErrorCode.PRODUCER_CLOSED) : undefined);
     });
     // A track that ends closes its producer. `track.stop()` by the page fires no 'ended' (only a
@@ -120,7 +96,7 @@ export class ProduceManager extends TypedEmitter<ProduceManagerEvents> {
     return this.#ref.getSnapshot().context.producerId ?? '';
   }
 
-  get kind(): 'audio' | 'video' {
+  get kind(): MediaKind {
     return this.#ref.getSnapshot().context.kind;
   }
 
@@ -129,15 +105,15 @@ export class ProduceManager extends TypedEmitter<ProduceManagerEvents> {
   }
 
   get state(): ProducerState {
-    return this.#state;
+    return this.current;
+  }
+
+  get closed(): boolean {
+    return this.current === 'closed';
   }
 
   get paused(): boolean {
     return this.#ref.getSnapshot().context.paused;
-  }
-
-  get closed(): boolean {
-    return this.#state === 'closed';
   }
 
   /** A recording of this track is running, being stopped, or waiting to go on in a new segment after a reconnect. */
@@ -147,78 +123,54 @@ export class ProduceManager extends TypedEmitter<ProduceManagerEvents> {
   }
 
   /** Pauses sending; resolves once the server paused its producer. Resolves at once if paused. */
-  async pause(): Promise<void> {
-    if (this.#check('pause') === 'paused') return;
-    const end = await this.#run({ type: 'pause' }, (s) => producerState(s) !== 'pausing');
-    if (producerState(end) !== 'paused') throw this.#failure(end);
+  pause(): Promise<void> {
+    return this.command({ type: 'pause' }, 'pausing', 'paused');
   }
 
   /** Resumes sending; resolves once the server resumed its producer. Resolves at once if live. */
-  async resume(): Promise<void> {
-    if (this.#check('resume') === 'live') return;
-    const end = await this.#run({ type: 'resume' }, (s) => producerState(s) !== 'resuming');
-    if (producerState(end) !== 'live') throw this.#failure(end);
+  resume(): Promise<void> {
+    return this.command({ type: 'resume' }, 'resuming', 'live');
   }
 
   /** Stops sending for good (the track itself is left to the page). */
   async close(): Promise<void> {
     const snapshot = this.#ref.getSnapshot();
-    if (snapshot.status === 'active' && !snapshot.matches('closed') && !snapshot.matches('closing')) this.#ref.send({ type: 'close' });
+    if (snapshot.status === 'active' && snapshot.can({ type: 'close' })) this.#ref.send({ type: 'close' });
     await untilSnapshot(this.#ref, (s) => producerState(s) === 'closed');
   }
 
   /** Starts recording this track on the server. */
   async startRecord(): Promise<void> {
-    this.#check('startRecord');
-    const end = await this.#run({ type: 'startRecord' }, (s) => recordingState(s) !== 'starting');
-    if (producerState(end) === 'closed') throw this.#closedError();
+    this.check({ type: 'startRecord' });
+    const end = await this.run({ type: 'startRecord' }, (s) => recordingState(s) !== 'starting');
+    if (producerState(end) === 'closed') throw this.closedError();
     if (recordingState(end) !== 'recording') throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
   }
 
   /** Stops the recording; resolves with the finished recording's id and file path. */
   async stopRecord(): Promise<Recording> {
-    this.#check('stopRecord');
-    const end = await this.#run({ type: 'stopRecord' }, (s) => recordingState(s) !== 'stopping');
-    if (producerState(end) === 'closed') throw this.#closedError();
+    this.check({ type: 'stopRecord' });
+    const end = await this.run({ type: 'stopRecord' }, (s) => recordingState(s) !== 'stopping');
+    if (producerState(end) === 'closed') throw this.closedError();
     if (recordingState(end) !== 'idle' || !end.context.lastRecording) {
       throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
     }
     return end.context.lastRecording;
   }
 
-  /** Throws PRODUCER_CLOSED / INVALID_STATE; returns the state when the command is a no-op there. */
-  #check(command: 'pause' | 'resume' | 'startRecord' | 'stopRecord'): ProducerState | undefined {
-    const snapshot = this.#ref.getSnapshot();
-    const state = producerState(snapshot);
-    if (state === 'closed' || state === 'closing') throw this.#closedError();
-    if ((command === 'pause' && state === 'paused') || (command === 'resume' && state === 'live')) return state;
-    if (!snapshot.can({ type: command })) {
-      throw new MediaInfraError(
-        ErrorCode.INVALID_STATE,
-        `cannot ${command} a producer that is ${state}${command.endsWith('Record') ? ` (recording: ${recordingState(snapshot)})` : ''}`,
-      );
-    }
-    return undefined;
+  /** @internal */
+  protected override isEnded(state: ProducerState): boolean {
+    return state === 'closed' || state === 'closing';
   }
 
-  async #run(event: { type: 'pause' | 'resume' | 'startRecord' | 'stopRecord' }, settled: (s: ProducerSnapshot) => boolean): Promise<ProducerSnapshot> {
-    this.#ref.send(event);
-    return untilSnapshot(this.#ref, (s) => producerState(s) === 'closed' || settled(s));
+  /** @internal */
+  protected override describe(state: ProducerState, command: ProducerCommand): string {
+    const recording = command.type.endsWith('Record') ? ` (recording: ${recordingState(this.#ref.getSnapshot())})` : '';
+    return `producer that is ${state}${recording}`;
   }
 
-  #failure(end: ProducerSnapshot): MediaInfraError {
-    if (producerState(end) === 'closed') return this.#closedError();
-    return MediaInfraError.fromInfo(end.context.error, ErrorCode.SERVER_ERROR);
-  }
-
-  #closedError(): MediaInfraError {
+  /** @internal */
+  protected override closedError(): MediaInfraError {
     return new MediaInfraError(ErrorCode.PRODUCER_CLOSED, 'the producer is closed');
-  }
-
-  #update(snapshot: ProducerSnapshot): void {
-    const state = producerState(snapshot);
-    if (state === this.#state) return;
-    this.#state = state;
-    this.emit('state', state);
   }
 }

@@ -1,13 +1,11 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Device } from 'mediasoup-client';
-import type { CloseReason } from '../../machines/clientMachine.js';
+import type { ClientState, CloseReason } from '../../machines/clientMachine.js';
 import type { BackoffOptions, ReconnectPolicy } from './ReconnectPolicy.js';
 import type { MediaInfraError } from './MediaInfraError.js';
 import type { SignalingLogger, WebSocketFactory } from './MediaSignalingService.js';
 
-/** The client's connection state. `closed` is final; `closeReason` then says why. */
-export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
-export type { CloseReason };
+export type { ClientState, CloseReason };
 
 export type MediaInfraClientEvents = {
   /** Every change of `client.state`. */

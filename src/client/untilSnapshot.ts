@@ -1,20 +1,22 @@
-import type { AnyActorRef, SnapshotFrom } from 'xstate';
+import type { Observer, Subscription } from 'xstate';
 import { ErrorCode } from '../protocol/codes.js';
 import { MediaInfraError } from './MediaInfraError.js';
+
+/** The part of an actor that can be watched: its snapshot now, and every next one. */
+export interface Watchable<S> {
+  getSnapshot(): S;
+  subscribe(observer: Observer<S>): Subscription;
+}
 
 /**
  * Resolves with the first snapshot of `actor` (the current one included) that satisfies
  * `predicate`, or with the last one when the actor ends first. Rejects with `TIMEOUT` after
  * `timeoutMs` when given. This is how facades await "the state that answers" their event.
  */
-export function untilSnapshot<A extends AnyActorRef>(
-  actor: A,
-  predicate: (snapshot: SnapshotFrom<A>) => boolean,
-  timeoutMs?: number,
-): Promise<SnapshotFrom<A>> {
+export function untilSnapshot<S extends { status: string }>(actor: Watchable<S>, predicate: (snapshot: S) => boolean, timeoutMs?: number): Promise<S> {
   return new Promise((resolve, reject) => {
-    const current = actor.getSnapshot() as SnapshotFrom<A>;
-    if (predicate(current) || (current as { status: string }).status !== 'active') {
+    const current = actor.getSnapshot();
+    if (predicate(current) || current.status !== 'active') {
       resolve(current);
       return;
     }
@@ -25,11 +27,11 @@ export function untilSnapshot<A extends AnyActorRef>(
       fn();
     };
     const subscription = actor.subscribe({
-      next: (snapshot: SnapshotFrom<A>) => {
-        if (predicate(snapshot) || (snapshot as { status: string }).status !== 'active') finish(() => resolve(snapshot));
+      next: (snapshot) => {
+        if (predicate(snapshot) || snapshot.status !== 'active') finish(() => resolve(snapshot));
       },
-      error: () => finish(() => resolve(actor.getSnapshot() as SnapshotFrom<A>)),
-      complete: () => finish(() => resolve(actor.getSnapshot() as SnapshotFrom<A>)),
+      error: () => finish(() => resolve(actor.getSnapshot())),
+      complete: () => finish(() => resolve(actor.getSnapshot())),
     });
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => finish(() => reject(new MediaInfraError(ErrorCode.TIMEOUT, `no answer in ${timeoutMs} ms`))), timeoutMs);
