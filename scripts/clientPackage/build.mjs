@@ -13,9 +13,9 @@
 //   docs/api/                      the API reference (`npm run docs`)
 //   package.json, README.md (scripts/clientPackage/README.md)
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, posix, relative } from 'node:path';
+import { basename, dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -122,16 +122,39 @@ export function packageJson(rootPackage) {
   };
 }
 
+/** A replaced package directory is removed only this long after it was made: readers may be in it. */
+const KEEP_REPLACED_MS = 10 * 60_000;
+
 /**
  * Writes the package into `outDir` (default dist/client-package). Needs build.mjs's outputs:
  * dist/client/ (the served IIFE and inspector) and dist/types/. `target`: the browsers of the
  * served bundles, so the package runs wherever they do whatever the customer's bundler lowers.
+ *
+ * Test files pack and bundle the package while another `npm test` may rebuild it: it is written
+ * into a directory of its own and `outDir` becomes a symlink to it in one rename, so nobody ever
+ * reads a half-written package.
  */
 export async function writeClientPackage({ target, outDir = PACKAGE_DIR }) {
+  const parent = dirname(outDir);
+  const prefix = `.${basename(outDir)}-`;
+  mkdirSync(parent, { recursive: true });
+  const stage = mkdtempSync(join(parent, prefix));
+  await writePackageFiles(target, stage);
+  const link = `${stage}.link`;
+  symlinkSync(basename(stage), link, 'dir');
+  if (existsSync(outDir) && !lstatSync(outDir).isSymbolicLink()) rmSync(outDir, { recursive: true, force: true });
+  renameSync(link, outDir);
+  const current = realpathSync(outDir);
+  for (const entry of readdirSync(parent)) {
+    const path = join(parent, entry);
+    if (entry.startsWith(prefix) && path !== current && Date.now() - lstatSync(path).mtimeMs > KEEP_REPLACED_MS) rmSync(path, { recursive: true, force: true });
+  }
+  return outDir;
+}
+
+async function writePackageFiles(target, outDir) {
   const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const pkg = packageJson(rootPackage);
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
 
   const esm = {
     absWorkingDir: root,
@@ -179,5 +202,4 @@ export async function writeClientPackage({ target, outDir = PACKAGE_DIR }) {
   if (existsSync(join(root, 'docs', 'api'))) cpSync(join(root, 'docs', 'api'), join(outDir, 'docs', 'api'), { recursive: true });
   cpSync(join(here, 'README.md'), join(outDir, 'README.md'));
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  return outDir;
 }

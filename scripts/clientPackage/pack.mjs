@@ -2,7 +2,7 @@
 // client package with `npm pack` into dist/, and prints the tarball's path as its last line.
 // The tarball is packed aside and renamed into place, so a run beside another never reads half a file.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_DIR } from './build.mjs';
@@ -12,7 +12,8 @@ execFileSync(process.execPath, [join(root, 'build.mjs'), '--if-stale'], { cwd: r
 const aside = mkdtempSync(join(root, 'dist', '.pack-'));
 try {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const out = execFileSync(npm, ['pack', PACKAGE_DIR, '--pack-destination', aside, '--json', '--loglevel=error'], { cwd: root, encoding: 'utf8' });
+  // The directory the link names now: a rebuild meanwhile makes a new one and leaves this one be.
+  const out = execFileSync(npm, ['pack', realpathSync(PACKAGE_DIR), '--pack-destination', aside, '--json', '--loglevel=error'], { cwd: root, encoding: 'utf8' });
   const [packed] = JSON.parse(out);
   const tarball = join(root, 'dist', packed.filename);
   renameSync(join(aside, packed.filename), tarball);
