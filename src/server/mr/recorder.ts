@@ -176,7 +176,12 @@ export class Recording {
     rtcpSink.on('message', () => undefined);
     // A loopback port from the kernel's ephemeral range: RTC_MIN_PORT..RTC_MAX_PORT is for clients
     // (and may be a handful of ports, all taken by recordings at once otherwise).
-    const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: ephemeralPorts() }, rtcpMux: false, comedia: false });
+    const transport = await router
+      .createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: ephemeralPorts() }, rtcpMux: false, comedia: false })
+      .catch((err: unknown) => {
+        rtcpSink.close();
+        throw err;
+      });
     const path = recordingPath(dir, id, producer);
     const sdpPath = join(dir, `${id}.sdp`);
     let recording: Recording | undefined;
