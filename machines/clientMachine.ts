@@ -7,7 +7,7 @@
 // The send transport is created with every connection; the recv transport only once the page
 // listens (`listenTrack`), so a client that only sends never pays for a receiving one.
 import { assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { CloseCode } from '../src/protocol/codes.js';
+import { CloseCode, ErrorCode } from '../src/protocol/codes.js';
 import { consumerMachine, type ConsumerReport } from './consumerMachine.js';
 import { deviceMachine, type DeviceReport } from './deviceMachine.js';
 import { producerMachine, type ProducerInput, type ProducerReport } from './producerMachine.js';
@@ -15,8 +15,12 @@ import { notProvided, tagList, toErrorInfo, type ErrorInfo, type TransportDirect
 import { signalingMachine, type SignalingReport, type SignalingTiming, type Welcome } from './signalingMachine.js';
 import { transportMachine, type IceTiming, type TransportReport } from './transportMachine.js';
 
-/** Why a client ended `closed`. */
-export type CloseReason = 'client' | 'unauthorized' | 'expired' | 'failed';
+/**
+ * Why a client ended `closed`: `close()`; a token refused (`unauthorized`) or expired; `replaced`
+ * by a newer connection with the same token; `failed`: out of reconnection attempts, or a device
+ * that cannot work with the router.
+ */
+export type CloseReason = 'client' | 'unauthorized' | 'expired' | 'replaced' | 'failed';
 
 // What the MediaInfraClient facade may know of the root is said by tags on the states, never by
 // their names. `closed` is on `closing` too: nothing can be done with a closing client either.
@@ -120,7 +124,7 @@ export const clientMachine = setup({
     }),
     closeAs: assign({ closeReason: (_, params: { reason: CloseReason }) => params.reason }),
     assignReplaced: assign({
-      error: { code: 'INVALID_STATE', message: 'a newer connection of the same session (token) replaced this one (4003)' },
+      error: { code: ErrorCode.REPLACED, message: 'a newer connection of the same session (token) replaced this one (4003)' },
     }),
     emitError: emit(({ context }) => ({ type: 'error', error: context.error ?? { code: 'SERVER_ERROR', message: 'unknown error' } }) as const),
     /** The connection's transports: send, and recv if the page listens. */
@@ -404,7 +408,7 @@ function onSignalingClosed(lost: string) {
     {
       guard: 'isReplaced',
       target: '#client.closed',
-      actions: [{ type: 'closeAs', params: { reason: 'failed' } }, 'assignReplaced', 'emitError'],
+      actions: [{ type: 'closeAs', params: { reason: 'replaced' } }, 'assignReplaced', 'emitError'],
     },
     { target: lost, reenter: true },
   ] as const;

@@ -106,7 +106,10 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     return this.#state;
   }
 
-  /** Why the client is closed: `'client'` (close()), `'unauthorized'`, `'expired'`, `'failed'`. */
+  /**
+   * Why the client is closed: `'client'` (close()), `'unauthorized'`, `'expired'`, `'replaced'` (a
+   * newer connection with the same token took over), `'failed'`.
+   */
   get closeReason(): CloseReason | undefined {
     return this.#actor.getSnapshot().context.closeReason ?? (this.#state === 'closed' ? 'failed' : undefined);
   }

@@ -32,6 +32,11 @@ export const ErrorCode = {
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
   /** The client was closed (by `close()` or for good); nothing more can be done with it. */
   CLIENT_CLOSED: 'CLIENT_CLOSED',
+  /**
+   * A newer connection with the same token took this client's session over (close code 4003): the
+   * client ends `closed` with `closeReason` `'replaced'` and never retries.
+   */
+  REPLACED: 'REPLACED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -131,8 +131,8 @@ export class ClientOracle implements Oracle {
         if (e.code === 4001 || e.code === 4002) this.#end(e.code === 4001 ? 'unauthorized' : 'expired', 'closed by the server');
         else if (e.code === 4003) {
           // Another connection of the same token took over: end, and say why.
-          this.#log.push('error:INVALID_STATE');
-          this.#end('failed', 'closed by the server');
+          this.#log.push('error:REPLACED');
+          this.#end('replaced', 'closed by the server');
         } else this.#lost('closed by the server');
         return true;
       case 'xstate.after.backoff.client.running.reconnecting.backingOff':

@@ -82,12 +82,15 @@ describe('ICE restart', () => {
 });
 
 describe('replacement (4003)', () => {
-  it('a 4003 on the live socket (another connection took the session) ends closed/failed, never retried', async () => {
+  it('a 4003 on the live socket (another connection took the session) ends closed/replaced with a REPLACED error, never retried', async () => {
     const { client, server, states } = tracked(startClient());
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
     await waitForState(client, 'connected');
     server.current!.serverClose(4003, 'replaced');
     await until(() => client.state === 'closed', 2_000, 'closed');
-    expect(client.closeReason).toBe('failed');
+    expect(client.closeReason).toBe('replaced');
+    expect(errors).toEqual(['REPLACED']);
     expect(states).toEqual(['connecting', 'connected', 'closed']);
     expect(server.sockets).toHaveLength(1);
   });
