@@ -8,6 +8,7 @@ import { MediaKind } from '../protocol/rtp.js';
 import { ConsumeManager } from './ConsumeManager.js';
 import { defaults } from './defaults.js';
 import { MediaDevice } from './MediaDevice.js';
+import { createLoggers, type Logger } from './logger.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { MediaSignalingService } from './MediaSignalingService.js';
 import { bindServices, providedClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
@@ -36,7 +37,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   readonly #actor: Actor<ProvidedClientMachine>;
   readonly #device: MediaDevice;
   readonly #connectTimeout: number;
-  readonly #logger: { warn(...args: unknown[]): void };
+  readonly #log: Logger;
   readonly #inspection: ClientInspection;
   #state: ClientState = 'connecting';
   #listener: ((consumer: ConsumeManager) => void) | undefined;
@@ -46,19 +47,21 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     super();
     if (typeof url !== 'string' || !url) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'createMediaClient: url must be a non-empty string');
     if (typeof token !== 'string' || !token) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'createMediaClient: token must be a non-empty string');
-    this.#logger = options.logger ?? console;
+    const logger = createLoggers(options.logLevel, options.logger);
+    const log = { client: logger('client'), signaling: logger('signaling'), device: logger('device') };
+    this.#log = log.client;
     this.#connectTimeout = options.connectTimeout ?? defaults.connectTimeout;
     const signaling = new MediaSignalingService(url, token, {
       requestTimeout: options.requestTimeout ?? defaults.requestTimeout,
       ...(options.webSocketFactory && { webSocketFactory: options.webSocketFactory }),
-      logger: this.#logger,
+      logger: log.signaling,
     });
     // The handshake runs while the machines are set up; the signaling machine's first connect takes it over.
     signaling.preopen();
     this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory);
     const policy = isPolicy(options.reconnect) ? options.reconnect : backoffPolicy(options.reconnect);
     // The token goes to the inspection only to be redacted wherever it would appear.
-    this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: this.#logger });
+    this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: logger('inspector') });
     const inspect = this.#inspection.observer;
     this.#actor = createActor(providedClientMachine, {
       systemId: systemIds.client,
@@ -82,19 +85,19 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       device: this.#device,
       policy,
       pingTimeout: options.pingTimeout ?? defaults.pingTimeout,
-      logger: this.#logger,
+      log,
     });
     this.#actor.subscribe({
       next: (snapshot) => this.#update(snapshot),
       error: (error) => {
-        this.#logger.warn('[media-infra] the client failed', error);
+        this.#log.error('the client failed', error);
         this.#update(this.#actor.getSnapshot());
       },
       complete: () => this.#update(this.#actor.getSnapshot()),
     });
     this.#actor.on('consumerAdded', ({ consumerId }) => this.#onConsumerAdded(consumerId));
     this.#actor.on('error', ({ error }) => {
-      this.#logger.warn(`[media-infra] ${error.code}: ${error.message}`);
+      this.#log.warn(`${error.code}: ${error.message}`);
       this.emit('error', MediaInfraError.fromInfo(error, ErrorCode.SERVER_ERROR));
     });
     this.#actor.start();
@@ -182,7 +185,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     void untilSnapshot(ref, (s) => consumerState(s) !== 'creating').then((end) => {
       if (consumerState(end) === 'closed') {
         const error = end.context.error;
-        if (error && error.code !== ErrorCode.CONSUMER_CLOSED) this.#logger.warn(`[media-infra] could not consume ${consumerId}: ${error.message}`);
+        if (error && error.code !== ErrorCode.CONSUMER_CLOSED) this.#log.warn(`could not consume ${consumerId}: ${error.message}`);
         return;
       }
       const track = this.#device.consumerTrack(consumerId);
@@ -191,7 +194,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       try {
         this.#listener?.(manager);
       } catch (error) {
-        this.#logger.warn('[media-infra] the listenTrack callback threw', error);
+        this.#log.warn('the listenTrack callback threw', error);
       }
     });
   }
@@ -199,6 +202,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   #update(snapshot: ClientSnapshot): void {
     const state = clientState(snapshot);
     if (state === this.#state) return;
+    this.#log.debug(`${this.#state} → ${state}${state === 'closed' ? ` (${this.closeReason})` : ''}`);
     this.#state = state;
     this.emit('state', state);
   }

@@ -12,6 +12,7 @@ import {
   type ResponseData,
   type ServerMessage,
 } from '../protocol/messages.js';
+import { createLoggers, type LogSink } from './logger.js';
 import { MediaInfraError } from './MediaInfraError.js';
 
 /** The part of the browser's WebSocket this service uses (a fake one in tests). */
@@ -39,14 +40,11 @@ export interface SignalingConnection {
   close(code?: number, reason?: string): void;
 }
 
-export interface SignalingLogger {
-  warn(...args: unknown[]): void;
-}
-
 export interface MediaSignalingServiceOptions {
   requestTimeout: number;
   webSocketFactory?: WebSocketFactory;
-  logger?: SignalingLogger;
+  /** The `signaling` logger (default: the console's warnings). Gets methods, ids, codes and times, never data. */
+  logger?: LogSink;
 }
 
 interface Pending {
@@ -61,7 +59,7 @@ const OPEN = 1;
 export class MediaSignalingService {
   readonly #socketUrl: string;
   readonly #options: MediaSignalingServiceOptions;
-  readonly #logger: SignalingLogger;
+  readonly #log: LogSink;
   #socket: WebSocketLike | undefined;
   /** Takes over the socket `preopen` began, until the first `open()`. */
   #early: ((handlers: SignalingHandlers) => SignalingConnection) | undefined;
@@ -73,7 +71,7 @@ export class MediaSignalingService {
   constructor(url: string, token: string, options: MediaSignalingServiceOptions) {
     this.#socketUrl = `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
     this.#options = options;
-    this.#logger = options.logger ?? console;
+    this.#log = options.logger ?? createLoggers()('signaling');
   }
 
   /**
@@ -127,10 +125,15 @@ export class MediaSignalingService {
       return { close() {} };
     }
     this.#socket = socket;
-    socket.onopen = () => handlers.opened();
+    socket.onopen = () => {
+      this.#log.debug?.(`socket ${this.attempts} open`);
+      handlers.opened();
+    };
     socket.onmessage = (event) => {
       const notification = this.#receive(event.data);
-      if (notification) handlers.notified(notification);
+      if (!notification) return;
+      this.#log.debug?.(`notification ${notification.method}`);
+      handlers.notified(notification);
     };
     socket.onerror = () => {
       // A 'close' event always follows; nothing to do here.
@@ -138,6 +141,7 @@ export class MediaSignalingService {
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
+      this.#log.debug?.(`socket closed by the server: ${event.code} ${event.reason}`);
       this.#rejectAll(new MediaInfraError(ErrorCode.CONNECTION_CLOSED, `the socket closed (${event.code})`));
       handlers.closed(event.code, event.reason);
     };
@@ -159,7 +163,7 @@ export class MediaSignalingService {
     }
     const id = this.#nextId++;
     const timeout = options?.timeout ?? this.#options.requestTimeout;
-    return new Promise<ResponseData<M>>((resolve, reject) => {
+    const response = new Promise<ResponseData<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new MediaInfraError(ErrorCode.TIMEOUT, `'${method}' got no answer in ${timeout} ms`));
@@ -173,24 +177,31 @@ export class MediaSignalingService {
         reject(MediaInfraError.from(error, ErrorCode.CONNECTION_CLOSED));
       }
     });
+    const started = Date.now();
+    const settled = (outcome: string) => this.#log.debug?.(`${method} #${id} ${outcome} in ${Date.now() - started} ms`);
+    response.then(
+      () => settled('ok'),
+      (error: MediaInfraError) => settled(`failed: ${error.code}`),
+    );
+    return response;
   }
 
   /** Handles one frame: settles a request, or returns a notification; anything malformed is logged and dropped. */
   #receive(raw: unknown): Notification | undefined {
     if (typeof raw !== 'string') {
-      this.#logger.warn('[media-infra] ignored a non-text signaling frame');
+      this.#log.warn?.('ignored a non-text signaling frame');
       return undefined;
     }
     const parsed = parseServerMessage(raw);
     if (!parsed.ok) {
-      this.#logger.warn(`[media-infra] ignored a malformed signaling message: ${parsed.message}`);
+      this.#log.warn?.(`ignored a malformed signaling message: ${parsed.message}`);
       return undefined;
     }
     const message = parsed.message;
     if (message.type === 'notification') return message;
     const pending = this.#pending.get(message.id);
     if (!pending) {
-      this.#logger.warn(`[media-infra] ignored a response to unknown request ${message.id}`);
+      this.#log.warn?.(`ignored a response to unknown request ${message.id}`);
       return undefined;
     }
     this.#pending.delete(message.id);
@@ -209,6 +220,7 @@ export class MediaSignalingService {
     const socket = this.#socket;
     if (!socket) return;
     this.#socket = undefined;
+    this.#log.debug?.(`socket closed by the client: ${code} ${reason}`);
     socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
     try {
       socket.close(code, reason);

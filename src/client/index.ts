@@ -11,3 +11,4 @@ export type { BackoffOptions, ReconnectPolicy } from './ReconnectPolicy.js';
 export type { ClientState, CloseReason, MediaClientOptions, MediaInfraClientEvents, ProduceOptions } from './types.js';
 export type { Recording } from '../../machines/producerMachine.js';
 export type { WebSocketFactory, WebSocketLike } from './MediaSignalingService.js';
+export type { LogLevel, LogSink } from './logger.js';

@@ -4,6 +4,7 @@
 // `media-infra-inspector.js` beside `media-infra-client.js` (see build.mjs).
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { InspectorPanel, PanelOptions } from '../inspector/index.js';
+import type { LogSink } from './logger.js';
 
 export type InspectOption = Observer<InspectionEvent> | ((event: InspectionEvent) => void) | boolean;
 
@@ -48,11 +49,11 @@ export class ClientInspection implements LiveSource {
   #dropped = 0;
   readonly #listeners = new Set<(event: RecordedEvent) => void>();
   readonly #forward: ((event: InspectionEvent) => void) | undefined;
-  readonly #logger: { warn(...args: unknown[]): void };
+  readonly #logger: LogSink;
   #root: AnyActorRef | undefined;
   #attached = false;
 
-  constructor(options: { inspect?: InspectOption | undefined; trace?: boolean | undefined; token: string; logger: { warn(...args: unknown[]): void } }) {
+  constructor(options: { inspect?: InspectOption | undefined; trace?: boolean | undefined; token: string; logger: LogSink }) {
     this.secrets = [...new Set([options.token, encodeURIComponent(options.token)])];
     this.#logger = options.logger;
     const inspect = options.inspect;
@@ -74,7 +75,7 @@ export class ClientInspection implements LiveSource {
     if (inspect === true) {
       loadInspector()
         .then((m) => m.startStatelyInspector(this))
-        .catch((error) => this.#logger.warn('[media-infra] could not load the inspector', error));
+        .catch((error) => this.#logger.warn?.('could not load the inspector', error));
     }
   }
 
@@ -114,7 +115,7 @@ export class ClientInspection implements LiveSource {
       try {
         this.#forward(event);
       } catch (error) {
-        this.#logger.warn('[media-infra] the inspect option threw', error);
+        this.#logger.warn?.('the inspect option threw', error);
       }
     }
   };

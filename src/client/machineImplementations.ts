@@ -12,6 +12,7 @@ import { producerMachine } from '../../machines/producerMachine.js';
 import { signalingMachine, type SocketEvent } from '../../machines/signalingMachine.js';
 import { transportMachine } from '../../machines/transportMachine.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { Logger } from './logger.js';
 import type { MediaDevice } from './MediaDevice.js';
 import type { MediaSignalingService } from './MediaSignalingService.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
@@ -21,7 +22,8 @@ export interface ClientServices {
   device: MediaDevice;
   policy: ReconnectPolicy;
   pingTimeout: number;
-  logger: { warn(...args: unknown[]): void };
+  /** The client's named loggers. */
+  log: Record<'client' | 'signaling' | 'device', Logger>;
 }
 
 type AnyActorSystem = ActorSystem<any>;
@@ -40,13 +42,13 @@ function servicesOf(system: AnyActorSystem): ClientServices {
 }
 
 const socket = fromCallback<EventObject>(({ sendBack, system }) => {
-  const { signaling, logger } = servicesOf(system);
+  const { signaling, log } = servicesOf(system);
   const send = (event: SocketEvent) => sendBack(event);
   const connection = signaling.open({
     opened: () => send({ type: 'socket.opened' }),
     notified: (notification) => {
       if (notification.method === 'welcome' && notification.data.protocolVersion !== PROTOCOL_VERSION) {
-        logger.warn(`[media-infra] the server speaks protocol ${notification.data.protocolVersion}, this client ${PROTOCOL_VERSION}`);
+        log.signaling.warn(`the server speaks protocol ${notification.data.protocolVersion}, this client ${PROTOCOL_VERSION}`);
       }
       send({ ...notification, type: 'socket.notified' });
     },
@@ -71,7 +73,9 @@ const signalingLogic = signalingMachine.provide({
 const deviceLogic = deviceMachine.provide({
   actors: {
     loadDevice: fromPromise(async ({ input, system }) => {
-      await servicesOf(system).device.load(input.routerRtpCapabilities);
+      const { device, log } = servicesOf(system);
+      await device.load(input.routerRtpCapabilities);
+      log.device.debug('loaded');
     }),
   },
 });
@@ -87,12 +91,16 @@ const transportLogic = transportMachine.provide({
     restartIce: fromPromise(async ({ input, system }) => {
       await servicesOf(system).device.restartIce(input.direction);
     }),
-    watchTransport: fromCallback(({ sendBack, input, system }) =>
-      servicesOf(system).device.watchTransport(input.direction, {
+    watchTransport: fromCallback(({ sendBack, input, system }) => {
+      const { device, log } = servicesOf(system);
+      return device.watchTransport(input.direction, {
         connectRequested: () => sendBack({ type: 'transport.connectRequested' }),
-        stateChanged: (state) => sendBack({ type: 'transport.stateChanged', state: state }),
-      }),
-    ),
+        stateChanged: (state) => {
+          log.device.debug(`${input.direction} transport ${state}`);
+          sendBack({ type: 'transport.stateChanged', state });
+        },
+      });
+    }),
   },
   actions: {
     closeTransport: ({ context, system }) => servicesOf(system).device.closeTransport(context.direction),
@@ -157,7 +165,12 @@ export const providedClientMachine = clientMachine.provide({
     }),
   },
   delays: {
-    backoff: ({ context, system }) => servicesOf(system).policy.delay(context.attempt),
+    backoff: ({ context, system }) => {
+      const { policy, log } = servicesOf(system);
+      const delay = policy.delay(context.attempt);
+      log.client.debug(`reconnection attempt ${context.attempt + 1} of ${policy.maxAttempts} in ${delay} ms`);
+      return delay;
+    },
   },
 });
 

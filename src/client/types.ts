@@ -3,7 +3,8 @@ import type { Device } from 'mediasoup-client';
 import type { ClientState, CloseReason } from '../../machines/clientMachine.js';
 import type { BackoffOptions, ReconnectPolicy } from './ReconnectPolicy.js';
 import type { MediaInfraError } from './MediaInfraError.js';
-import type { SignalingLogger, WebSocketFactory } from './MediaSignalingService.js';
+import type { LogLevel, LogSink } from './logger.js';
+import type { WebSocketFactory } from './MediaSignalingService.js';
 
 export type { ClientState, CloseReason };
 
@@ -45,7 +46,15 @@ export interface MediaClientOptions {
   maxIceRestarts?: number;
   /** Backoff settings, or a whole ReconnectPolicy. */
   reconnect?: Partial<BackoffOptions> | ReconnectPolicy;
-  logger?: SignalingLogger;
+  /**
+   * What the client logs (default `'warn'`: warnings only). `'debug'` adds the signaling flow (each
+   * request's method, id, outcome and time; never its data, never the token), state changes and
+   * reconnection attempts. Lines come from named loggers: `[media-infra:client]`,
+   * `[media-infra:signaling]`, `[media-infra:device]`, `[media-infra:inspector]`.
+   */
+  logLevel?: LogLevel;
+  /** Where log lines go (default: the console): an object with any of `debug`, `info`, `warn`, `error`. */
+  logger?: LogSink;
   /** Opens the WebSocket (default: the browser's `WebSocket`). For tests and unusual environments. */
   webSocketFactory?: WebSocketFactory;
   /** Creates the mediasoup-client Device (default: `new Device()`). For tests and unusual environments. */

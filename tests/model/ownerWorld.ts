@@ -6,10 +6,13 @@
 import { createActor, setup, type AnyActorRef, type AnyActorLogic, type EventObject, type InspectionEvent } from 'xstate';
 import { MediaDevice } from '../../src/client/MediaDevice.js';
 import { MediaSignalingService } from '../../src/client/MediaSignalingService.js';
+import { createLoggers } from '../../src/client/logger.js';
 import { bindServices, providedClientMachine } from '../../src/client/machineImplementations.js';
 import { FakeServer } from '../unit/support/fakeServer.js';
 import { fireTimer, NEVER, runningTimers } from './clientWorld.js';
 import { ScriptedDevices } from './scriptedDevices.js';
+
+const silent = createLoggers('silent');
 
 export interface OwnerWorldOptions {
   /** Which of the client's child actors: its provided logic is taken from the client machine. */
@@ -52,7 +55,7 @@ export class OwnerWorld {
       device: this.device,
       policy: { maxAttempts: 1, delay: () => NEVER },
       pingTimeout: NEVER,
-      logger: { warn: () => {} },
+      log: { client: silent('client'), signaling: silent('signaling'), device: silent('device') },
     });
   }
 
