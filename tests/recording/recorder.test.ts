@@ -28,7 +28,10 @@ async function testSource(router: ms.Router, kind: 'video' | 'audio'): Promise<{
   const input = kind === 'video'
     ? ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '10', '-an']
     : ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-vn'];
-  const proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...input, '-f', 'rtp', '-payload_type', String(pt), '-ssrc', String(ssrc),
+  // Video timestamps from the wall clock, as a browser's capture clock: an encoder slowed down by a
+  // busy machine sends fewer frames, not a shorter stretch of time.
+  const clock = kind === 'video' ? ['-use_wallclock_as_timestamps', '1'] : [];
+  const proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...clock, ...input, ...(kind === 'video' ? ['-fps_mode', 'passthrough'] : []), '-f', 'rtp', '-payload_type', String(pt), '-ssrc', String(ssrc),
     `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple!.localPort}&pkt_size=1200`], { stdio: 'ignore' });
   // Wait for media to actually reach the router before recording starts.
   await expect.poll(async () => (await producer.getStats()).some((s) => s.packetCount > 0), { timeout: 10_000, interval: 50 }).toBe(true);
@@ -68,7 +71,8 @@ describe('Recording', () => {
     expect(p.codec).toBe(kind === 'video' ? 'vp8' : 'opus');
     expect(p.duration).toBeGreaterThan(4.5);
     expect(p.duration).toBeLessThan(5.5);
-    expect(p.frames).toBeGreaterThan(kind === 'video' ? 100 : 200);
+    // 30 fps sent; a busy machine's encoder may manage half of that.
+    expect(p.frames).toBeGreaterThan(kind === 'video' ? 75 : 200);
     proc.kill('SIGKILL');
     producer.close();
   });
