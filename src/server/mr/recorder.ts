@@ -64,7 +64,7 @@ const formats: Record<string, { ext: string; muxer: string; flush: string[]; rtp
 export const RECORDER_TIMEOUTS = {
   /** ffmpeg started → both ports bound (200 ms of CPU; seconds when many start on a busy machine). */
   ready: 30_000,
-  /** startRecord answers after this even with no frame in the file yet (the recording keeps waiting for one). */
+  /** startRecord answers after this even with no frame in the file yet from a producer that sends (the recording keeps waiting). */
   startMedia: 15_000,
   /** stop() of a recording whose producer is live but that has no frame yet waits this long for one. */
   stopMedia: 5_000,
@@ -78,6 +78,8 @@ export const RECORDER_TIMEOUTS = {
 /** Keyframe requests until the first frame is written: after 250 ms, then doubling, at most every 2 s. */
 const KEYFRAME_RETRY_FIRST_MS = 250;
 const KEYFRAME_RETRY_MAX_MS = 2_000;
+/** A producer that received no packet for this long sends nothing: startRecord and stop() do not wait for its media (ms). */
+const IDLE_MS = 1_000;
 /** Video with no new frame written for this long while its producer sends gets a keyframe request (ms). */
 const STALL_MS = 1_000;
 /** Starts tried when a port was taken between picking it and ffmpeg binding it. */
@@ -129,6 +131,7 @@ export class Recording {
     private readonly ffmpeg: ChildProcess,
     private readonly transport: ms.PlainTransport,
     private readonly consumer: ms.Consumer,
+    private readonly producer: ms.Producer,
     private readonly ports: { rtp: number; rtcp: number; ssrc: number; sdpPath: string; rtcpSink: Socket },
     private readonly logger: Logger,
     private readonly ffprobePath: string,
@@ -205,7 +208,7 @@ export class Recording {
         '-i', sdpPath, '-map', '0', '-c', 'copy', '-flush_packets', '1', ...format.flush, '-f', format.muxer, '-y', path,
       ]);
       const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
-      recording = new Recording(id, path, producer.kind, ffmpeg, transport, consumer, { rtp: rtpPort, rtcp: rtcpPort, ssrc, sdpPath, rtcpSink }, log, opts.ffprobePath ?? 'ffprobe');
+      recording = new Recording(id, path, producer.kind, ffmpeg, transport, consumer, producer, { rtp: rtpPort, rtcp: rtcpPort, ssrc, sdpPath, rtcpSink }, log, opts.ffprobePath ?? 'ffprobe');
       await recording.whenReady();
       await consumer.resume();
       recording.requestKeyFramesUntilMedia();
@@ -285,19 +288,38 @@ export class Recording {
     throw new RecorderError(reason ?? 'ffmpeg exited before it was ready');
   }
 
-  /** Resolves on `media`, when the producer is paused, when the recording ended, or after `ms`. */
+  /**
+   * Resolves on `media`, when the producer is paused or receives nothing (a sender that sends
+   * nothing has nothing to wait for), when the recording ended, or after `ms`.
+   */
   private async mediaOrPaused(ms: number, media: Promise<void>): Promise<void> {
     if (this.hasMedia || this.consumer.producerPaused || this.exited) return;
     let timer: NodeJS.Timeout | undefined;
     let onPause: (() => void) | undefined;
+    const idle = { over: false };
     await Promise.race([
       media,
       this.result,
       new Promise<void>((resolve) => this.consumer.once('producerpause', (onPause = resolve))),
+      this.producerIdle(idle),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
     ]);
+    idle.over = true;
     clearTimeout(timer);
     if (onPause) this.consumer.off('producerpause', onPause);
+  }
+
+  /** Resolves once the producer has received no packet for IDLE_MS (its stats, from the worker). */
+  private async producerIdle(watch: { over: boolean }): Promise<void> {
+    let last = -1;
+    while (!watch.over) {
+      const stats = await this.producer.getStats().catch(() => []);
+      const packets = stats.reduce((n, s) => n + s.packetCount, 0);
+      if (packets === last) return;
+      last = packets;
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+    }
+    return new Promise(() => undefined); // the wait ended otherwise
   }
 
   /** Resolves at the first keyframe (video) or packet (audio) the worker forwards to ffmpeg. */
