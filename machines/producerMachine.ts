@@ -142,10 +142,7 @@ export const producerMachine = setup({
             },
           },
           states: {
-            waiting: {
-              tags: 'waiting',
-              on: { produce: 'producing' },
-            },
+            waiting: { tags: 'waiting', on: { produce: 'producing' } },
             producing: {
               tags: 'producing',
               invoke: {
@@ -166,10 +163,7 @@ export const producerMachine = setup({
                 onError: { target: '#producer.closed', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
               },
             },
-            live: {
-              tags: 'live',
-              on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
-            },
+            live: { tags: 'live', on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } } },
             pausing: {
               tags: 'pausing',
               invoke: {
@@ -180,10 +174,7 @@ export const producerMachine = setup({
                 onError: { target: 'live', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
               },
             },
-            paused: {
-              tags: 'paused',
-              on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
-            },
+            paused: { tags: 'paused', on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } } },
             resuming: {
               tags: 'resuming',
               invoke: {
@@ -222,10 +213,7 @@ export const producerMachine = setup({
             ],
           },
           states: {
-            idle: {
-              tags: 'idle',
-              on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } },
-            },
+            idle: { tags: 'idle', on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } } },
             starting: {
               tags: 'starting',
               invoke: {
@@ -252,10 +240,7 @@ export const producerMachine = setup({
             },
             // The connection was lost while recording (the server finalized that segment): once the
             // track is produced again, recording starts again, in a new segment.
-            suspended: {
-              tags: 'suspended',
-              always: { guard: 'isProduced', target: 'starting' },
-            },
+            suspended: { tags: 'suspended', always: { guard: 'isProduced', target: 'starting' } },
             stopping: {
               tags: 'stopping',
               invoke: {
@@ -278,10 +263,7 @@ export const producerMachine = setup({
                 },
               },
             },
-            failed: {
-              tags: 'failed',
-              on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } },
-            },
+            failed: { tags: 'failed', on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } } },
           },
         },
       },

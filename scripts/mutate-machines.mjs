@@ -36,7 +36,7 @@ const MUTANTS = [
   ['transportMachine', 'assignment: restarts are not counted again from 0 once connected', 'entry: assign({ iceRestarts: 0 }),', ''],
   ['transportMachine', 'action: a created transport is not reported', "assign({ transportId: ({ event }) => event.output.transportId }), 'reportCreated'", 'assign({ transportId: ({ event }) => event.output.transportId })'],
 
-  ['producerMachine', 'target: pause goes straight to paused', "live: {\n              tags: 'live',\n              on: { pause: { target: 'pausing'", "live: {\n              tags: 'live',\n              on: { pause: { target: 'paused'"],
+  ['producerMachine', 'target: pause goes straight to paused', "live: { tags: 'live', on: { pause: { target: 'pausing'", "live: { tags: 'live', on: { pause: { target: 'paused'"],
   ['producerMachine', 'guard: wantsPaused negated', 'wantsPaused: ({ context }) => context.paused', 'wantsPaused: ({ context }) => !context.paused'],
   ['producerMachine', 'guard: isThisProducer matches any producer', "&& event.producerId === context.producerId", ''],
   ['producerMachine', 'assignment: a resumed producer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
