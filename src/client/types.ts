@@ -14,7 +14,8 @@ export type MediaInfraClientEvents = {
   /**
    * Something went wrong that no call of the page is waiting for: a remote track this client will
    * not receive (`UNSUPPORTED_CODEC`: no common codec; `INVALID_STATE`: it receives the most tracks
-   * it may), `listen` failing, or a newer connection of the same token replacing this one.
+   * it may), `listen` failing, or a newer connection of the same token replacing this one
+   * (`REPLACED`; the client then ends `closed` with `closeReason` `'replaced'`).
    */
   error: [error: MediaInfraError];
 };
