@@ -137,6 +137,8 @@ export class MediaPeer {
 
   /** Signaling open and joined, then a send transport with a VP8 and an Opus producer, sending. */
   static async produce(url: string, token: string): Promise<MediaPeer> {
+    // Encoded first (synchronously, once): never while a request waits for its answer.
+    testMedia();
     const { socket, welcome } = await TestSocket.welcomed(url, token);
     const codecs = (welcome.data.routerRtpCapabilities as Json)['codecs'] as Json[];
     await socket.ok('join', { rtpCapabilities: { codecs: codecs.filter((c) => ['audio/opus', 'video/vp8'].includes(String(c['mimeType']).toLowerCase())), headerExtensions: [] } });
