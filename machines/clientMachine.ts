@@ -126,6 +126,12 @@ export const clientMachine = setup({
     assignReplaced: assign({
       error: { code: ErrorCode.REPLACED, message: 'a newer connection of the same session (token) replaced this one (4003)' },
     }),
+    assignUnsupportedProtocol: assign({
+      error: ({ event }) => ({
+        code: ErrorCode.UNSUPPORTED_PROTOCOL,
+        message: `client and server speak protocol versions that do not overlap (${event.type === 'signaling.closed' ? event.reason : ''}): update the client`,
+      }),
+    }),
     emitError: emit(({ context }) => ({ type: 'error', error: context.error ?? { code: 'SERVER_ERROR', message: 'unknown error' } }) as const),
     /** The connection's transports: send, and recv if the page listens. */
     spawnTransports: assign({
@@ -218,6 +224,7 @@ export const clientMachine = setup({
      * way not to fight over it (each would replace the other forever).
      */
     isReplaced: ({ event }) => event.type === 'signaling.closed' && event.code === CloseCode.REPLACED,
+    isUnsupportedProtocol: ({ event }) => event.type === 'signaling.closed' && event.code === CloseCode.UNSUPPORTED_PROTOCOL,
     /** Every transport this connection made is created (recv only exists if the page listened in time). */
     transportsReady: ({ context }) => context.ready.send && (context.ready.recv || !context.transports.recv),
     recvTransportReady: ({ context }) => context.ready.recv,
@@ -409,6 +416,11 @@ function onSignalingClosed(lost: string) {
       guard: 'isReplaced',
       target: '#client.closed',
       actions: [{ type: 'closeAs', params: { reason: 'replaced' } }, 'assignReplaced', 'emitError'],
+    },
+    {
+      guard: 'isUnsupportedProtocol',
+      target: '#client.closed',
+      actions: [{ type: 'closeAs', params: { reason: 'failed' } }, 'assignUnsupportedProtocol', 'emitError'],
     },
     { target: lost, reenter: true },
   ] as const;

@@ -6,6 +6,8 @@ import {
   encodeRequest,
   parseResponseData,
   parseServerMessage,
+  PROTOCOL_PARAM,
+  PROTOCOL_VERSION,
   type NotificationMethod,
   type RequestData,
   type RequestMethod,
@@ -69,7 +71,8 @@ export class MediaSignalingService {
   attempts = 0;
 
   constructor(url: string, token: string, options: MediaSignalingServiceOptions) {
-    this.#socketUrl = `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+    // The protocol version first: the token stays the URL's last part, which redaction relies on.
+    this.#socketUrl = `${url}${url.includes('?') ? '&' : '?'}${PROTOCOL_PARAM}=${PROTOCOL_VERSION}&token=${encodeURIComponent(token)}`;
     this.#options = options;
     this.#log = options.logger ?? createLoggers()('signaling');
   }

@@ -11,7 +11,8 @@ import { deviceMachine } from '../../machines/deviceMachine.js';
 import { producerMachine } from '../../machines/producerMachine.js';
 import { signalingMachine, type SocketEvent } from '../../machines/signalingMachine.js';
 import { transportMachine } from '../../machines/transportMachine.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { CloseCode } from '../protocol/codes.js';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { Logger } from './logger.js';
 import type { MediaDevice } from './MediaDevice.js';
 import type { MediaSignalingService } from './MediaSignalingService.js';
@@ -47,8 +48,13 @@ const socket = fromCallback<EventObject>(({ sendBack, system }) => {
   const connection = signaling.open({
     opened: () => send({ type: 'socket.opened' }),
     notified: (notification) => {
-      if (notification.method === 'welcome' && notification.data.protocolVersion !== PROTOCOL_VERSION) {
-        log.signaling.warn(`the server speaks protocol ${notification.data.protocolVersion}, this client ${PROTOCOL_VERSION}`);
+      // A server older than this client can speak to: the same final close as a server refusing an old client.
+      if (notification.method === 'welcome' && notification.data.protocolVersion < MIN_PROTOCOL_VERSION) {
+        const reason = `the server speaks protocol ${notification.data.protocolVersion}, this client ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION}`;
+        log.signaling.warn(reason);
+        send({ type: 'socket.closed', code: CloseCode.UNSUPPORTED_PROTOCOL, reason });
+        connection.close(1000, 'unsupported protocol');
+        return;
       }
       send({ ...notification, type: 'socket.notified' });
     },

@@ -37,6 +37,11 @@ export const ErrorCode = {
    * client ends `closed` with `closeReason` `'replaced'` and never retries.
    */
   REPLACED: 'REPLACED',
+  /**
+   * Client and server speak protocol versions that do not overlap (an older client and a newer
+   * server, or the reverse): update the client package (or the server). Never retried.
+   */
+  UNSUPPORTED_PROTOCOL: 'UNSUPPORTED_PROTOCOL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -67,5 +72,7 @@ export const CloseCode = {
   REPLACED: 4003,
   /** The client broke the protocol (too large, flood). */
   POLICY_VIOLATION: 4008,
+  /** The client speaks a protocol version this server no longer supports: update the client. Final. */
+  UNSUPPORTED_PROTOCOL: 4010,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -25,8 +25,18 @@ import {
 
 /** Largest frame either end accepts, in bytes of UTF-8 text. Capabilities are a few KB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
-/** Protocol version announced by the server in `welcome`; bumped on incompatible changes. */
+/**
+ * The protocol version, bumped on every incompatible change of the wire. The rule: a client sends
+ * its version with the socket (`?protocol=N`; no parameter counts as 1) and the server announces
+ * its own in `welcome`. The server serves every version from MIN_PROTOCOL_VERSION to
+ * PROTOCOL_VERSION and closes an older client's socket with `CloseCode.UNSUPPORTED_PROTOCOL`
+ * (4010); a client that hears of a server older than its own MIN_PROTOCOL_VERSION closes itself.
+ * Either way the client ends `closed`/'failed' with an `UNSUPPORTED_PROTOCOL` error, never retrying.
+ */
 export const PROTOCOL_VERSION = 1;
+export const MIN_PROTOCOL_VERSION = 1;
+/** The socket URL's query parameter carrying the client's protocol version. */
+export const PROTOCOL_PARAM = 'protocol';
 
 /** Every id on the wire: ours are UUIDs; room and user ids are the customer's (same rule as the token API). */
 export const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;

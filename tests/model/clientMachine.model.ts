@@ -128,6 +128,7 @@ export const model: ModelSpec = {
       { type: 'signaling.closed', code: 4001, reason: 'unauthorized' },
       { type: 'signaling.closed', code: 4002, reason: 'expired' },
       { type: 'signaling.closed', code: 4003, reason: 'replaced' },
+      { type: 'signaling.closed', code: 4010, reason: 'protocol 2-2 needed: update the client' },
     ],
     'signaling.notified': [
       { type: 'signaling.notified', method: 'newConsumer', data: newConsumer },

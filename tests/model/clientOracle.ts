@@ -133,6 +133,10 @@ export class ClientOracle implements Oracle {
           // Another connection of the same token took over: end, and say why.
           this.#log.push('error:REPLACED');
           this.#end('replaced', 'closed by the server');
+        } else if (e.code === 4010) {
+          // Versions that do not overlap: final, and said why.
+          this.#log.push('error:UNSUPPORTED_PROTOCOL');
+          this.#end('failed', 'closed by the server');
         } else this.#lost('closed by the server');
         return true;
       case 'xstate.after.backoff.client.running.reconnecting.backingOff':

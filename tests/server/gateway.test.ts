@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseCode, ErrorCode } from '../../src/protocol/codes.js';
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_PARAM, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { MAX_CONSUMERS } from '../../src/server/mr/peer.js';
 import { TestSocket, rtpParameters } from './wsClient.js';
@@ -393,6 +393,22 @@ describe('session lifecycle on the socket', () => {
     expect(oldClosed).toBeGreaterThan(-1);
     expect(newConnected).toBeGreaterThan(oldClosed);
     await Promise.all([second.socket.close(), watcher.socket.close()]);
+  });
+
+  it(`refuses a client older than protocol ${MIN_PROTOCOL_VERSION} with ${CloseCode.UNSUPPORTED_PROTOCOL} and no welcome; no parameter counts as 1`, async () => {
+    const t = await server.connect(newRoom(), 'old-client');
+    for (const version of ['0', '-1', 'x']) {
+      const old = await TestSocket.open(`${t.url}?${PROTOCOL_PARAM}=${version}`, t.token);
+      const closed = await old.waitClosed();
+      expect(closed.code, version).toBe(CloseCode.UNSUPPORTED_PROTOCOL);
+      expect(closed.reason).toMatch(/update the client/);
+      expect(old.frames).toEqual([]);
+    }
+    const current = await TestSocket.welcomed(`${t.url}?${PROTOCOL_PARAM}=${PROTOCOL_VERSION}`, t.token);
+    expect(current.welcome.data.protocolVersion).toBe(PROTOCOL_VERSION);
+    await current.socket.close();
+    const unstated = await TestSocket.welcomed(t.url, t.token);
+    await unstated.socket.close();
   });
 
   it('refuses a forged token with 4001 and no welcome', async () => {

@@ -32,7 +32,7 @@ export class TestSocket {
   }
 
   static open(url: string, token: string): Promise<TestSocket> {
-    const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(`${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
     const socket = new TestSocket(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(socket));

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsumeManager, MediaInfraError, ProduceManager } from '../../src/client/index.js';
 import { CloseCode } from '../../src/protocol/codes.js';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { rejection, startClient, TOKEN, until, waitForState } from './support/clientHelpers.js';
 import { fakeTrack, FakeServer, NO_ANSWER } from './support/fakeServer.js';
 
@@ -20,7 +21,7 @@ describe('MediaInfraClient: connecting', () => {
     await waitForState(client, 'connected');
     expect(states).toEqual(['connecting', 'connected']);
     expect(server.sockets).toHaveLength(1);
-    expect(server.sockets[0]!.url).toBe(`ws://media.test/v1/ws?token=${TOKEN}`);
+    expect(server.sockets[0]!.url).toBe(`ws://media.test/v1/ws?protocol=${PROTOCOL_VERSION}&token=${TOKEN}`);
     // A client that does not listen has no recv transport.
     expect(server.methods()).toEqual(['join', 'createTransport']);
     expect(server.requests[0]!.data.rtpCapabilities.codecs.length).toBeGreaterThan(0);
@@ -63,6 +64,25 @@ describe('MediaInfraClient: connecting', () => {
     expect(server.sockets).toHaveLength(1);
     await expect(client.produceTrack(fakeTrack('audio'))).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
     expect(() => client.listenTrack(() => {})).toThrow(MediaInfraError);
+  });
+
+  it.each([
+    ['the server refuses this client\'s version (4010)', (server: FakeServer) => (server.mode = { refuse: CloseCode.UNSUPPORTED_PROTOCOL })],
+    ['the server is older than this client can speak to', (server: FakeServer) => (server.protocolVersion = MIN_PROTOCOL_VERSION - 1)],
+  ])('%s: closed/failed with an UNSUPPORTED_PROTOCOL error, never retried', async (_name, setUp) => {
+    const server = new FakeServer();
+    setUp(server);
+    const { client, states } = startClient(server);
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    await until(() => client.state === 'closed', 3_000, 'closed');
+    expect(client.closeReason).toBe('failed');
+    expect(errors).toEqual(['UNSUPPORTED_PROTOCOL']);
+    expect(states).toEqual(['connecting', 'closed']);
+    expect(server.methods()).toEqual([]);
+    // As above: a negative check that no retry follows.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(server.sockets).toHaveLength(1);
   });
 
   it('an unreachable server is retried with backoff, then closed/failed', async () => {

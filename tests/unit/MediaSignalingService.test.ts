@@ -39,10 +39,10 @@ describe('MediaSignalingService', () => {
   it('puts the encoded token in the URL, with ? or &', () => {
     const a = setup();
     a.service.open(a.handlers);
-    expect(a.sockets[0]!.url).toBe('ws://h/v1/ws?token=tok%20en%2F%2B');
+    expect(a.sockets[0]!.url).toBe('ws://h/v1/ws?protocol=1&token=tok%20en%2F%2B');
     const b = setup('ws://h/v1/ws?room=1');
     b.service.open(b.handlers);
-    expect(b.sockets[0]!.url).toBe('ws://h/v1/ws?room=1&token=tok%20en%2F%2B');
+    expect(b.sockets[0]!.url).toBe('ws://h/v1/ws?room=1&protocol=1&token=tok%20en%2F%2B');
   });
 
   it('sends requests with increasing ids and resolves with the validated response data', async () => {

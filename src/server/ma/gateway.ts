@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../../protocol/codes.js';
 import {
   MAX_MESSAGE_BYTES,
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_PARAM,
   PROTOCOL_VERSION,
   encodeError,
   encodeNotification,
@@ -253,7 +255,14 @@ export class Gateway {
     // Without a listener, a protocol error (e.g. a frame over maxPayload) would crash the process.
     ws.on('error', (err) => logger.debug({ err: err.message }, 'socket error'));
     // The URL is never logged: its query string holds the token.
-    const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const version = Number(query.get(PROTOCOL_PARAM) ?? 1);
+    if (!(version >= MIN_PROTOCOL_VERSION)) {
+      logger.info({ version: query.get(PROTOCOL_PARAM)?.slice(0, 16) }, 'socket refused: unsupported protocol version');
+      ws.close(CloseCode.UNSUPPORTED_PROTOCOL, `protocol ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION} needed: update the client`);
+      return;
+    }
+    const token = query.get('token') ?? '';
     const found = token ? sessions.lookup(token) : ({ status: 'unknown' } as const);
     if (found.status === 'unknown') {
       logger.info('socket refused: unknown token');

@@ -5,7 +5,7 @@ import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
 import { ErrorCode } from '../../../src/protocol/codes.js';
-import { encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
 import type { WebSocketLike } from '../../../src/client/MediaSignalingService.js';
 
 export type Handler = (data: any, socket: FakeSocket) => unknown | { error: { code: ErrorCode; message: string } } | typeof NO_ANSWER;
@@ -58,6 +58,8 @@ export class FakeServer {
   /** How the next sockets are met. */
   mode: { accept: true } | { refuse: number } | { unreachable: true } = { accept: true };
   routerRtpCapabilities = fakeParameters.generateRouterRtpCapabilities();
+  /** The protocol version this server announces in `welcome`. */
+  protocolVersion = PROTOCOL_VERSION;
   readonly handlers: Partial<Record<RequestMethod, Handler>> = {};
   /** Remote tracks announced on `listen`. */
   readonly remoteTracks: Array<{ kind: 'audio' | 'video'; userId: string }> = [];
@@ -103,7 +105,7 @@ export class FakeServer {
   }
 
   welcome(socket = this.current, routerRtpCapabilities: unknown = this.routerRtpCapabilities): void {
-    this.notify('welcome', { protocolVersion: 1, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: routerRtpCapabilities as never }, socket);
+    this.notify('welcome', { protocolVersion: this.protocolVersion, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: routerRtpCapabilities as never }, socket);
   }
 
   notify<M extends NotificationMethod>(method: M, data: NotificationData<M>, socket = this.current): void {
