@@ -5,7 +5,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { newest, serverBuildOptions } from './scripts/buildConfig.mjs';
+import { clientBuildOptions, compileHint, newest, serverBuildOptions } from './scripts/buildConfig.mjs';
 import { writeClientPackage } from './scripts/clientPackage/build.mjs';
 
 const quiet = process.argv.includes('--quiet');
@@ -23,24 +23,8 @@ if (ifStale && outputs.every(existsSync)) {
 }
 if (quiet) console.error('[setup] building the client bundles and the server');
 
-const client = {
-  entryPoints: ['src/client/index.ts'],
-  bundle: true,
-  platform: 'browser',
-  target: ['chrome100', 'firefox100', 'safari15'],
-  minify: true,
-  sourcemap: true,
-  legalComments: 'none',
-  // The inspector (Stately inspector, state panel, traces) is a file of its own, loaded by `import()`
-  // only when asked for (src/client/inspection.ts): nothing of it is in the client bundles.
-  define: { 'process.env.NODE_ENV': '"production"', __MEDIA_INFRA_INSPECTOR__: '"./media-infra-inspector.js"' },
-  logLevel: 'warning',
-};
-// V8's explicit compile hint (Chrome 136+; a plain comment elsewhere): compile every function of
-// the client when the file loads, instead of on its first call. Nearly all of it runs when a
-// client joins, so joining no longer waits for the compiler; loading the file takes longer instead
-// (see README, "Figures").
-const compileHint = { js: '//# allFunctionsCalledOnLoad' };
+// The same options and compile hint as the join benchmark's raw baseline (scripts/buildConfig.mjs).
+const client = { ...clientBuildOptions, entryPoints: ['src/client/index.ts'] };
 await Promise.all([
   build({ ...client, banner: compileHint, format: 'esm', outfile: 'dist/client/media-infra-client.js' }),
   build({ ...client, entryPoints: ['src/inspector/index.ts'], format: 'esm', outfile: 'dist/client/media-infra-inspector.js' }),
