@@ -9,13 +9,17 @@ export type { ConsumerState };
 
 type ConsumerCommand = { type: 'pause' } | { type: 'resume' };
 
+/** The events of {@link ConsumeManager} (`consumer.on(name, listener)`): name → the listener's arguments. */
 export type ConsumeManagerEvents = {
+  /** Every change of `state`. */
   state: [state: ConsumerState];
   /** Paused by this client (`pause()`). */
   paused: [];
+  /** Resumed by this client (`resume()`). */
   resumed: [];
-  /** Paused / resumed by its sender. */
+  /** Paused by its sender (its producer was paused). */
   producerpaused: [];
+  /** Resumed by its sender (its producer was resumed). */
   producerresumed: [];
   /** Closed for good: its producer closed, or the connection was lost (a new one will come). */
   closed: [error: MediaInfraError];
@@ -49,10 +53,12 @@ export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerComma
     return this.#ref.getSnapshot().context.id;
   }
 
+  /** The server's id of the producer this track comes from (the sender's `ProduceManager.id`). */
   get producerId(): string {
     return this.#ref.getSnapshot().context.producerId;
   }
 
+  /** `'audio'` or `'video'`. */
   get kind(): MediaKind {
     return this.#ref.getSnapshot().context.kind;
   }
@@ -62,18 +68,22 @@ export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerComma
     return this.#ref.getSnapshot().context.userId;
   }
 
+  /** What the sender gave as `appData` to `produceTrack` (`{}` when nothing). */
   get appData(): Record<string, unknown> {
     return this.#ref.getSnapshot().context.appData ?? {};
   }
 
+  /** The received track, to attach to a media element. It ends when the consumer closes. */
   get track(): MediaStreamTrack {
     return this.#track;
   }
 
+  /** Where it is in its life: `creating | live | pausing | paused | resuming | closed`. */
   get state(): ConsumerState {
     return this.current;
   }
 
+  /** `state` is `closed`: for good, every method rejects with `CONSUMER_CLOSED`. */
   get closed(): boolean {
     return this.current === 'closed';
   }
@@ -88,12 +98,24 @@ export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerComma
     return this.#ref.getSnapshot().context.producerPaused;
   }
 
-  /** Asks the server to stop sending this track; resolves when it did. */
+  /**
+   * Asks the server to stop sending this track; resolves when it did. Resolves at once if paused.
+   * @throws {@link MediaInfraError} (as a rejection) `CONSUMER_CLOSED` when closed, before or
+   * meanwhile (its producer closed, or the connection was lost); `INVALID_STATE` while a pause or resume is in flight;
+   * `TIMEOUT` after `requestTimeout`; `CONNECTION_CLOSED` when the connection drops before the
+   * answer; `SERVER_ERROR` (or the server's own code) when the server fails.
+   */
   pause(): Promise<void> {
     return this.command({ type: 'pause' }, 'pausing', 'paused');
   }
 
-  /** Asks the server to send this track again; resolves when it does. */
+  /**
+   * Asks the server to send this track again; resolves when it does. Resolves at once if live.
+   * @throws {@link MediaInfraError} (as a rejection) `CONSUMER_CLOSED` when closed, before or
+   * meanwhile (its producer closed, or the connection was lost); `INVALID_STATE` while a pause or resume is in flight;
+   * `TIMEOUT` after `requestTimeout`; `CONNECTION_CLOSED` when the connection drops before the
+   * answer; `SERVER_ERROR` (or the server's own code) when the server fails.
+   */
   resume(): Promise<void> {
     return this.command({ type: 'resume' }, 'resuming', 'live');
   }

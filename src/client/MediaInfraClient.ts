@@ -43,6 +43,10 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   #listener: ((consumer: ConsumeManager) => void) | undefined;
   #producerSeq = 0;
 
+  /**
+   * Same as {@link createMediaClient}, which is the documented way to create one.
+   * @throws {@link MediaInfraError} `BAD_REQUEST` when `url` or `token` is not a non-empty string.
+   */
   constructor(url: string, token: string, options: MediaClientOptions = {}) {
     super();
     if (typeof url !== 'string' || !url) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'createMediaClient: url must be a non-empty string');
@@ -118,9 +122,14 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   }
 
   /**
-   * Sends `track`. Waits for the connection when called while connecting or reconnecting
-   * (`TIMEOUT` after `connectTimeout`); rejects with `UNSUPPORTED_CODEC` when this browser cannot
-   * send this kind to the router, with `CLIENT_CLOSED` once the client is closed.
+   * Sends `track`; resolves with its ProduceManager once the server produces it (`live`, or `paused`
+   * with `options.paused`). Waits for the connection when called while connecting or reconnecting.
+   * @throws {@link MediaInfraError} (as a rejection) `BAD_REQUEST` when `track` is not an audio or
+   * video MediaStreamTrack; `CLIENT_CLOSED` when the client is (or gets) closed; `TIMEOUT` when not
+   * produced within `connectTimeout` (the attempt is then closed); `UNSUPPORTED_CODEC` when this
+   * browser cannot send this kind to the router; `PRODUCER_CLOSED` when the track ended or the
+   * server closed the producer first; `SERVER_ERROR` (or the server's own code) when the server
+   * refuses it.
    */
   async produceTrack(track: MediaStreamTrack, options: ProduceOptions = {}): Promise<ProduceManager> {
     if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
@@ -149,7 +158,9 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
    * Starts receiving: `callback` is called with a ConsumeManager for every remote track, now and
    * later, including the new ones after a reconnect. Calling it again replaces the callback
    * (consumers already delivered are not delivered again; the server is asked only once).
-   * Throws `CLIENT_CLOSED` once the client is closed.
+   * @throws {@link MediaInfraError} (synchronously) `BAD_REQUEST` when `callback` is not a
+   * function; `CLIENT_CLOSED` once the client is closed. Tracks this client will not receive are
+   * `error` events (`UNSUPPORTED_CODEC`, `INVALID_STATE`), never exceptions.
    */
   listenTrack(callback: (consumer: ConsumeManager) => void): void {
     if (typeof callback !== 'function') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'listenTrack needs a callback');
@@ -162,17 +173,26 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
    * This session's inspection events as a redacted JSON trace (a file to attach to a bug report;
    * the panel replays it). Recorded from the start with `{ inspect: true }` or `{ trace: true }`,
    * otherwise from the first call of `exportTrace()` or `showPanel()` on.
+   * @throws Rejects only when the inspector file (loaded on first use) cannot be loaded: the
+   * browser's or bundler's import error, not a MediaInfraError.
    */
   exportTrace(): Promise<string> {
     return this.#inspection.exportTrace();
   }
 
-  /** Shows the built-in state panel (loaded on first use): live actors, states, events; trace replay. */
+  /**
+   * Shows the built-in state panel (loaded on first use): live actors, states, events; trace replay.
+   * @throws Rejects only when the inspector file cannot be loaded (the import's own error, not a
+   * MediaInfraError).
+   */
   showPanel(options?: { container?: HTMLElement }): Promise<InspectorPanel> {
     return this.#inspection.showPanel(options);
   }
 
-  /** Leaves: resolves once the server released this client (or after `closeTimeout`). */
+  /**
+   * Leaves: resolves once the server released this client (or after `closeTimeout`), at once if
+   * already closed. Never rejects; a client it closes ends `closed` with `closeReason` `'client'`.
+   */
   async close(): Promise<void> {
     const snapshot = this.#actor.getSnapshot();
     if (snapshot.status === 'active' && snapshot.can({ type: 'close' })) this.#actor.send({ type: 'close' });
@@ -208,7 +228,15 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   }
 }
 
-/** Creates a client and starts connecting at once. */
+/**
+ * Creates a client and starts connecting at once (watch `state`, or just call `produceTrack`,
+ * which waits for the connection). What goes wrong later is in `state`, `closeReason` and the
+ * `error` event, not an exception here.
+ * @param url - the server's WebSocket URL, e.g. `wss://media.example.com/v1/ws`.
+ * @param token - this user's token for one room (from your backend); never logged.
+ * @throws {@link MediaInfraError} (synchronously) `BAD_REQUEST` when `url` or `token` is not a
+ * non-empty string.
+ */
 export function createMediaClient(url: string, token: string, options?: MediaClientOptions): MediaInfraClient {
   return new MediaInfraClient(url, token, options);
 }

@@ -5,9 +5,16 @@ import { ErrorCode, isErrorCode } from '../protocol/codes.js';
  * `ErrorCode`), not on `message`.
  */
 export class MediaInfraError extends Error {
+  /** Always `'MediaInfraError'` (also across bundles, where `instanceof` may not hold). */
   override readonly name = 'MediaInfraError';
+  /** Why it failed, a stable string of `ErrorCode`: the value to switch on. */
   readonly code: ErrorCode;
 
+  /**
+   * @param code - why it failed (what callers switch on).
+   * @param message - for people (default: the code).
+   * @param options - `cause`: the underlying error, kept as `error.cause`.
+   */
   constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
     super(message ?? code, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;

@@ -19,14 +19,26 @@ import { MediaInfraError } from './MediaInfraError.js';
 
 /** The part of the browser's WebSocket this service uses (a fake one in tests). */
 export interface WebSocketLike {
+  /** As the browser's: 0 connecting, 1 open, 2 closing, 3 closed. Requests are sent only while 1. */
   readonly readyState: number;
+  /** Sends one JSON text message. */
   send(data: string): void;
+  /** Closes the socket (the client clears its `on*` handlers first and awaits nothing more from it). */
   close(code?: number, reason?: string): void;
+  /** Set by the client: called once the socket is open. */
   onopen: ((event: unknown) => void) | null;
+  /** Set by the client: called with every message received (`data` a JSON string). */
   onmessage: ((event: { data: unknown }) => void) | null;
+  /** Set by the client: called once when the socket closes by itself or by the server, with the close code and reason. */
   onclose: ((event: { code: number; reason: string }) => void) | null;
+  /** Set by the client and ignored: an error is followed by `onclose`, which decides what happens. */
   onerror: ((event: unknown) => void) | null;
 }
+/**
+ * Opens a socket to `url` (the server's URL with the protocol version and the token as query
+ * parameters: keep it out of logs). The `webSocketFactory` option; default `new WebSocket(url)`. One
+ * that throws counts as a socket that could not open (the client retries like any lost connection).
+ */
 export type WebSocketFactory = (url: string) => WebSocketLike;
 
 export type Notification = Extract<ServerMessage, { type: 'notification' }>;

@@ -10,12 +10,15 @@ export type { ProducerState };
 
 type ProducerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'startRecord' } | { type: 'stopRecord' };
 
+/** The events of {@link ProduceManager} (`producer.on(name, listener)`): name → the listener's arguments. */
 export type ProduceManagerEvents = {
   /** Every change of `state`. */
   state: [state: ProducerState];
   /** Produced (again, after a reconnect): `id` is the new server producer id. */
   produced: [id: string];
+  /** `pause()` took effect: the server paused its producer (not fired for one produced paused). */
   paused: [];
+  /** Resumed by `resume()`. */
   resumed: [];
   /** Recording started (`true`) or ended (`false`). */
   recording: [recording: boolean];
@@ -96,22 +99,27 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     return this.#ref.getSnapshot().context.producerId ?? '';
   }
 
+  /** `'audio'` or `'video'`, the track's kind. */
   get kind(): MediaKind {
     return this.#ref.getSnapshot().context.kind;
   }
 
+  /** The track given to `produceTrack` (never stopped by the client: the page owns it). */
   get track(): MediaStreamTrack {
     return this.#track;
   }
 
+  /** Where it is in its life: `waiting | producing | live | pausing | paused | resuming | closing | closed`. */
   get state(): ProducerState {
     return this.current;
   }
 
+  /** `state` is `closed`: for good, every method but `close()` rejects with `PRODUCER_CLOSED`. */
   get closed(): boolean {
     return this.current === 'closed';
   }
 
+  /** Paused by `pause()` (or produced paused); kept across a reconnect. */
   get paused(): boolean {
     return this.#ref.getSnapshot().context.paused;
   }
@@ -122,24 +130,47 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     return state === 'recording' || state === 'stopping' || state === 'suspended';
   }
 
-  /** Pauses sending; resolves once the server paused its producer. Resolves at once if paused. */
+  /**
+   * Pauses sending; resolves once the server paused its producer. Resolves at once if paused.
+   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when not `live` (e.g. `waiting`
+   * while reconnecting, or resuming); `PRODUCER_CLOSED` when closed, before or meanwhile;
+   * `CONNECTION_CLOSED` when the connection drops before the answer; `TIMEOUT` after
+   * `requestTimeout`; `SERVER_ERROR` (or the server's own code) when the server fails.
+   */
   pause(): Promise<void> {
     return this.command({ type: 'pause' }, 'pausing', 'paused');
   }
 
-  /** Resumes sending; resolves once the server resumed its producer. Resolves at once if live. */
+  /**
+   * Resumes sending; resolves once the server resumed its producer. Resolves at once if live.
+   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when not `paused` (e.g.
+   * `waiting` while reconnecting, or pausing); `PRODUCER_CLOSED` when closed, before or meanwhile;
+   * `CONNECTION_CLOSED` when the connection drops before the answer; `TIMEOUT` after
+   * `requestTimeout`; `SERVER_ERROR` (or the server's own code) when the server fails.
+   */
   resume(): Promise<void> {
     return this.command({ type: 'resume' }, 'resuming', 'live');
   }
 
-  /** Stops sending for good (the track itself is left to the page). */
+  /**
+   * Stops sending for good (the track itself is left to the page); resolves once `closed`, at once
+   * if already closed. Applies at once in any state, reconnecting included. Never rejects.
+   */
   async close(): Promise<void> {
     const snapshot = this.#ref.getSnapshot();
     if (snapshot.status === 'active' && snapshot.can({ type: 'close' })) this.#ref.send({ type: 'close' });
     await untilSnapshot(this.#ref, (s) => producerState(s) === 'closed');
   }
 
-  /** Starts recording this track on the server. */
+  /**
+   * Starts recording this track on the server; resolves once the recording runs.
+   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when not produced (`waiting`,
+   * `producing`) or a recording is already running or stopping; `PRODUCER_CLOSED` when closed,
+   * before or meanwhile; `UNSUPPORTED_CODEC` when the server cannot record this track's codec;
+   * `SERVER_ERROR` when the recorder fails (ffmpeg missing or crashing: the reason is in the
+   * message); `CONNECTION_CLOSED` when the connection drops first (the recording then starts again by
+   * itself once produced again); `TIMEOUT` after `requestTimeout`.
+   */
   async startRecord(): Promise<void> {
     this.check({ type: 'startRecord' });
     const end = await this.run({ type: 'startRecord' }, (s) => recordingState(s) !== 'starting');
@@ -147,7 +178,15 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     if (recordingState(end) !== 'recording') throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
   }
 
-  /** Stops the recording; resolves with the finished recording's id and file path. */
+  /**
+   * Stops the recording; resolves with the finished recording's id and file path once the file is
+   * complete.
+   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when no recording is running;
+   * `PRODUCER_CLOSED` when closed, before or meanwhile; `SERVER_ERROR` when the file could not be
+   * finished (or no media arrived before it stopped: the recording ends `failed`);
+   * `CONNECTION_CLOSED` when the connection drops before the answer (the server finalizes the file
+   * anyway); `TIMEOUT` after `requestTimeout`.
+   */
   async stopRecord(): Promise<Recording> {
     this.check({ type: 'stopRecord' });
     const end = await this.run({ type: 'stopRecord' }, (s) => recordingState(s) !== 'stopping');

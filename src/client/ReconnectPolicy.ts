@@ -8,11 +8,17 @@ export interface ReconnectPolicy {
   delay(attempt: number): number;
 }
 
+/** The settings of {@link backoffPolicy}; each missing one comes from `defaults.reconnect`. */
 export interface BackoffOptions {
+  /** Failed attempts in a row before giving up (`closed`, `closeReason` `'failed'`). Default 8. */
   maxAttempts: number;
+  /** Delay before the first attempt (ms). Default 500. */
   initialDelay: number;
+  /** No delay is longer than this (ms). Default 10 000. */
   maxDelay: number;
+  /** Each delay is the previous one times this. Default 2. */
   multiplier: number;
+  /** Each delay is randomised by ± this fraction (0.3: ± 30 %). Default 0.3. */
   jitter: number;
 }
 

@@ -10,14 +10,27 @@ type Listener<A extends unknown[]> = (...args: A) => void;
 export class TypedEmitter<E extends EventMap> {
   #listeners = new Map<keyof E, Array<{ listener: Listener<never[]>; once: boolean }>>();
 
+  /**
+   * Calls `listener` on every `event` until `off()`. Never throws.
+   * @returns this emitter, for chaining.
+   */
   on<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
     return this.#add(event, listener, false);
   }
 
+  /**
+   * Calls `listener` on the next `event` only. Never throws.
+   * @returns this emitter, for chaining.
+   */
   once<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
     return this.#add(event, listener, true);
   }
 
+  /**
+   * Removes `listener` (the same function given to `on()` or `once()`) from `event`; a listener
+   * that is not there is ignored. Never throws.
+   * @returns this emitter, for chaining.
+   */
   off<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
     const list = this.#listeners.get(event);
     if (!list) return this;
@@ -26,10 +39,12 @@ export class TypedEmitter<E extends EventMap> {
     return this;
   }
 
+  /** How many listeners `event` has now (`once` listeners until they have run). */
   listenerCount<K extends keyof E>(event: K): number {
     return this.#listeners.get(event)?.length ?? 0;
   }
 
+  /** @internal Calls the listeners of `event` (only the subclass that owns the events emits them). */
   protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
     const list = this.#listeners.get(event);
     if (!list?.length) return;

@@ -1,6 +1,10 @@
 // Every default of the client in one place. Each can be overridden through `createMediaClient`'s
 // options (see `MediaClientOptions`).
 
+/**
+ * The client's defaults (times in ms), read-only. Override any of them per client through
+ * `createMediaClient`'s options ({@link MediaClientOptions}); `reconnect` through `reconnect`.
+ */
 export const defaults = {
   /** A request without an answer after this long rejects with `TIMEOUT` (ms). */
   requestTimeout: 10_000,

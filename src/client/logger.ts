@@ -4,6 +4,10 @@
 // client's state changes and reconnection attempts. Callers pass names, ids, codes and times only:
 // never a message's data, an SDP or the token.
 
+/**
+ * The least severe level a client writes (`'silent'`: nothing). Default `'warn'`; `'debug'` adds
+ * the signaling flow, state changes and reconnection attempts.
+ */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 type Method = Exclude<LogLevel, 'silent'>;
 

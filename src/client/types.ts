@@ -8,6 +8,7 @@ import type { WebSocketFactory } from './MediaSignalingService.js';
 
 export type { ClientState, CloseReason };
 
+/** The events of {@link MediaInfraClient} (`client.on(name, listener)`): name → the listener's arguments. */
 export type MediaInfraClientEvents = {
   /** Every change of `client.state`. */
   state: [state: ClientState];
@@ -20,6 +21,7 @@ export type MediaInfraClientEvents = {
   error: [error: MediaInfraError];
 };
 
+/** `createMediaClient`'s options; every one is optional and its default is in {@link defaults}. */
 export interface MediaClientOptions {
   /**
    * A function or observer receives every XState inspection event of every actor of the client, as
@@ -35,9 +37,13 @@ export interface MediaClientOptions {
   requestTimeout?: number;
   /** How long `produceTrack` waits for the client to be connected (ms). */
   connectTimeout?: number;
+  /** A heartbeat `ping` every ... (ms). */
   pingInterval?: number;
+  /** A `ping` unanswered this long means the socket is lost: the client reconnects (ms). */
   pingTimeout?: number;
+  /** Time allowed between the socket opening and the server's `welcome` before the attempt fails (ms). */
   welcomeTimeout?: number;
+  /** `close()` waits this long for `leave` to be answered and the socket closed, then resolves anyway (ms). */
   closeTimeout?: number;
   /** ICE `disconnected` this long → ICE restart (ms). */
   iceDisconnectedTimeout?: number;
@@ -62,6 +68,7 @@ export interface MediaClientOptions {
   deviceFactory?: () => Device;
 }
 
+/** `produceTrack`'s options. */
 export interface ProduceOptions {
   /** Sent with the `produce` request; the server keeps it with the producer. */
   appData?: Record<string, unknown>;
