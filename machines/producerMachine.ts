@@ -74,6 +74,9 @@ export type ProducerReport = { type: 'producer.closed'; key: string };
 
 type ProducerIdInput = { producerId: string };
 
+/** Why a command in flight when the socket dropped fails: its answer will never come. */
+const connectionLost: ErrorInfo = { code: 'CONNECTION_CLOSED', message: 'the connection was lost' };
+
 export const producerMachine = setup({
   types: {
     context: {} as ProducerContext,
@@ -137,7 +140,7 @@ export const producerMachine = setup({
               target: '.waiting',
               actions: [
                 { type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) },
-                assign({ producerId: undefined, error: { code: 'CONNECTION_CLOSED', message: 'the connection was lost' } }),
+                assign({ producerId: undefined, error: connectionLost }),
               ],
             },
           },
@@ -229,12 +232,13 @@ export const producerMachine = setup({
                 },
                 onError: { target: 'failed', actions: assign({ recordingError: ({ event }) => toErrorInfo(event.error) }) },
               },
-              on: { suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) } },
+              on: { suspend: { target: 'suspended', actions: assign({ recordingId: undefined, recordingError: connectionLost }) } },
             },
             recording: {
               tags: 'recording',
               on: {
-                stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined }) },
+                // stopRecord() answers with the recording it stops, never an earlier one.
+                stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined, lastRecording: undefined }) },
                 suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) },
               },
             },
@@ -262,6 +266,8 @@ export const producerMachine = setup({
                   ],
                 },
               },
+              // The server finalized the recording with its producer, but its answer is lost.
+              on: { suspend: { target: 'idle', actions: assign({ recordingId: undefined, recordingError: connectionLost }) } },
             },
             failed: { tags: 'failed', on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } } },
           },

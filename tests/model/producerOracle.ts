@@ -30,8 +30,6 @@ export class ProducerOracle implements Oracle {
   serverId: string | undefined;
   issued = 0;
   recordings = 0;
-  /** The id of the last recording whose file is complete. */
-  lastRecording: string | undefined;
   /** produceTrack() hands the ProduceManager over once produced. */
   handed = false;
   produceTrack = 'pending';
@@ -172,7 +170,6 @@ export class ProducerOracle implements Oracle {
       case 'xstate.done.actor.stopRecord':
         if (this.recording !== 'stopping' || !ACTIVE.has(this.media)) return false;
         this.recording = 'idle';
-        this.lastRecording = `r${this.recordings}`;
         this.#emit('recording:false', `recordingended:r${this.recordings}`);
         this.#settle('stopRecord', `ok:r${this.recordings}`);
         return true;
@@ -226,15 +223,8 @@ export class ProducerOracle implements Oracle {
       return;
     }
     if (!ACTIVE.has(this.media)) return;
-    // machines/README.md: a call in flight when the socket drops rejects with CONNECTION_CLOSED.
-    // DIVERGENCE (reported, not fixed here: src/client/ProduceManager.ts): a recording call in
-    // flight rejects with SERVER_ERROR, and a stopRecord() resolves with the previous recording
-    // when there was one.
-    this.#settleAll((name) => {
-      if (name === 'startRecord') return 'SERVER_ERROR';
-      if (name === 'stopRecord') return this.lastRecording ? `ok:${this.lastRecording}` : 'SERVER_ERROR';
-      return 'CONNECTION_CLOSED';
-    });
+    // README.md "Staying connected": a call in flight when the socket drops rejects with CONNECTION_CLOSED.
+    this.#settleAll(() => 'CONNECTION_CLOSED');
     this.serverId = undefined;
     this.#to('waiting');
     if (this.recording === 'starting' || this.recording === 'recording') this.recording = 'suspended';
@@ -276,7 +266,6 @@ export class ProducerOracle implements Oracle {
     this.recording = state === 'failed' ? 'failed' : 'idle';
     this.#emit('recording:false');
     if (state === 'finished') {
-      this.lastRecording = `r${this.recordings}`;
       this.#emit(`recordingended:r${this.recordings}`);
     }
     this.#settle('startRecord', 'SERVER_ERROR');

@@ -226,4 +226,40 @@ describe('calls made while reconnecting', () => {
     await until(() => pm.state === 'live');
     expect(pm.paused).toBe(false);
   });
+
+  it('a startRecord in flight when the socket drops rejects with CONNECTION_CLOSED (and records once produced again)', async () => {
+    const server = new FakeServer();
+    const { client } = tracked(startClient(server));
+    const pm = await client.produceTrack(fakeTrack('video'));
+    server.handlers.startRecord = () => NO_ANSWER;
+    const starting = pm.startRecord();
+    await until(() => server.methods().includes('startRecord'));
+    server.handlers.startRecord = () => ({ recordingId: 'rec-2' });
+    server.current!.serverClose(1006);
+    expect((await rejection(starting)).code).toBe('CONNECTION_CLOSED');
+    await waitForState(client, 'connected');
+    await until(() => pm.state === 'live' && pm.recording, 2_000, 'live and recording');
+  });
+
+  it('a stopRecord in flight when the socket drops rejects with CONNECTION_CLOSED, never with an earlier recording', async () => {
+    const server = new FakeServer();
+    let n = 0;
+    server.handlers.startRecord = () => ({ recordingId: `rec-${++n}` });
+    server.handlers.stopRecord = () => ({ id: `rec-${n}`, path: `/recordings/rec-${n}.webm` });
+    const { client } = tracked(startClient(server));
+    const pm = await client.produceTrack(fakeTrack('video'));
+    await pm.startRecord();
+    await expect(pm.stopRecord()).resolves.toEqual({ id: 'rec-1', path: '/recordings/rec-1.webm' });
+    await pm.startRecord();
+    server.handlers.stopRecord = () => NO_ANSWER;
+    const stopping = pm.stopRecord();
+    await until(() => server.methods().filter((m) => m === 'stopRecord').length === 2);
+    server.current!.serverClose(1006);
+    const outcome = await stopping.then((recording) => recording.id, (error: { code: string }) => error.code);
+    expect(outcome).toBe('CONNECTION_CLOSED');
+    // The server finalized that recording with its producer: it is not recorded again.
+    await waitForState(client, 'connected');
+    await until(() => pm.state === 'live');
+    expect(pm.recording).toBe(false);
+  });
 });
