@@ -73,45 +73,51 @@ export function socketUrl(publicUrl: URL): string {
   return `${publicUrl.protocol === 'https:' ? 'wss:' : 'ws:'}//${publicUrl.host}${base}/v1/ws`;
 }
 
-export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { config, sessions, logger } = deps;
-  const authorized = apiKeyChecker(config.apiKey);
+/** What the routes share: the key check, token issuing and file serving of one server. */
+interface RouteTools {
+  requireKey(ctx: RouteContext): void;
+  issue(res: ServerResponse, ids: { roomId: string; userId: string }): void;
+  serveFile(ctx: RouteContext, path: string): Promise<void>;
+}
+
+function routeTools(deps: HttpDeps): RouteTools {
+  const authorized = apiKeyChecker(deps.config.apiKey);
   const throttle = new SourceThrottle();
   const files = new StaticFiles();
-  const clientDir = join(repoRoot, 'dist', 'client');
-  const demoGuard = new DemoGuard(() => ownAuthorities(deps));
+  return {
+    /**
+     * A source that keeps sending wrong keys gets 429 for them; the right key always passes, so a
+     * customer's backend behind the same proxy address is never locked out by someone else's
+     * guesses (which a key of 16+ random characters makes hopeless anyway).
+     */
+    requireKey({ req, source }) {
+      if (authorized(req.headers.authorization)) return;
+      const wait = throttle.blockedFor(source);
+      if (wait > 0) throw new HttpError(429, 'RATE_LIMITED', 'too many wrong API keys from this address: try again later', { 'retry-after': String(Math.ceil(wait / 1000)) });
+      throttle.failed(source);
+      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key (Authorization: Bearer <MEDIA_API_KEY>)');
+    },
+    issue(res, { roomId, userId }) {
+      let issued;
+      try {
+        issued = deps.sessions.create(roomId, userId);
+      } catch (err) {
+        if (err instanceof SessionLimitError) throw new HttpError(429, 'RATE_LIMITED', err.message);
+        throw err;
+      }
+      const { token, session } = issued;
+      deps.logger.info({ roomId, userId, sessionId: session.tokenHash.slice(0, 12) }, 'session issued');
+      sendJson(res, 200, { url: socketUrl(deps.publicUrl()), token, expiresAt: session.expiresAt.toISOString() });
+    },
+    async serveFile({ req, res }, path) {
+      if (!(await files.serve(req, res, path))) throw new HttpError(404, 'NOT_FOUND', 'not found');
+    },
+  };
+}
 
-  /**
-   * The API key. A source that keeps sending wrong ones gets 429 for them; the right key always
-   * passes, so a customer's backend behind the same proxy address is never locked out by someone
-   * else's guesses (which a key of 16+ random characters makes hopeless anyway).
-   */
-  function requireKey({ req, source }: RouteContext): void {
-    if (authorized(req.headers.authorization)) return;
-    const wait = throttle.blockedFor(source);
-    if (wait > 0) throw new HttpError(429, 'RATE_LIMITED', 'too many wrong API keys from this address: try again later', { 'retry-after': String(Math.ceil(wait / 1000)) });
-    throttle.failed(source);
-    throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key (Authorization: Bearer <MEDIA_API_KEY>)');
-  }
-
-  function issue(res: ServerResponse, { roomId, userId }: { roomId: string; userId: string }): void {
-    let issued;
-    try {
-      issued = sessions.create(roomId, userId);
-    } catch (err) {
-      if (err instanceof SessionLimitError) throw new HttpError(429, 'RATE_LIMITED', err.message);
-      throw err;
-    }
-    const { token, session } = issued;
-    logger.info({ roomId, userId, sessionId: session.tokenHash.slice(0, 12) }, 'session issued');
-    sendJson(res, 200, { url: socketUrl(deps.publicUrl()), token, expiresAt: session.expiresAt.toISOString() });
-  }
-
-  async function serveFile({ req, res }: RouteContext, path: string): Promise<void> {
-    if (!(await files.serve(req, res, path))) throw new HttpError(404, 'NOT_FOUND', 'not found');
-  }
-
-  const routes: Route[] = [
+/** The API a customer's server calls (all but /healthz need the key). */
+function apiRoutes(deps: HttpDeps, { requireKey, issue }: RouteTools): Route[] {
+  return [
     {
       method: 'POST',
       path: '/v1/api/connect',
@@ -135,7 +141,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       path: /^\/v1\/api\/recordings\/([^/]+)\/file$/,
       handle: async (ctx) => {
         requireKey(ctx);
-        await serveRecordingFile(ctx.req, ctx.res, { recordings: deps.recordings, recordingsDir: config.recordingsDir, id: ctx.params[0]! });
+        await serveRecordingFile(ctx.req, ctx.res, { recordings: deps.recordings, recordingsDir: deps.config.recordingsDir, id: ctx.params[0]! });
       },
     },
     {
@@ -154,44 +160,54 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         sendJson(res, 200, { ok: true });
       },
     },
-    ...CLIENT_FILES.flatMap((name): Route[] => [
-      { method: 'GET', path: `/${name}`, handle: (ctx) => serveFile(ctx, join(clientDir, name)) },
-      ...(config.sourceMaps ? [{ method: 'GET' as const, path: `/${name}.map`, handle: (ctx: RouteContext) => serveFile(ctx, join(clientDir, `${name}.map`)) }] : []),
-    ]),
-    ...(config.demo ? demoRoutes() : []),
   ];
+}
 
-  function demoRoutes(): Route[] {
-    return [
-      {
-        method: 'POST',
-        path: '/demo/connect',
-        handle: async (ctx) => {
-          demoGuard.check(ctx.req, ctx.source);
-          issue(ctx.res, connectBody(await readJsonObject(ctx.req)));
-        },
+/** The browser bundles; their source maps only with SOURCE_MAPS=1. */
+function clientFileRoutes(config: Config, { serveFile }: RouteTools): Route[] {
+  const clientDir = join(repoRoot, 'dist', 'client');
+  const names = config.sourceMaps ? CLIENT_FILES.flatMap((name) => [name, `${name}.map`]) : CLIENT_FILES;
+  return names.map((name) => ({ method: 'GET', path: `/${name}`, handle: (ctx) => serveFile(ctx, join(clientDir, name)) }));
+}
+
+/** The demo page, its files and its token route (development only, see demo.ts). */
+function demoRoutes(deps: HttpDeps, { issue, serveFile }: RouteTools): Route[] {
+  const guard = new DemoGuard(() => ownAuthorities(deps));
+  return [
+    {
+      method: 'POST',
+      path: '/demo/connect',
+      handle: async (ctx) => {
+        guard.check(ctx.req, ctx.source);
+        issue(ctx.res, connectBody(await readJsonObject(ctx.req)));
       },
-      { method: 'GET', path: '/favicon.ico', handle: (ctx) => serveFile(ctx, demoFile('/demo/favicon.svg')) },
-      { method: 'GET', path: /^(\/|\/demo|\/demo\/.*)$/, handle: (ctx) => serveFile(ctx, demoFile(ctx.params[0]!)) },
-    ];
-  }
+    },
+    { method: 'GET', path: '/favicon.ico', handle: (ctx) => serveFile(ctx, demoFile('/demo/favicon.svg')) },
+    { method: 'GET', path: /^(\/|\/demo|\/demo\/.*)$/, handle: (ctx) => serveFile(ctx, demoFile(ctx.params[0]!)) },
+  ];
+}
 
-  async function route(ctx: RouteContext, pathname: string): Promise<void> {
-    const method = ctx.req.method === 'HEAD' ? 'GET' : ctx.req.method;
-    const matching = routes.flatMap((r) => {
-      if (typeof r.path === 'string') return r.path === pathname ? [{ route: r, params: [] }] : [];
-      const m = r.path.exec(pathname);
-      return m ? [{ route: r, params: m.slice(1) }] : [];
-    });
-    if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', 'not found');
-    const match = matching.find((m) => m.route.method === method);
-    if (!match) {
-      const allow = [...new Set(matching.map((m) => m.route.method))].join(', ');
-      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use ${allow}`, { allow });
-    }
-    await match.route.handle({ ...ctx, params: match.params });
+/** The route for a request: 404 when no path matches, 405 (with Allow) when only the method does not. */
+async function dispatch(routes: Route[], ctx: RouteContext, pathname: string): Promise<void> {
+  const method = ctx.req.method === 'HEAD' ? 'GET' : ctx.req.method;
+  const matching = routes.flatMap((r) => {
+    if (typeof r.path === 'string') return r.path === pathname ? [{ route: r, params: [] }] : [];
+    const m = r.path.exec(pathname);
+    return m ? [{ route: r, params: m.slice(1) }] : [];
+  });
+  if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', 'not found');
+  const match = matching.find((m) => m.route.method === method);
+  if (!match) {
+    const allow = [...new Set(matching.map((m) => m.route.method))].join(', ');
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use ${allow}`, { allow });
   }
+  await match.route.handle({ ...ctx, params: match.params });
+}
 
+export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logger } = deps;
+  const tools = routeTools(deps);
+  const routes = [...apiRoutes(deps, tools), ...clientFileRoutes(deps.config, tools), ...(deps.config.demo ? demoRoutes(deps, tools) : [])];
   return (req, res) => {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -200,7 +216,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'http request'),
     );
     const source = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-    route({ req, res, query: url.searchParams, params: [], source }, url.pathname).catch((err: unknown) => {
+    dispatch(routes, { req, res, query: url.searchParams, params: [], source }, url.pathname).catch((err: unknown) => {
       const httpError = err instanceof HttpError ? err : new HttpError(500, 'SERVER_ERROR', 'internal error');
       if (!(err instanceof HttpError)) logger.error({ err, path: url.pathname }, 'http handler failed');
       if (res.headersSent) {
