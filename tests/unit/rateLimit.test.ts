@@ -10,8 +10,16 @@ describe('RateLimit', () => {
     now += 100; // 10 per second: one more token
     expect(limit.take()).toBe('allow');
     expect(limit.take()).toBe('refuse');
-    expect(limit.take()).toBe('refuse');
+    // The third refusal within the window closes, though a request got through in between.
     expect(limit.take()).toBe('close');
+  });
+
+  it('forgets refusals once a window has passed: a client that slowed down is not closed', () => {
+    let now = 0;
+    const limit = new RateLimit(10, 1, 3, () => now, 1_000);
+    expect([limit.take(), limit.take(), limit.take()]).toEqual(['allow', 'refuse', 'refuse']);
+    now += 1_000;
+    expect([limit.take(), limit.take(), limit.take()]).toEqual(['allow', 'refuse', 'refuse']);
   });
 
   it('never holds more than its burst however long it was idle', () => {
