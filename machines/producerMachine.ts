@@ -33,7 +33,9 @@ export interface ProducerInput {
 
 /** A finished recording: its id and the path of its file on the server (`stopRecord`'s answer). */
 export interface Recording {
+  /** The recording's id, as listed by `GET /v1/api/recordings` (and its file at `/v1/api/recordings/:id/file`). */
   id: string;
+  /** Where its file is on the server. */
   path: string;
 }
 
