@@ -89,6 +89,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       device: this.#device,
       policy,
       pingTimeout: options.pingTimeout ?? defaults.pingTimeout,
+      recordingTimeout: options.recordingTimeout ?? defaults.recordingTimeout,
       log,
     });
     this.#actor.subscribe({

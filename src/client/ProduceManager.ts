@@ -169,7 +169,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
    * before or meanwhile; `UNSUPPORTED_CODEC` when the server cannot record this track's codec;
    * `SERVER_ERROR` when the recorder fails (ffmpeg missing or crashing: the reason is in the
    * message); `CONNECTION_CLOSED` when the connection drops first (the recording then starts again by
-   * itself once produced again); `TIMEOUT` after `requestTimeout`.
+   * itself once produced again); `TIMEOUT` after `recordingTimeout`.
    */
   async startRecord(): Promise<void> {
     this.check({ type: 'startRecord' });
@@ -185,7 +185,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
    * `PRODUCER_CLOSED` when closed, before or meanwhile; `SERVER_ERROR` when the file could not be
    * finished (or no media arrived before it stopped: the recording ends `failed`);
    * `CONNECTION_CLOSED` when the connection drops before the answer (the server finalizes the file
-   * anyway); `TIMEOUT` after `requestTimeout`.
+   * anyway); `TIMEOUT` after `recordingTimeout`.
    */
   async stopRecord(): Promise<Recording> {
     this.check({ type: 'stopRecord' });

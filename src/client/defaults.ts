@@ -8,6 +8,11 @@
 export const defaults = {
   /** A request without an answer after this long rejects with `TIMEOUT` (ms). */
   requestTimeout: 10_000,
+  /**
+   * `startRecord` and `stopRecord` wait for the server's recorder (ffmpeg ready, the file finalized
+   * and probed), which takes seconds on a busy server: they get this long instead (ms).
+   */
+  recordingTimeout: 60_000,
   /** `produceTrack` called before the client is connected waits this long for it (ms). */
   connectTimeout: 30_000,
   /** A heartbeat `ping` every ... (ms). */

@@ -23,6 +23,8 @@ export interface ClientServices {
   device: MediaDevice;
   policy: ReconnectPolicy;
   pingTimeout: number;
+  /** The answer time allowed to startRecord and stopRecord. */
+  recordingTimeout: number;
   /** The client's named loggers. */
   log: Record<'client' | 'signaling' | 'device', Logger>;
 }
@@ -127,8 +129,14 @@ const producerLogic = producerMachine.provide({
     pauseProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.pauseProducer(input.producerId)),
     resumeProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.resumeProducer(input.producerId)),
     closeProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.closeProducer(input.producerId)),
-    startRecord: fromPromise(async ({ input, system }) => servicesOf(system).signaling.request('startRecord', { producerId: input.producerId })),
-    stopRecord: fromPromise(async ({ input, system }) => servicesOf(system).signaling.request('stopRecord', { producerId: input.producerId })),
+    startRecord: fromPromise(async ({ input, system }) => {
+      const { signaling, recordingTimeout } = servicesOf(system);
+      return signaling.request('startRecord', { producerId: input.producerId }, { timeout: recordingTimeout });
+    }),
+    stopRecord: fromPromise(async ({ input, system }) => {
+      const { signaling, recordingTimeout } = servicesOf(system);
+      return signaling.request('stopRecord', { producerId: input.producerId }, { timeout: recordingTimeout });
+    }),
   },
   actions: {
     releaseProducer: ({ system }, params) => servicesOf(system).device.releaseProducer(params.producerId),

@@ -35,6 +35,8 @@ export interface MediaClientOptions {
   trace?: boolean;
   /** Request timeout (ms). */
   requestTimeout?: number;
+  /** How long `startRecord()` and `stopRecord()` wait for the server's answer (ms); default `defaults.recordingTimeout`. */
+  recordingTimeout?: number;
   /** How long `produceTrack` waits for the client to be connected (ms). */
   connectTimeout?: number;
   /** A heartbeat `ping` every ... (ms). */

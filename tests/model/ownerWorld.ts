@@ -55,6 +55,7 @@ export class OwnerWorld {
       device: this.device,
       policy: { maxAttempts: 1, delay: () => NEVER },
       pingTimeout: NEVER,
+      recordingTimeout: NEVER,
       log: { client: silent('client'), signaling: silent('signaling'), device: silent('device') },
     });
   }

@@ -32,6 +32,8 @@ const CLOSE_GRACE_MS = 2_000;
  * large means the client stopped reading (its memory would otherwise grow here without bound).
  */
 export const MAX_UNREAD_BYTES = 1024 * 1024;
+/** Requests answered when the recorder is done, not when MR has acted. */
+const LONG_REQUESTS: ReadonlySet<string> = new Set(['startRecord', 'stopRecord']);
 
 export interface GatewayDeps {
   sessions: SessionStore;
@@ -178,7 +180,11 @@ class Connection {
     // A heartbeat must not wait behind a slow request.
     if (request.method === 'ping') return this.send(encodeResponse(request.id, { now: Date.now() }));
     if (request.method === 'leave') this.left = true;
-    this.queue = this.queue.then(() => this.handle(request));
+    // Recording requests start in order but do not hold the queue: finalizing and probing a file
+    // takes seconds, and a client's pause or second recording must not wait behind it (Recordings
+    // refuses a second start or stop of the same producer by itself).
+    if (LONG_REQUESTS.has(request.method)) this.queue = this.queue.then(() => void this.handle(request));
+    else this.queue = this.queue.then(() => this.handle(request));
   }
 
   private async handle(request: ParsedRequest): Promise<void> {
