@@ -13,15 +13,14 @@
 // 80 bytes) but whose payload is filler, not an encoded picture. Nobody decodes it: receivers count
 // the SRTP packets they decrypt (werift's DTLS transport, per SSRC), which is what the SFU
 // forwarding costs are about.
-import { RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, useVP8, type RTCRtpTransceiver } from 'werift';
+import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
 import { TestSocket } from '../tests/server/wsClient.js';
+import { AUDIO_PT, VIDEO_PT, answerSdp, pcConfig } from '../tests/support/weriftPeer.js';
 
 type Json = Record<string, any>;
 
 export const VIDEO_FPS = 30;
 export const AUDIO_PTIME_MS = 20;
-const VIDEO_PT = 96;
-const AUDIO_PT = 111;
 const DELTA_BYTES = 1100;
 const KEYFRAME_PACKETS = 5;
 const KEYFRAME_PACKET_BYTES = 1000;
@@ -29,38 +28,6 @@ const KEYFRAME_EVERY = 2 * VIDEO_FPS;
 const AUDIO_BYTES = 80;
 /** Filler for payloads (never encoded pictures). */
 const FILLER = Buffer.alloc(2048, 0x5a);
-
-function pcConfig(): ConstructorParameters<typeof RTCPeerConnection>[0] {
-  return {
-    codecs: { video: [useVP8({ payloadType: VIDEO_PT })], audio: [useOPUS({ payloadType: AUDIO_PT })] },
-    headerExtensions: { video: [], audio: [] },
-    // Loopback only: the server listens on 127.0.0.1.
-    iceUseIpv6: false,
-    iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    // One ICE+DTLS transport for both m-lines from the start, as mediasoup-client's (bundle only).
-    bundlePolicy: 'max-bundle',
-  };
-}
-
-/** The SDP answer of mediasoup's side of one transport, for werift's offer of `mids`. */
-function answerSdp(t: Json, mids: { mid: string; kind: 'video' | 'audio' }[], remoteDirection: 'recvonly' | 'sendonly'): string {
-  const fp = (t['dtlsParameters'].fingerprints as Json[]).find((f) => f['algorithm'] === 'sha-256') ?? t['dtlsParameters'].fingerprints[0];
-  const udp = (t['iceCandidates'] as Json[]).filter((c) => c['protocol'] === 'udp');
-  const port = udp[0]?.['port'] ?? 9;
-  const lines = ['v=0', 'o=mediasoup 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=ice-lite', `a=group:BUNDLE ${mids.map((m) => m.mid).join(' ')}`, 'a=msid-semantic: WMS *'];
-  for (const { mid, kind } of mids) {
-    const pt = kind === 'video' ? VIDEO_PT : AUDIO_PT;
-    lines.push(`m=${kind} ${port} UDP/TLS/RTP/SAVPF ${pt}`, 'c=IN IP4 127.0.0.1', `a=mid:${mid}`, `a=${remoteDirection}`, 'a=rtcp-mux', 'a=rtcp-rsize');
-    if (kind === 'video') lines.push(`a=rtpmap:${pt} VP8/90000`, `a=rtcp-fb:${pt} nack`, `a=rtcp-fb:${pt} nack pli`);
-    else lines.push(`a=rtpmap:${pt} opus/48000/2`);
-    lines.push(`a=ice-ufrag:${t['iceParameters'].usernameFragment}`, `a=ice-pwd:${t['iceParameters'].password}`);
-    lines.push(`a=fingerprint:${fp['algorithm']} ${fp['value']}`, 'a=setup:passive');
-    for (const c of udp) lines.push(`a=candidate:${c['foundation'] ?? 'udp'} 1 udp ${c['priority'] ?? 1} ${c['address'] ?? c['ip']} ${c['port']} typ host`);
-    lines.push('a=end-of-candidates');
-  }
-  return `${lines.join('\r\n')}\r\n`;
-}
 
 function waitConnected(pc: RTCPeerConnection, timeoutMs = 20_000): Promise<void> {
   if (pc.connectionState === 'connected') return Promise.resolve();

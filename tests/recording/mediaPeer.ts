@@ -9,16 +9,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, useVP8, type RTCRtpTransceiver } from 'werift';
+import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
 import { TestSocket } from '../server/wsClient.js';
+import { AUDIO_PT, VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
 
 type Json = Record<string, any>;
 export type Kind = 'video' | 'audio';
 
 const FPS = 30;
 const CLIP_SECONDS = 4;
-const VIDEO_PT = 96;
-const AUDIO_PT = 111;
 const PACKET_BYTES = 1100;
 /** Opus frames of 20 ms, 960 samples at 48 kHz. */
 const AUDIO_PTIME_MS = 20;
@@ -83,35 +82,6 @@ function oggPackets(data: Buffer): Buffer[] {
   return packets;
 }
 
-function pcConfig(): ConstructorParameters<typeof RTCPeerConnection>[0] {
-  return {
-    codecs: { video: [useVP8({ payloadType: VIDEO_PT })], audio: [useOPUS({ payloadType: AUDIO_PT })] },
-    headerExtensions: { video: [], audio: [] },
-    iceUseIpv6: false,
-    iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    bundlePolicy: 'max-bundle',
-  };
-}
-
-/** mediasoup's side of the send transport as an SDP answer to werift's offer (see bench/scalePeer.ts). */
-function answerSdp(t: Json, mids: { mid: string; kind: Kind }[]): string {
-  const fp = (t['dtlsParameters'].fingerprints as Json[]).find((f) => f['algorithm'] === 'sha-256') ?? t['dtlsParameters'].fingerprints[0];
-  const udp = (t['iceCandidates'] as Json[]).filter((c) => c['protocol'] === 'udp');
-  const lines = ['v=0', 'o=mediasoup 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=ice-lite', `a=group:BUNDLE ${mids.map((m) => m.mid).join(' ')}`, 'a=msid-semantic: WMS *'];
-  for (const { mid, kind } of mids) {
-    const pt = kind === 'video' ? VIDEO_PT : AUDIO_PT;
-    lines.push(`m=${kind} ${udp[0]?.['port'] ?? 9} UDP/TLS/RTP/SAVPF ${pt}`, 'c=IN IP4 127.0.0.1', `a=mid:${mid}`, 'a=recvonly', 'a=rtcp-mux', 'a=rtcp-rsize');
-    if (kind === 'video') lines.push(`a=rtpmap:${pt} VP8/90000`, `a=rtcp-fb:${pt} nack`, `a=rtcp-fb:${pt} nack pli`);
-    else lines.push(`a=rtpmap:${pt} opus/48000/2`);
-    lines.push(`a=ice-ufrag:${t['iceParameters'].usernameFragment}`, `a=ice-pwd:${t['iceParameters'].password}`);
-    lines.push(`a=fingerprint:${fp['algorithm']} ${fp['value']}`, 'a=setup:passive');
-    for (const c of udp) lines.push(`a=candidate:${c['foundation'] ?? 'udp'} 1 udp ${c['priority'] ?? 1} ${c['address'] ?? c['ip']} ${c['port']} typ host`);
-    lines.push('a=end-of-candidates');
-  }
-  return `${lines.join('\r\n')}\r\n`;
-}
-
 function connected(pc: RTCPeerConnection): Promise<void> {
   if (pc.connectionState === 'connected') return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -155,7 +125,7 @@ export class MediaPeer {
     const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
     if (!fingerprint) throw new Error('no fingerprint in the offer');
     await this.socket.ok('connectTransport', { transportId: t['id'], dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[1], value: fingerprint[2] }] } });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, [{ mid: video.mid ?? '0', kind: 'video' }, { mid: audio.mid ?? '1', kind: 'audio' }]) });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, [{ mid: video.mid ?? '0', kind: 'video' }, { mid: audio.mid ?? '1', kind: 'audio' }], 'recvonly') });
     await connected(pc);
     for (const [kind, tr] of [['video', video], ['audio', audio]] as const) {
       const codec = kind === 'video'
