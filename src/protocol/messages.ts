@@ -141,9 +141,11 @@ export type RtpParameters = v.InferOutput<typeof RtpParameters>;
 export type RtpCapabilitiesOutline = v.InferOutput<typeof RtpCapabilitiesOutline>;
 export type RtpParametersOutline = v.InferOutput<typeof RtpParametersOutline>;
 
+/** Longest error message on the wire, in characters. */
+export const MAX_ERROR_MESSAGE = 1000;
 const ErrorBody = v.object({
   code: v.picklist(Object.values(ErrorCode)),
-  message: v.pipe(v.string(), v.maxLength(1000)),
+  message: v.pipe(v.string(), v.maxLength(MAX_ERROR_MESSAGE)),
 });
 export type ErrorBody = v.InferOutput<typeof ErrorBody>;
 

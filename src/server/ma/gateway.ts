@@ -7,6 +7,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../../protocol/codes.js';
 import {
+  MAX_ERROR_MESSAGE,
   MAX_MESSAGE_BYTES,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_PARAM,
@@ -146,8 +147,9 @@ class Connection {
     this.send(text);
   }
 
+  /** An error answer; its message is cut to what the protocol allows (a client refuses longer ones). */
   private reply(id: number | undefined, error: ErrorBody): void {
-    this.send(encodeError(id, error));
+    this.send(encodeError(id, { code: error.code, message: error.message.slice(0, MAX_ERROR_MESSAGE) }));
   }
 
   /** A frame from the client. Whatever it holds, this socket gets an answer and no other is touched. */
