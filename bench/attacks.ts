@@ -8,10 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TestSocket } from '../tests/server/wsClient.js';
+import { freePort } from '../tests/support/server.js';
 
 const API_KEY = 'attack-bench-key-0123456789abcdef';
 let refusedFrames = 0;
@@ -25,17 +26,6 @@ interface Server {
   exited: Promise<number | null>;
   logs: () => string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
 }
 
 /** The tree's built server on free ports (RTC ports below the ephemeral range), production-like unless `env` says otherwise. */

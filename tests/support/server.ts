@@ -69,7 +69,8 @@ export function buildServer(): Promise<void> {
   return built;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now (another process may take it before it is bound). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
