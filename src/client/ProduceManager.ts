@@ -174,7 +174,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
   async startRecord(): Promise<void> {
     this.check({ type: 'startRecord' });
     const end = await this.run({ type: 'startRecord' }, (s) => recordingState(s) !== 'starting');
-    if (producerState(end) === 'closed') throw this.closedError();
+    if (this.isEnded(producerState(end))) throw this.closedError();
     if (recordingState(end) !== 'recording') throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
   }
 
@@ -190,7 +190,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
   async stopRecord(): Promise<Recording> {
     this.check({ type: 'stopRecord' });
     const end = await this.run({ type: 'stopRecord' }, (s) => recordingState(s) !== 'stopping');
-    if (producerState(end) === 'closed') throw this.closedError();
+    if (this.isEnded(producerState(end))) throw this.closedError();
     if (recordingState(end) !== 'idle' || !end.context.lastRecording) {
       throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
     }

@@ -96,9 +96,9 @@ export abstract class TrackManager<
     if (this.#status(end) !== done) throw this.failure(end);
   }
 
-  /** @internal Why a command did not get where it should: closed, or the machine's error. */
+  /** @internal Why a command did not get where it should: closed (or closing) meanwhile, or the machine's error. */
   protected failure(end: S): MediaInfraError {
-    if (this.#status(end) === 'closed') return this.closedError();
+    if (this.isEnded(this.#status(end))) return this.closedError();
     return MediaInfraError.fromInfo(end.context.error, ErrorCode.SERVER_ERROR);
   }
 }

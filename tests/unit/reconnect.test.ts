@@ -227,6 +227,22 @@ describe('calls made while reconnecting', () => {
     expect(pm.paused).toBe(false);
   });
 
+  it('close() while a pause and a startRecord are in flight: both reject with PRODUCER_CLOSED', async () => {
+    const server = new FakeServer();
+    const { client } = tracked(startClient(server));
+    const cam = await client.produceTrack(fakeTrack('video'));
+    const mic = await client.produceTrack(fakeTrack('audio'));
+    server.handlers.pauseProducer = () => NO_ANSWER;
+    server.handlers.startRecord = () => NO_ANSWER;
+    const pausing = cam.pause();
+    const starting = mic.startRecord();
+    await until(() => server.methods().includes('pauseProducer') && server.methods().includes('startRecord'));
+    void cam.close();
+    void mic.close();
+    expect((await rejection(pausing)).code).toBe('PRODUCER_CLOSED');
+    expect((await rejection(starting)).code).toBe('PRODUCER_CLOSED');
+  });
+
   it('a startRecord in flight when the socket drops rejects with CONNECTION_CLOSED (and records once produced again)', async () => {
     const server = new FakeServer();
     const { client } = tracked(startClient(server));
