@@ -1,19 +1,19 @@
 // The demo page and its token route, a stand-in for a customer's own server (on only in
 // development or with DEMO=1, see config.ts). Its token route issues tokens without the API key,
 // so it answers only requests addressed to this server by one of its own names (Host), from a page
-// of this server (Origin, when a browser sends one: a DNS-rebinding page has neither), and at a
-// bounded rate per source address.
+// of this server (Origin, when a browser sends one: a DNS-rebinding page names its own host in
+// both), and at a bounded rate per source address.
 import type { IncomingMessage } from 'node:http';
 import { join, normalize, sep } from 'node:path';
 import { repoRoot } from '../paths.js';
 import { RateLimit } from './rateLimit.js';
 import { HttpError } from './httpJson.js';
+import { rememberSource } from './sourceThrottle.js';
 
 const DEMO_DIR = join(repoRoot, 'demo');
 /** Tokens per second per source address, after a burst (a page joins a few times a minute). */
 export const DEMO_TOKENS_PER_SECOND = 1;
 export const DEMO_TOKEN_BURST = 10;
-const MAX_SOURCES = 10_000;
 
 /** The file a /demo/… path names, kept inside demo/ (404 otherwise). */
 export function demoFile(pathname: string): string {
@@ -45,8 +45,7 @@ export class DemoGuard {
     let rate = this.rates.get(source);
     if (!rate) {
       rate = new RateLimit(DEMO_TOKENS_PER_SECOND, DEMO_TOKEN_BURST, Number.POSITIVE_INFINITY);
-      this.rates.set(source, rate);
-      if (this.rates.size > MAX_SOURCES) this.rates.delete(this.rates.keys().next().value!);
+      rememberSource(this.rates, source, rate);
     }
     if (rate.take() !== 'allow') throw new HttpError(429, 'RATE_LIMITED', 'too many demo tokens: slow down', { 'retry-after': '1' });
   }

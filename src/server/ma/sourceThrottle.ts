@@ -3,7 +3,15 @@
 // through). The map is bounded: the oldest sources are forgotten first.
 export const WRONG_KEYS_PER_WINDOW = 10;
 export const WINDOW_MS = 60_000;
-const MAX_SOURCES = 10_000;
+/** Source addresses remembered at most by each per-source limit (oldest forgotten first). */
+export const MAX_SOURCES = 10_000;
+
+/** Sets `key` last in `map` (a Map iterates in insertion order) and forgets the oldest beyond MAX_SOURCES. */
+export function rememberSource<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_SOURCES) map.delete(map.keys().next().value!);
+}
 
 interface Entry {
   windowStart: number;
@@ -29,9 +37,7 @@ export class SourceThrottle {
   failed(source: string): void {
     const entry = this.current(source) ?? { windowStart: this.now(), failures: 0 };
     entry.failures += 1;
-    this.sources.delete(source); // re-inserted last: the map's order is oldest activity first
-    this.sources.set(source, entry);
-    if (this.sources.size > MAX_SOURCES) this.sources.delete(this.sources.keys().next().value!);
+    rememberSource(this.sources, source, entry);
   }
 
   private current(source: string): Entry | undefined {
