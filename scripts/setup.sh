@@ -3,7 +3,9 @@
 # (built offline, cached outside the clone), npm packages, then the build. Quiet when nothing is
 # missing; each phase announced when it has work to do.
 #   scripts/setup.sh start   server needs: build tools, ffmpeg
-#   scripts/setup.sh test    also chromium for the browser tests
+#   scripts/setup.sh test    also chromium for the browser tests, redis-server and PostgreSQL
+#                            for the cluster tests
+#   scripts/setup.sh cluster server needs plus redis-server and PostgreSQL (npm run cluster)
 set -euo pipefail
 MODE="${1:-start}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +14,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 PKGS=(g++ make pkg-config python3 meson ninja-build libssl-dev libuv1-dev libsrtp2-dev libabsl-dev
       flatbuffers-compiler libflatbuffers-dev libusrsctp-dev ffmpeg)
+[[ "$MODE" == test || "$MODE" == cluster ]] && PKGS+=(redis-server postgresql)
 [[ "$MODE" == test ]] && PKGS+=(chromium fonts-dejavu-core)
 
 missing=()
