@@ -45,7 +45,19 @@ export interface Config {
   sourceMaps: boolean;
   /** Most sessions (issued tokens, expired ones within their grace period included) the table holds. */
   maxSessions: number;
+  /** DATABASE_URL: sessions and recordings in PostgreSQL instead of the SQLite file at `databasePath`. */
+  databaseUrl?: URL;
+  /** REDIS_URL: cluster mode (live state and node-to-node messages in Redis); needs `databaseUrl`. */
+  redisUrl?: URL;
+  /** This node's name in the cluster (NODE_ID; generated per start when unset). */
+  nodeId: string;
+  /** Peers placement sends to this node at most (NODE_MAX_PEERS); capacity only steers placement. */
+  nodeMaxPeers: number;
 }
+
+/** NODE_MAX_PEERS when unset: this many peers per mediasoup worker. */
+export const PEERS_PER_WORKER = 100;
+const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -87,6 +99,20 @@ function publicUrl(env: Env): URL | undefined {
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) {
     throw new ConfigError(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got '${raw}'`);
   }
+  return url;
+}
+
+/** A database or Redis URL with one of `protocols`; its password may be in it (never logged). */
+function engineUrl(env: Env, name: string, protocols: readonly string[], example: string): URL | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL like ${example}`);
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, like ${example}`);
   return url;
 }
 
@@ -137,6 +163,14 @@ export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.st
   const sourceMaps = flag(env, 'SOURCE_MAPS') ?? false;
   const maxSessions = integer(env, 'MAX_SESSIONS', 1_000_000, 1, 1_000_000_000);
   const url = publicUrl(env);
+  const databaseUrl = engineUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db');
+  const redisUrl = engineUrl(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:6379');
+  if (redisUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('REDIS_URL (cluster mode) needs DATABASE_URL: every node must read the same sessions and recordings');
+  }
+  const nodeId = read(env, 'NODE_ID') ?? `node-${randomBytes(4).toString('hex')}`;
+  if (!NODE_ID_PATTERN.test(nodeId)) throw new ConfigError(`NODE_ID must be 1-64 of A-Z a-z 0-9 _ . -, got '${nodeId}'`);
+  const nodeMaxPeers = integer(env, 'NODE_MAX_PEERS', numWorkers * PEERS_PER_WORKER, 1, 1_000_000);
 
   let apiKey = read(env, 'MEDIA_API_KEY');
   let apiKeySource: Config['apiKeySource'] = 'env';
@@ -170,5 +204,9 @@ export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.st
     demo,
     sourceMaps,
     maxSessions,
+    ...(databaseUrl !== undefined && { databaseUrl }),
+    ...(redisUrl !== undefined && { redisUrl }),
+    nodeId,
+    nodeMaxPeers,
   };
 }
