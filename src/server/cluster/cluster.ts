@@ -36,8 +36,12 @@ export type MessageHandler = (message: ClusterMessage, from: string) => void;
 export type RequestHandler = (message: ClusterMessage, from: string) => Promise<unknown> | unknown;
 
 export interface ClusterEvents {
-  /** Another node stopped heartbeating for NODE_DEAD_MS (or left): drop everything of it. */
-  nodeLost: (nodeId: string) => void;
+  /**
+   * Another node stopped heartbeating for NODE_DEAD_MS (or left): every survivor drops its pipes
+   * and remote producers of it. `cleanup` is true at exactly one survivor, which also does the
+   * cluster-wide chores (its recordings marked failed "node lost", its directory entries removed).
+   */
+  nodeLost: (nodeId: string, cleanup: boolean) => void;
 }
 
 export interface Cluster {
