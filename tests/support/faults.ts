@@ -341,7 +341,8 @@ export interface FaultClientOptions {
 /**
  * Creates `window.client` in the page with a WebSocket that records what crosses it:
  * `window.sent` (request methods, in order), `window.closeCodes` (close codes the page saw),
- * `window.sockets` (sockets opened), `window.states` (every client state).
+ * `window.sockets` (sockets opened) and `window.socketUrls` (where each went), `window.states`
+ * (every client state).
  */
 export async function createFaultClient(page: Page, url: string, token: string, opts: FaultClientOptions = {}): Promise<void> {
   await page.evaluate(
@@ -349,6 +350,7 @@ export async function createFaultClient(page: Page, url: string, token: string, 
       const w = globalThis as any;
       const Native = w.WebSocket;
       w.sockets = 0;
+      w.socketUrls = [];
       w.sent = [];
       w.closeCodes = [];
       w.restartIceAnswers = 0;
@@ -356,6 +358,7 @@ export async function createFaultClient(page: Page, url: string, token: string, 
       const webSocketFactory = (socketUrl: string) => {
         const ws = new Native(socketUrl);
         w.sockets++;
+        w.socketUrls.push(socketUrl);
         w.lastSocketAt = Date.now();
         const wrapper: any = {
           get readyState() {
