@@ -44,6 +44,11 @@ const Id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must be 1-128 of A-Z a-z 0-9 
 
 const Empty = v.object({});
 
+/** Most other nodes a `welcome` lists. */
+export const MAX_WELCOME_NODES = 64;
+/** A node's socket URL as `welcome` lists it: ws: or wss:, the same path as the URL the client was given. */
+const NodeUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^wss?:\/\//i, 'must be a ws: or wss: URL'));
+
 /** Requests the client sends: name → [data schema, response data schema]. */
 export const requests = {
   /** After `welcome`: the client's Device is loaded; here are its receive capabilities. */
@@ -94,6 +99,11 @@ export const notifications = {
     roomId: Id,
     userId: Id,
     routerRtpCapabilities: RtpCapabilitiesOutline,
+    /**
+     * Cluster mode: the socket URLs of the cluster's other live nodes (absent on a single node). A
+     * client that loses this node tries it again first, then these in order, cycling.
+     */
+    nodes: v.optional(v.pipe(v.array(NodeUrl), v.maxLength(MAX_WELCOME_NODES))),
   }),
   /** A consumer was created, paused, for a remote producer; resume it once consumed locally. */
   newConsumer: v.object({
