@@ -48,6 +48,10 @@ const Empty = v.object({});
 export const MAX_WELCOME_NODES = 64;
 /** A node's socket URL as `welcome` lists it: ws: or wss:, the same path as the URL the client was given. */
 const NodeUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^wss?:\/\//i, 'must be a ws: or wss: URL'));
+/** A spatial or temporal layer index: mediasoup allows a handful; 15 bounds it well above any real encoding. */
+const LayerIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(15));
+/** The layers a simulcast or SVC consumer receives (or should receive). */
+const Layers = v.object({ spatialLayer: LayerIndex, temporalLayer: v.optional(LayerIndex) });
 
 /** Requests the client sends: name → [data schema, response data schema]. */
 export const requests = {
@@ -83,6 +87,8 @@ export const requests = {
   /** Start (or restart) forwarding to a consumer; also the "ready" after the client consumed it. */
   resumeConsumer: [v.object({ consumerId: Id }), Empty],
   pauseConsumer: [v.object({ consumerId: Id }), Empty],
+  /** The layers this client prefers to receive; answered once the server applied them (an out-of-range layer is BAD_REQUEST). */
+  setConsumerPreferredLayers: [v.object({ consumerId: Id, ...Layers.entries }), Empty],
   startRecord: [v.object({ producerId: Id }), v.object({ recordingId: Id })],
   stopRecord: [v.object({ producerId: Id }), v.object({ id: Id, path: v.string() })],
   /** Heartbeat: a socket that cannot answer this in time is treated as lost. */
@@ -114,11 +120,15 @@ export const notifications = {
     userId: Id,
     producerPaused: v.boolean(),
     appData: v.optional(AppData),
+    /** A simulcast producer's spatial layers, lowest first: how much each is scaled down from the sent size. */
+    spatialLayers: v.optional(v.pipe(v.array(v.object({ scaleResolutionDownBy: v.number() })), v.maxLength(16))),
   }),
   /** The consumer is gone on the server (its producer closed, its transport closed, ...). */
   consumerClosed: v.object({ consumerId: Id, reason: v.string() }),
   consumerProducerPaused: v.object({ consumerId: Id }),
   consumerProducerResumed: v.object({ consumerId: Id }),
+  /** The layers a simulcast consumer receives changed (`null`: none, e.g. paused or no bandwidth). */
+  consumerLayersChanged: v.object({ consumerId: Id, layers: v.nullable(Layers) }),
   /** A remote track this client will not receive: no common codec (`UNSUPPORTED_CODEC`), or it receives the most tracks it may (`INVALID_STATE`). */
   trackNotConsumed: v.object({
     producerId: Id,

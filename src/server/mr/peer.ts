@@ -40,6 +40,12 @@ function asBadRequest(err: unknown): never {
   throw err;
 }
 
+/** How many spatial and temporal layers a consumer can be asked for (its scalability mode, e.g. `L3T3`). */
+function consumerLayerCounts(consumer: ms.Consumer): { spatialLayers: number; temporalLayers: number } {
+  const mode = /^[LS](\d+)T(\d+)/.exec(consumer.rtpParameters.encodings?.[0]?.scalabilityMode ?? '');
+  return mode ? { spatialLayers: Number(mode[1]), temporalLayers: Number(mode[2]) } : { spatialLayers: 1, temporalLayers: 1 };
+}
+
 export class Peer implements PeerHandle {
   readonly id = randomUUID();
   private rtpCapabilities: ms.RtpCapabilities | undefined;
@@ -95,6 +101,7 @@ export class Peer implements PeerHandle {
     listen: () => this.listen(),
     pauseConsumer: async ({ consumerId }) => (await this.consumer(consumerId).pause(), {}),
     resumeConsumer: async ({ consumerId }) => (await this.consumer(consumerId).resume(), {}),
+    setConsumerPreferredLayers: (data) => this.setConsumerPreferredLayers(data),
     startRecord: (data) => this.startRecord(data),
     stopRecord: (data) => this.stopRecord(data),
   };
@@ -210,6 +217,17 @@ export class Peer implements PeerHandle {
     return { producerId: producer.id };
   }
 
+  /** mediasoup clamps a layer out of range silently: the client is told instead. */
+  private async setConsumerPreferredLayers({ consumerId, spatialLayer, temporalLayer }: RequestData<'setConsumerPreferredLayers'>): Promise<ResponseData<'setConsumerPreferredLayers'>> {
+    const consumer = this.consumer(consumerId);
+    const { spatialLayers, temporalLayers } = consumerLayerCounts(consumer);
+    if (spatialLayer >= spatialLayers || (temporalLayer ?? 0) >= temporalLayers) {
+      throw new MediaError(ErrorCode.BAD_REQUEST, `consumer ${consumerId} has ${spatialLayers} spatial and ${temporalLayers} temporal layers`);
+    }
+    await consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer !== undefined && { temporalLayer }) });
+    return {};
+  }
+
   private async listen(): Promise<ResponseData<'listen'>> {
     if (!this.recvTransport || this.recvTransport.closed) throw new MediaError(ErrorCode.INVALID_STATE, "'listen' needs a recv transport first");
     if (this.listeningFlag) return {};
@@ -271,6 +289,9 @@ export class Peer implements PeerHandle {
     consumer.on('transportclose', () => gone('transport closed'));
     consumer.on('producerpause', () => this.notify('consumerProducerPaused', { consumerId: consumer.id }));
     consumer.on('producerresume', () => this.notify('consumerProducerResumed', { consumerId: consumer.id }));
+    consumer.on('layerschange', (layers) => {
+      if (!this.closed) this.notify('consumerLayersChanged', { consumerId: consumer.id, layers: layers ?? null });
+    });
     this.logger.debug({ consumerId: consumer.id, producerId: producer.id }, 'consumer created');
     this.notify('newConsumer', {
       id: consumer.id,
@@ -280,6 +301,12 @@ export class Peer implements PeerHandle {
       userId,
       producerPaused: consumer.producerPaused,
       appData: producer.appData,
+      ...(consumer.type === 'simulcast' && {
+        // The client's encodings as validated (rtp.ts): mediasoup keeps the keys it has no type for.
+        spatialLayers: (producer.rtpParameters.encodings ?? []).map((e) => ({
+          scaleResolutionDownBy: (e as { scaleResolutionDownBy?: number }).scaleResolutionDownBy ?? 1,
+        })),
+      }),
     });
   }
 
