@@ -64,6 +64,11 @@ export const CloseCode = {
   SERVER_ERROR: 1011,
   /** MR dropped the peer (its media worker died). The client reconnects. */
   SERVICE_RESTART: 1012,
+  /**
+   * The token cannot be checked right now (the session store is down): not a refusal. The client
+   * retries with backoff, as after any lost connection, and is never told `unauthorized`.
+   */
+  TRY_AGAIN_LATER: 1013,
   /** The token is unknown or forged. Final. */
   UNAUTHORIZED: 4001,
   /** The token's session has expired. Final. */
