@@ -179,6 +179,7 @@ export const clientMachine = setup({
       if (event.method === 'consumerClosed') enqueue.sendTo(ref, { type: 'consumerClosed', reason: event.data.reason });
       else if (event.method === 'consumerProducerPaused') enqueue.sendTo(ref, { type: 'producerPaused' });
       else if (event.method === 'consumerProducerResumed') enqueue.sendTo(ref, { type: 'producerResumed' });
+      else if (event.method === 'consumerLayersChanged') enqueue.sendTo(ref, { type: 'layersChanged', layers: event.data.layers });
     }),
     /** A remote track the server will not send this client: said as an error, not kept silent. */
     emitTrackNotConsumed: emit(({ event }) => {
@@ -235,7 +236,10 @@ export const clientMachine = setup({
       event.type === 'signaling.notified' && event.method === 'newConsumer' && context.listening && !(event.data.id in context.consumers),
     isConsumerNotification: ({ event }) =>
       event.type === 'signaling.notified' &&
-      (event.method === 'consumerClosed' || event.method === 'consumerProducerPaused' || event.method === 'consumerProducerResumed'),
+      (event.method === 'consumerClosed' ||
+        event.method === 'consumerProducerPaused' ||
+        event.method === 'consumerProducerResumed' ||
+        event.method === 'consumerLayersChanged'),
     isTrackNotConsumed: ({ event }) => event.type === 'signaling.notified' && event.method === 'trackNotConsumed',
     isProducerNotification: ({ event }) =>
       event.type === 'signaling.notified' && (event.method === 'producerClosed' || event.method === 'recordingEnded'),

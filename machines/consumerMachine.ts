@@ -1,22 +1,37 @@
 // One received track (behind a ConsumeManager). It does not survive a lost connection: the root
 // sends `close` and a new consumer arrives through `listenTrack` after the reconnect.
 import { assign, emit, fromPromise, sendParent, setup, type SnapshotFrom } from 'xstate';
-import type { NotificationData } from '../src/protocol/messages.js';
+import type { NotificationData, RequestData } from '../src/protocol/messages.js';
 import { notProvided, tagList, toErrorInfo, type ErrorInfo } from './shared.js';
 
 // What a ConsumeManager may know of its consumer is said by tags on the states, never by their names.
 
-/** `creating`: being consumed; `live` / `paused`: received / paused by this client; `pausing` / `resuming`: waiting for the server; `closed`: for good. */
+/**
+ * `creating`: being consumed; `live` / `paused`: received / paused by this client; `pausing` /
+ * `resuming`: waiting for the server; `closed`: for good. (Which layers it asks for is a region of
+ * its own beside these, untagged: the facade reads it from the context.)
+ */
 export type ConsumerState = 'creating' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closed';
 export const consumerStates = tagList<ConsumerState>({ creating: 1, live: 1, pausing: 1, paused: 1, resuming: 1, closed: 1 });
 
 /** The `newConsumer` notification's data. */
 export type ConsumerInput = NotificationData<'newConsumer'>;
 
+/** A spatial layer and, optionally, a temporal one (the server's consumer layers). */
+export type ConsumerLayers = NonNullable<NotificationData<'consumerLayersChanged'>['layers']>;
+
 export interface ConsumerContext extends ConsumerInput {
   /** Paused by this client (`pause()`), as opposed to `producerPaused` (paused by its sender). */
   paused: boolean;
   error: ErrorInfo | undefined;
+  /** The layers the server forwards now (its `layerschange`); `null` until it says, or when none. */
+  layers: ConsumerLayers | null;
+  /** The layers last applied by `setPreferredLayers`. */
+  preferredLayers: ConsumerLayers | undefined;
+  /** The layers of the `setPreferredLayers` in flight (or last asked for). */
+  requestedLayers: ConsumerLayers | undefined;
+  /** Why the last `setPreferredLayers` failed. */
+  layersError: ErrorInfo | undefined;
 }
 
 export type ConsumerEvent =
@@ -24,21 +39,25 @@ export type ConsumerEvent =
   | ({ type: 'consumerClosed' } & Pick<NotificationData<'consumerClosed'>, 'reason'>)
   | { type: 'producerPaused' }
   | { type: 'producerResumed' }
+  | ({ type: 'layersChanged' } & Pick<NotificationData<'consumerLayersChanged'>, 'layers'>)
   | { type: 'close'; reason: string }
   // from the ConsumeManager
   | { type: 'pause' }
-  | { type: 'resume' };
+  | { type: 'resume' }
+  | { type: 'setPreferredLayers'; layers: ConsumerLayers };
 
 export type ConsumerEmitted =
   | { type: 'paused' }
   | { type: 'resumed' }
   | { type: 'producerPaused' }
   | { type: 'producerResumed' }
+  | { type: 'layersChanged'; layers: ConsumerLayers | null }
   | { type: 'closed'; error: ErrorInfo | undefined };
 
 export type ConsumerReport = { type: 'consumer.closed'; consumerId: string };
 
 type ConsumerIdInput = { consumerId: string };
+type PreferredLayersInput = RequestData<'setConsumerPreferredLayers'>;
 
 export const consumerMachine = setup({
   types: {
@@ -53,6 +72,8 @@ export const consumerMachine = setup({
     consume: fromPromise<void, ConsumerInput>(async () => notProvided('consume')),
     pauseConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('pauseConsumer')),
     resumeConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('resumeConsumer')),
+    /** Request `setConsumerPreferredLayers`: resolves once the server applied them. */
+    setPreferredLayers: fromPromise<void, PreferredLayersInput>(async () => notProvided('setPreferredLayers')),
   },
   actions: {
     /** Close the local mediasoup consumer, if any. */
@@ -62,7 +83,7 @@ export const consumerMachine = setup({
   },
 }).createMachine({
   id: 'consumer',
-  context: ({ input }) => ({ ...input, paused: false, error: undefined }),
+  context: ({ input }) => ({ ...input, paused: false, error: undefined, layers: null, preferredLayers: undefined, requestedLayers: undefined, layersError: undefined }),
   initial: 'creating',
   on: {
     consumerClosed: {
@@ -72,6 +93,7 @@ export const consumerMachine = setup({
     close: { target: '.closed', actions: assign({ error: ({ event }) => ({ code: 'CONSUMER_CLOSED', message: event.reason }) }) },
     producerPaused: { actions: [assign({ producerPaused: true }), emit({ type: 'producerPaused' })] },
     producerResumed: { actions: [assign({ producerPaused: false }), emit({ type: 'producerResumed' })] },
+    layersChanged: { actions: [assign({ layers: ({ event }) => event.layers }), emit(({ event }) => ({ type: 'layersChanged', layers: event.layers }) as const)] },
   },
   states: {
     creating: {
@@ -88,36 +110,64 @@ export const consumerMachine = setup({
           producerPaused: context.producerPaused,
           appData: context.appData,
         }),
-        onDone: 'live',
+        onDone: 'ready',
         onError: { target: 'closed', actions: assign({ error: ({ event }) => toErrorInfo(event.error, 'UNSUPPORTED_CODEC') }) },
       },
     },
-    live: {
-      tags: 'live',
-      on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
-    },
-    pausing: {
-      tags: 'pausing',
-      invoke: {
-        id: 'pauseConsumer',
-        src: 'pauseConsumer',
-        input: ({ context }) => ({ consumerId: context.id }),
-        onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] },
-        onError: { target: 'live', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
-      },
-    },
-    paused: {
-      tags: 'paused',
-      on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
-    },
-    resuming: {
-      tags: 'resuming',
-      invoke: {
-        id: 'resumeConsumer',
-        src: 'resumeConsumer',
-        input: ({ context }) => ({ consumerId: context.id }),
-        onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] },
-        onError: { target: 'paused', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+    // Received: whether it is paused, and which layers it asks for, are independent.
+    ready: {
+      type: 'parallel',
+      states: {
+        media: {
+          initial: 'live',
+          states: {
+            live: {
+              tags: 'live',
+              on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
+            },
+            pausing: {
+              tags: 'pausing',
+              invoke: {
+                id: 'pauseConsumer',
+                src: 'pauseConsumer',
+                input: ({ context }) => ({ consumerId: context.id }),
+                onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] },
+                onError: { target: 'live', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+            paused: {
+              tags: 'paused',
+              on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } },
+            },
+            resuming: {
+              tags: 'resuming',
+              invoke: {
+                id: 'resumeConsumer',
+                src: 'resumeConsumer',
+                input: ({ context }) => ({ consumerId: context.id }),
+                onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] },
+                onError: { target: 'paused', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+          },
+        },
+        layers: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: { setPreferredLayers: { target: 'setting', actions: assign({ layersError: undefined, requestedLayers: ({ event }) => event.layers }) } },
+            },
+            setting: {
+              invoke: {
+                id: 'setPreferredLayers',
+                src: 'setPreferredLayers',
+                input: ({ context }) => ({ consumerId: context.id, ...context.requestedLayers! }),
+                onDone: { target: 'idle', actions: assign({ preferredLayers: ({ context }) => context.requestedLayers }) },
+                onError: { target: 'idle', actions: assign({ layersError: ({ event }) => toErrorInfo(event.error) }) },
+              },
+            },
+          },
+        },
       },
     },
     closed: {

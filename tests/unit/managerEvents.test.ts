@@ -81,7 +81,7 @@ describe('ProduceManager', () => {
 describe('ConsumeManager', () => {
   it('inside its event listeners, state/paused are already the new ones', async () => {
     const actor = consumerActor(false);
-    await until(() => actor.getSnapshot().matches('live'));
+    await until(() => actor.getSnapshot().hasTag('live'));
     const cm = new ConsumeManager(actor, fakeTrack('video'));
     const seen: unknown[] = [];
     for (const name of ['paused', 'resumed', 'producerpaused', 'producerresumed', 'closed'] as const) {

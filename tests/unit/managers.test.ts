@@ -12,7 +12,7 @@ import { consumerActor } from './support/managerActors.js';
 describe('ConsumeManager', () => {
   it('after close, every method rejects with CONSUMER_CLOSED and closed fired once', async () => {
     const actor = consumerActor(true);
-    await until(() => actor.getSnapshot().matches('live'));
+    await until(() => actor.getSnapshot().hasTag('live'));
     const cm = new ConsumeManager(actor, fakeTrack('video'));
     expect([cm.id, cm.kind, cm.userId, cm.producerPaused, cm.paused]).toEqual(['c1', 'video', 'user-2', true, false]);
     const closed: MediaInfraError[] = [];
@@ -31,7 +31,7 @@ describe('ConsumeManager', () => {
 
   it('a pause during another pause is INVALID_STATE', async () => {
     const actor = consumerActor(true);
-    await until(() => actor.getSnapshot().matches('live'));
+    await until(() => actor.getSnapshot().hasTag('live'));
     const cm = new ConsumeManager(actor, fakeTrack('video'));
     const first = cm.pause();
     await expect(cm.resume()).rejects.toMatchObject({ code: 'INVALID_STATE' });
