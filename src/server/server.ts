@@ -4,16 +4,14 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { CloseCode } from '../protocol/codes.js';
-import { openDatabase } from './database.js';
 import { Gateway } from './ma/gateway.js';
 import { createHttpHandler } from './ma/http.js';
 import { cutStalledConnections } from './ma/stalledConnections.js';
-import { SessionStore } from './ma/sessions.js';
 import { loadMediasoup } from './mr/mediasoupLoader.js';
 import { MediaRouter } from './mr/mediaRouter.js';
-import { RecordingStore } from './mr/recordingStore.js';
 import { Recordings } from './mr/recordings.js';
 import { WorkerPool } from './mr/workers.js';
+import { openStores } from './store/stores.js';
 
 /** Time allowed for a request's head to arrive on a new connection (ms). */
 export const IDLE_CONNECTION_MS = 10_000;
@@ -49,18 +47,14 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   if ((config.host === '0.0.0.0' || config.host === '::') && config.announcedIp === undefined) {
     logger.warn(`HOST=${config.host} without ANNOUNCED_IP: WebRTC candidates would name ${config.host}, which browsers cannot reach; set ANNOUNCED_IP to this machine's public or LAN address`);
   }
-  const db = openDatabase(config.databasePath);
-  const sessions = new SessionStore(db, config.sessionTtlSeconds, config.maxSessions);
-  const recordingStore = new RecordingStore(db);
-  const interrupted = recordingStore.failInterrupted();
-  if (interrupted > 0) logger.warn({ recordings: interrupted }, 'marked recordings of a server that stopped without finalizing them as failed');
-  const closeDb = () => {
-    sessions.close();
-    if (db.open) db.close();
-  };
+  const stores = await openStores(config, config.nodeId, logger);
+  const { sessions, recordings: recordingStore } = stores;
+  const closeDb = () => stores.close();
   let pool: WorkerPool;
   try {
-    sessions.startPurging();
+    const interrupted = await recordingStore.failInterrupted();
+    if (interrupted > 0) logger.warn({ recordings: interrupted }, 'marked recordings of a server that stopped without finalizing them as failed');
+    sessions.startPurging((err) => logger.warn({ err: err.message }, 'purging expired sessions failed'));
     pool = await WorkerPool.start(
       mediasoup,
       {
@@ -73,7 +67,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
       logger,
     );
   } catch (err) {
-    closeDb();
+    await closeDb();
     throw err;
   }
   const recordings = new Recordings(recordingStore, config.recordingsDir, logger);
@@ -105,7 +99,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     });
   } catch (err) {
     media.close();
-    closeDb();
+    await closeDb();
     throw err;
   }
   boundPort = (http.address() as AddressInfo).port;
@@ -125,7 +119,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
         // file is finalized and its row written, while the workers and the database still run.
         await recordings.stopAll();
         media.close();
-        closeDb();
+        await closeDb();
         logger.info('server closed');
       })()),
   };

@@ -1,4 +1,4 @@
-// The Session table: what is stored, restarts, expiry, forgery and the purge.
+// The Session table of a server on its SQLite file: what is stored, restarts, expiry, forgery; and the file's migrations.
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CloseCode } from '../../src/protocol/codes.js';
-import { openDatabase, SCHEMA_VERSION } from '../../src/server/database.js';
-import { EXPIRED_GRACE_MS, SessionStore } from '../../src/server/ma/sessions.js';
+import pino from 'pino';
+import { INTERRUPTED_REASON } from '../../src/server/mr/recordingStore.js';
+import { openDatabase, SCHEMA_VERSION } from '../../src/server/store/sqliteDatabase.js';
+import { openStores } from '../../src/server/store/stores.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { TestSocket } from './wsClient.js';
 
@@ -22,6 +24,7 @@ afterAll(async () => {
 });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const silent = pino({ level: 'silent' });
 
 describe('the Session table', () => {
   it('stores the token hash, never the token', async () => {
@@ -80,45 +83,10 @@ describe('the Session table', () => {
   });
 });
 
-describe('SessionStore', () => {
+// The SQLite file's own migrations (the store behaviour itself is in stores.test.ts, for both engines).
+describe('the SQLite file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'media-infra-sessions-'));
-
-  it('looks tokens up as valid, expired or unknown', () => {
-    const db = openDatabase(join(dir, 'lookup.db'));
-    const store = new SessionStore(db, 60);
-    try {
-      const now = 1_000_000_000_000;
-      const { token, session } = store.create('r', 'u', now);
-      expect(store.lookup(token, now + 59_999)).toEqual({ status: 'valid', session });
-      expect(store.lookup(token, now + 60_000)).toEqual({ status: 'expired' });
-      expect(store.lookup(token + 'x', now)).toEqual({ status: 'unknown' });
-    } finally {
-      store.close();
-      db.close();
-    }
-  });
-
-  it('purges rows past the grace period after expiry and keeps the others', () => {
-    const db = openDatabase(join(dir, 'purge.db'));
-    const store = new SessionStore(db, 60);
-    try {
-      const now = 1_000_000_000_000;
-      const old = store.create('r', 'old', now - EXPIRED_GRACE_MS - 61_000); // expired more than the grace period ago
-      const recent = store.create('r', 'recent', now - 120_000); // expired a minute ago
-      const valid = store.create('r', 'valid', now);
-      expect(store.purgeExpired(now)).toBe(1);
-      expect(store.lookup(old.token, now)).toEqual({ status: 'unknown' });
-      expect(store.lookup(recent.token, now)).toEqual({ status: 'expired' });
-      expect(store.lookup(valid.token, now).status).toBe('valid');
-      expect(store.purgeExpired(now)).toBe(0);
-      // Once its own grace period is over, the recently expired one goes too.
-      expect(store.purgeExpired(now + EXPIRED_GRACE_MS)).toBe(1);
-      expect(store.lookup(valid.token, now).status).toBe('valid');
-    } finally {
-      store.close();
-      db.close();
-    }
-  });
+  const config = (path: string) => ({ databasePath: path, sessionTtlSeconds: 60, maxSessions: 1_000 });
 
   it('refuses a database with a newer schema than it knows', () => {
     const path = join(dir, 'future.db');
@@ -128,7 +96,7 @@ describe('SessionStore', () => {
     expect(() => openDatabase(path)).toThrow(/schema version 99/);
   });
 
-  it('migrates a database of schema version 1 in place, keeping its sessions', () => {
+  it('migrates a database of schema version 1 in place, keeping its sessions', async () => {
     const path = join(dir, 'v1.db');
     const old = new Database(path);
     old.exec(`CREATE TABLE session (token_hash TEXT PRIMARY KEY NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL,
@@ -137,13 +105,38 @@ describe('SessionStore', () => {
       INSERT INTO session VALUES ('${sha256('old-token')}', 'r', 'u', 1, ${Date.now() + 60_000});
       PRAGMA user_version = 1;`);
     old.close();
-    const db = openDatabase(path);
+    const stores = await openStores(config(path), 'node-a', silent);
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(new SessionStore(db, 60).lookup('old-token').status).toBe('valid');
-      expect(db.prepare('SELECT count(*) AS n FROM recording').get()).toEqual({ n: 0 });
+      expect((await stores.sessions.lookup('old-token')).status).toBe('valid');
+      expect(await stores.recordings.list()).toEqual([]);
     } finally {
-      db.close();
+      await stores.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('migrates a database of schema version 2: its running recordings (no node id) are failed at the next start', async () => {
+    const path = join(dir, 'v2.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE session (token_hash TEXT PRIMARY KEY NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL,
+      created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX session_expires_at ON session (expires_at);
+      CREATE TABLE recording (id TEXT PRIMARY KEY NOT NULL, room_id TEXT NOT NULL, user_id TEXT NOT NULL, producer_id TEXT NOT NULL,
+        kind TEXT NOT NULL, path TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, bytes INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL, reason TEXT) WITHOUT ROWID;
+      CREATE INDEX recording_room ON recording (room_id, started_at);
+      INSERT INTO recording (id, room_id, user_id, producer_id, kind, path, started_at, state)
+        VALUES ('rec-old', 'r', 'u', 'p', 'audio', '${join(dir, 'missing.ogg')}', 1000, 'recording');
+      PRAGMA user_version = 2;`);
+    old.close();
+    const stores = await openStores(config(path), 'node-new', silent);
+    try {
+      expect(await stores.recordings.failInterrupted(5000)).toBe(1);
+      expect(await stores.recordings.get('rec-old')).toMatchObject({ state: 'failed', reason: INTERRUPTED_REASON, nodeId: '', bytes: 0 });
+    } finally {
+      await stores.close();
     }
   });
 });

@@ -1,6 +1,8 @@
 // The signaling gateway: one WebSocket per client at /v1/ws?token=…. The token is checked when the
 // socket opens (first connect and every reconnect); a valid one gets a peer in its room and a
-// `welcome`, then validated requests are relayed to MR one at a time, in order.
+// `welcome`, then validated requests are relayed to MR one at a time, in order. A token that cannot
+// be checked now (database down) closes the socket with TRY_AGAIN_LATER, never UNAUTHORIZED;
+// sockets already open never touch the database again.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
@@ -21,7 +23,8 @@ import {
 } from '../../protocol/messages.js';
 import type { MediaRouterApi, Notify, PeerHandle } from '../mr/api.js';
 import { RateLimit } from './rateLimit.js';
-import type { Session, SessionStore } from './sessions.js';
+import type { Session, SessionLookup, SessionStore } from './sessions.js';
+import { StoreUnavailableError } from '../store/errors.js';
 
 export const SOCKET_PATH = '/v1/ws';
 /** Sockets that miss a pong for this long are terminated (their peer closes). */
@@ -259,7 +262,7 @@ export class Gateway {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const { sessions, media, logger } = this.deps;
+    const { sessions, logger } = this.deps;
     // Without a listener, a protocol error (e.g. a frame over maxPayload) would crash the process.
     ws.on('error', (err) => logger.debug({ err: err.message }, 'socket error'));
     // The URL is never logged: its query string holds the token.
@@ -271,7 +274,32 @@ export class Gateway {
       return;
     }
     const token = query.get('token') ?? '';
-    const found = token ? sessions.lookup(token) : ({ status: 'unknown' } as const);
+    // Nothing is read from the socket until the token is checked: its frames wait in the kernel,
+    // and the Connection's listeners see them all, in order.
+    ws.pause();
+    const lookup: Promise<SessionLookup> = token ? sessions.lookup(token) : Promise.resolve({ status: 'unknown' });
+    lookup.then(
+      (found) => {
+        ws.resume();
+        // Closed meanwhile (by the client, or by closeAll at shutdown): nothing to set up.
+        if (ws.readyState === WebSocket.OPEN) this.admit(ws, found);
+      },
+      (err: unknown) => {
+        ws.resume();
+        if (err instanceof StoreUnavailableError) {
+          logger.warn({ err: err.message }, 'socket refused for now: the token cannot be checked');
+          ws.close(CloseCode.TRY_AGAIN_LATER, 'try again later');
+        } else {
+          logger.error({ err: (err as Error).message }, 'socket refused: the token check failed');
+          ws.close(CloseCode.SERVER_ERROR, 'server error');
+        }
+      },
+    );
+  }
+
+  /** A socket whose token was looked up: refused, or a Connection (replacing the session's older one). */
+  private admit(ws: WebSocket, found: SessionLookup): void {
+    const { media, logger } = this.deps;
     if (found.status === 'unknown') {
       logger.info('socket refused: unknown token');
       ws.close(CloseCode.UNAUTHORIZED, 'unauthorized');

@@ -14,6 +14,7 @@ import type { MediaStats } from '../mr/api.js';
 import type { RecordingStore } from '../mr/recordingStore.js';
 import { serveRecordingFile } from './recordingFile.js';
 import { SessionLimitError, type SessionStore } from './sessions.js';
+import { RETRY_AFTER_SECONDS, StoreUnavailableError } from '../store/errors.js';
 import { SourceThrottle } from './sourceThrottle.js';
 import { StaticFiles } from './staticFiles.js';
 import { serverStats } from './stats.js';
@@ -76,7 +77,7 @@ export function socketUrl(publicUrl: URL): string {
 /** What the routes share: the key check, token issuing and file serving of one server. */
 interface RouteTools {
   requireKey(ctx: RouteContext): void;
-  issue(res: ServerResponse, ids: { roomId: string; userId: string }): void;
+  issue(res: ServerResponse, ids: { roomId: string; userId: string }): Promise<void>;
   serveFile(ctx: RouteContext, path: string): Promise<void>;
 }
 
@@ -97,10 +98,10 @@ function routeTools(deps: HttpDeps): RouteTools {
       throttle.failed(source);
       throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key (Authorization: Bearer <MEDIA_API_KEY>)');
     },
-    issue(res, { roomId, userId }) {
+    async issue(res, { roomId, userId }) {
       let issued;
       try {
-        issued = deps.sessions.create(roomId, userId);
+        issued = await deps.sessions.create(roomId, userId);
       } catch (err) {
         if (err instanceof SessionLimitError) throw new HttpError(429, 'RATE_LIMITED', err.message);
         throw err;
@@ -123,17 +124,17 @@ function apiRoutes(deps: HttpDeps, { requireKey, issue }: RouteTools): Route[] {
       path: '/v1/api/connect',
       handle: async (ctx) => {
         requireKey(ctx);
-        issue(ctx.res, connectBody(await readJsonObject(ctx.req)));
+        await issue(ctx.res, connectBody(await readJsonObject(ctx.req)));
       },
     },
     {
       method: 'GET',
       path: '/v1/api/recordings',
-      handle: (ctx) => {
+      handle: async (ctx) => {
         requireKey(ctx);
         const roomId = ctx.query.get('roomId');
         if (roomId !== null && !ID_PATTERN.test(roomId)) throw new HttpError(400, 'BAD_REQUEST', `roomId ${ID_RULE}`);
-        sendJson(ctx.res, 200, { recordings: deps.recordings.list(roomId ?? undefined) });
+        sendJson(ctx.res, 200, { recordings: await deps.recordings.list(roomId ?? undefined) });
       },
     },
     {
@@ -179,7 +180,7 @@ function demoRoutes(deps: HttpDeps, { issue, serveFile }: RouteTools): Route[] {
       path: '/demo/connect',
       handle: async (ctx) => {
         guard.check(ctx.req, ctx.source);
-        issue(ctx.res, connectBody(await readJsonObject(ctx.req)));
+        await issue(ctx.res, connectBody(await readJsonObject(ctx.req)));
       },
     },
     { method: 'GET', path: '/favicon.ico', handle: (ctx) => serveFile(ctx, demoFile('/demo/favicon.svg')) },
@@ -217,15 +218,23 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     );
     const source = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
     dispatch(routes, { req, res, query: url.searchParams, params: [], source }, url.pathname).catch((err: unknown) => {
-      const httpError = err instanceof HttpError ? err : new HttpError(500, 'SERVER_ERROR', 'internal error');
-      if (!(err instanceof HttpError)) logger.error({ err, path: url.pathname }, 'http handler failed');
+      const unavailable = err instanceof StoreUnavailableError;
+      if (unavailable) logger.warn({ err: err.message, path: url.pathname }, 'http request refused for now: the database is unavailable');
+      else if (!(err instanceof HttpError)) logger.error({ err, path: url.pathname }, 'http handler failed');
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      sendError(res, httpError);
+      if (unavailable) return sendStoreUnavailable(res);
+      sendError(res, err instanceof HttpError ? err : new HttpError(500, 'SERVER_ERROR', 'internal error'));
     });
   };
+}
+
+/** A database outage, as every route answers it: a typed 503 the caller retries after Retry-After. */
+function sendStoreUnavailable(res: ServerResponse): void {
+  const error = { code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable: try again later' };
+  sendJson(res, 503, { error }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
 }
 
 /** host:port names this server answers to: its public URL, its listen address, and loopback names. */

@@ -67,7 +67,7 @@ async function openInside(dir: string, path: string): Promise<{ file: FileHandle
 }
 
 export async function serveRecordingFile(req: IncomingMessage, res: ServerResponse, { recordings, recordingsDir, id }: RecordingFileDeps): Promise<void> {
-  const row = RECORDING_ID.test(id) ? recordings.get(id) : undefined;
+  const row = RECORDING_ID.test(id) ? await recordings.get(id) : undefined;
   if (!row) return sendError(res, 404, 'NOT_FOUND', 'no such recording');
   if (row.state === 'recording') return sendError(res, 409, 'RECORDING_IN_PROGRESS', 'the recording is still being written; stop it first');
   const opened = await openInside(recordingsDir, row.path);

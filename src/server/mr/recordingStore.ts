@@ -1,8 +1,7 @@
-// The recording table: one row per recording, written when it starts and again when it ends, so
-// the API never shows a file as fine before ffmpeg has finalized it.
-import { statSync } from 'node:fs';
-import type Database from 'better-sqlite3';
-import type { Db } from '../database.js';
+// The recording table, in SQLite or PostgreSQL (src/server/store/): one row per recording,
+// written when it starts and again when it ends, so the API never shows a file as fine before
+// ffmpeg has finalized it. Each row names the node whose disk holds the file.
+import { stat } from 'node:fs/promises';
 
 export type RecordingRowState = 'recording' | 'finished' | 'failed';
 
@@ -22,7 +21,60 @@ export interface RecordingInfo {
   reason?: string;
 }
 
-interface Row {
+/** A row with where its file is: fetch it from that node ('' for rows older than node ids: this node). */
+export interface StoredRecording extends RecordingInfo {
+  nodeId: string;
+}
+
+export interface RecordingStart {
+  id: string;
+  roomId: string;
+  userId: string;
+  producerId: string;
+  kind: string;
+  path: string;
+  startedAt: Date;
+}
+
+export interface RecordingEnd {
+  state: 'finished' | 'failed';
+  endedAt: Date;
+  bytes: number;
+  reason?: string;
+}
+
+/**
+ * One store per node (it writes its own node id into the rows it starts). Every method may reject
+ * with StoreUnavailableError (store/errors.ts) while the database cannot answer.
+ */
+export interface RecordingStore {
+  /** A new row in state 'recording', held by this node. */
+  started(r: RecordingStart): Promise<void>;
+  /** Ends a row still 'recording' (a row already ended is left as it is). */
+  ended(id: string, r: RecordingEnd): Promise<void>;
+  get(id: string): Promise<StoredRecording | undefined>;
+  /** Oldest first; at most LIST_LIMIT rows. */
+  list(roomId?: string): Promise<RecordingInfo[]>;
+  /**
+   * At start: this node's rows still 'recording' belong to a process that died (kill -9, power
+   * loss) before finalizing them. Their files are cut short (they decode up to the cut: see
+   * recorder.ts), so they are marked failed (INTERRUPTED_REASON), not fine, with the size the
+   * file really has. Resolves with how many.
+   */
+  failInterrupted(now?: number): Promise<number>;
+  /** Another node is dead: its rows still 'recording' are marked failed (NODE_LOST_REASON). Resolves with how many. */
+  failNodeLost(nodeId: string, now?: number): Promise<number>;
+}
+
+/** Rows per listing at most. */
+export const LIST_LIMIT = 1000;
+/** The reason of a recording whose server died (kill -9, power loss) while it ran. */
+export const INTERRUPTED_REASON = 'server stopped';
+/** The reason of a recording whose node another node found dead while it ran. */
+export const NODE_LOST_REASON = 'node lost';
+
+/** A row as both engines store it (times in epoch ms). */
+export interface RecordingRow {
   id: string;
   room_id: string;
   user_id: string;
@@ -34,13 +86,10 @@ interface Row {
   bytes: number;
   state: RecordingRowState;
   reason: string | null;
+  node_id: string;
 }
 
-const LIST_LIMIT = 1000;
-/** The reason of a recording whose server died (kill -9, power loss) while it ran. */
-export const INTERRUPTED_REASON = 'server stopped';
-
-function toInfo(row: Row): RecordingInfo {
+export function toInfo(row: RecordingRow): RecordingInfo {
   return {
     id: row.id,
     roomId: row.room_id,
@@ -56,62 +105,15 @@ function toInfo(row: Row): RecordingInfo {
   };
 }
 
-export class RecordingStore {
-  private readonly insertRow: Database.Statement<[string, string, string, string, string, string, number]>;
-  private readonly endRow: Database.Statement<[number, number, string, string | null, string]>;
-  private readonly byRoom: Database.Statement<[string, number], Row>;
-  private readonly all: Database.Statement<[number], Row>;
-  private readonly byId: Database.Statement<[string], Row>;
-  private readonly unfinished: Database.Statement<[], Pick<Row, 'id' | 'path'>>;
-  private readonly markInterrupted: Database.Statement<[number, number, string, string]>;
-  private readonly transaction: Db['transaction'];
+export function toStored(row: RecordingRow): StoredRecording {
+  return { ...toInfo(row), nodeId: row.node_id };
+}
 
-  constructor(db: Db) {
-    this.insertRow = db.prepare(
-      "INSERT INTO recording (id, room_id, user_id, producer_id, kind, path, started_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'recording')",
-    );
-    this.endRow = db.prepare("UPDATE recording SET ended_at = ?, bytes = ?, state = ?, reason = ? WHERE id = ? AND state = 'recording'");
-    this.byRoom = db.prepare<[string, number], Row>('SELECT * FROM recording WHERE room_id = ? ORDER BY started_at, id LIMIT ?');
-    this.all = db.prepare<[number], Row>('SELECT * FROM recording ORDER BY started_at, id LIMIT ?');
-    this.byId = db.prepare<[string], Row>('SELECT * FROM recording WHERE id = ?');
-    this.unfinished = db.prepare<[], Pick<Row, 'id' | 'path'>>("SELECT id, path FROM recording WHERE state = 'recording'");
-    this.markInterrupted = db.prepare("UPDATE recording SET ended_at = ?, bytes = ?, state = 'failed', reason = ? WHERE id = ? AND state = 'recording'");
-    this.transaction = db.transaction.bind(db);
-  }
-
-  started(r: { id: string; roomId: string; userId: string; producerId: string; kind: string; path: string; startedAt: Date }): void {
-    this.insertRow.run(r.id, r.roomId, r.userId, r.producerId, r.kind, r.path, r.startedAt.getTime());
-  }
-
-  ended(id: string, r: { state: 'finished' | 'failed'; endedAt: Date; bytes: number; reason?: string }): void {
-    this.endRow.run(r.endedAt.getTime(), r.bytes, r.state, r.reason ?? null, id);
-  }
-
-  get(id: string): RecordingInfo | undefined {
-    const row = this.byId.get(id);
-    return row && toInfo(row);
-  }
-
-  /** Oldest first; at most LIST_LIMIT rows. */
-  list(roomId?: string): RecordingInfo[] {
-    return (roomId === undefined ? this.all.all(LIST_LIMIT) : this.byRoom.all(roomId, LIST_LIMIT)).map(toInfo);
-  }
-
-  /**
-   * At start: rows still 'recording' belong to a process that died (kill -9, power loss) before
-   * finalizing them. Their files are cut short (they decode up to the cut: see recorder.ts), so
-   * they are marked failed, not fine, with the size the file really has.
-   */
-  failInterrupted(now = Date.now()): number {
-    const rows = this.unfinished.all();
-    const sizes = rows.map((r) => {
-      try {
-        return statSync(r.path).size;
-      } catch {
-        return 0;
-      }
-    });
-    this.transaction(() => rows.forEach((r, i) => this.markInterrupted.run(now, sizes[i]!, INTERRUPTED_REASON, r.id)))();
-    return rows.length;
+/** The size of a file on this node's disk; 0 when it is missing. */
+export async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
   }
 }

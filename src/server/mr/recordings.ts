@@ -2,7 +2,9 @@
 // kept true to its ffmpeg, and all of them finalized before the server exits.
 //
 // The row is written when a start begins, so a server killed at any moment leaves a row that the
-// next start marks failed; a start that fails marks it failed with the reason at once.
+// next start marks failed; a start that fails marks it failed with the reason at once. A start
+// whose row cannot be written (database down) is refused; an end whose row cannot be written is
+// retried in the background until the database is back (RetryingWrites), never lost, never thrown.
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { types as ms } from 'mediasoup';
@@ -11,6 +13,10 @@ import { ErrorCode } from '../../protocol/codes.js';
 import { MediaError } from './errors.js';
 import { Recording, recordingPath, type RecordingResult } from './recorder.js';
 import type { RecordingStore } from './recordingStore.js';
+import { RetryingWrites } from '../store/retryingWrites.js';
+
+/** At shutdown, row writes still waiting for the database get this long before they are given up (ms). */
+export const SHUTDOWN_WRITES_MS = 10_000;
 
 export interface RecordingOwner {
   roomId: string;
@@ -26,7 +32,7 @@ export interface EndedRecording {
 
 interface Running {
   recording: Recording;
-  /** Settles (never rejects) once the file is final, the row updated and `onEnded` called. */
+  /** Settles (never rejects) once the file is final, the row updated (or queued while the database is down) and `onEnded` called. */
   done: Promise<EndedRecording>;
 }
 
@@ -35,12 +41,15 @@ export class Recordings {
   private readonly active = new Map<string, Running>();
   /** Starts in progress, by producer id: settle (never reject) when the start has succeeded or cleaned up. */
   private readonly starting = new Map<string, Promise<unknown>>();
+  private readonly writes: RetryingWrites;
 
   constructor(
     private readonly store: RecordingStore,
     private readonly dir: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.writes = new RetryingWrites(logger);
+  }
 
   private isRecording(producerId: string): boolean {
     return this.active.has(producerId) || this.starting.has(producerId);
@@ -63,11 +72,11 @@ export class Recordings {
     } finally {
       this.starting.delete(producer.id);
     }
-    const done = recording.ended.then((result) => {
+    const done = recording.ended.then(async (result) => {
       this.active.delete(producer.id);
       const ended = { id, path, result };
+      await this.writes.run({ recordingId: id, state: result.state }, () => this.store.ended(id, result));
       try {
-        this.store.ended(id, result);
         onEnded(ended);
       } catch (err) {
         this.logger.error({ recordingId: id, err: (err as Error).message }, 'recording bookkeeping failed');
@@ -80,13 +89,19 @@ export class Recordings {
 
   private async startRow(owner: RecordingOwner, producer: ms.Producer, id: string, path: string): Promise<Recording> {
     const startedAt = new Date();
-    this.store.started({ id, roomId: owner.roomId, userId: owner.userId, producerId: producer.id, kind: producer.kind, path, startedAt });
+    try {
+      await this.store.started({ id, roomId: owner.roomId, userId: owner.userId, producerId: producer.id, kind: producer.kind, path, startedAt });
+    } catch (err) {
+      const reason = (err as Error).message;
+      this.logger.error({ recordingId: id, producerId: producer.id, err: reason }, 'recording refused: its row cannot be written');
+      throw new MediaError(ErrorCode.SERVER_ERROR, `the recording could not start: ${reason}`);
+    }
     try {
       await mkdir(this.dir, { recursive: true });
       return await Recording.start({ router: owner.router, producer, id, dir: this.dir, logger: this.logger });
     } catch (err) {
       const reason = (err as Error).message;
-      this.store.ended(id, { state: 'failed', endedAt: new Date(), bytes: 0, reason: `could not start: ${reason}` });
+      await this.writes.run({ recordingId: id, state: 'failed' }, () => this.store.ended(id, { state: 'failed', endedAt: new Date(), bytes: 0, reason: `could not start: ${reason}` }));
       this.logger.error({ recordingId: id, producerId: producer.id, err: reason }, 'recording could not start');
       if (err instanceof MediaError) throw err;
       throw new MediaError(ErrorCode.SERVER_ERROR, `the recording could not start: ${reason}`);
@@ -101,7 +116,10 @@ export class Recordings {
     return running.done;
   }
 
-  /** Finalizes every running recording (shutdown) and waits for their rows, and for starts in progress. */
+  /**
+   * Finalizes every running recording (shutdown) and waits for their rows, and for starts in
+   * progress; rows waiting for the database get SHUTDOWN_WRITES_MS more.
+   */
   async stopAll(): Promise<void> {
     await Promise.all(this.starting.values());
     await Promise.all(
@@ -110,5 +128,6 @@ export class Recordings {
         return done;
       }),
     );
+    await this.writes.settle(SHUTDOWN_WRITES_MS);
   }
 }

@@ -1,5 +1,6 @@
-// The server's one SQLite database (DATABASE_PATH): sessions and recordings. The schema is
-// versioned with PRAGMA user_version, so a later server migrates an older file in place.
+// The single-process database (DATABASE_PATH, the default without DATABASE_URL): sessions and
+// recordings in one SQLite file. The schema is versioned with PRAGMA user_version, so a later
+// server migrates an older file in place.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -30,6 +31,8 @@ const migrations: readonly string[] = [
      reason      TEXT
    ) WITHOUT ROWID;
    CREATE INDEX recording_room ON recording (room_id, started_at);`,
+  // The node that holds the file; '' for rows written before nodes had ids (always local here).
+  `ALTER TABLE recording ADD COLUMN node_id TEXT NOT NULL DEFAULT ''`,
 ];
 
 export const SCHEMA_VERSION = migrations.length;
