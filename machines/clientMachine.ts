@@ -149,8 +149,8 @@ export const clientMachine = setup({
     spawnProducer: assign({
       producers: ({ context, event, spawn }) => {
         if (event.type !== 'produceTrack') return context.producers;
-        const { key, track, kind, appData, paused } = event;
-        return { ...context.producers, [key]: spawn('producer', { id: key, systemId: key, input: { key, track, kind, appData, paused } }) };
+        const { key, track, kind, appData, paused, send } = event;
+        return { ...context.producers, [key]: spawn('producer', { id: key, systemId: key, input: { key, track, kind, appData, paused, send } }) };
       },
     }),
     produceNewProducer: enqueueActions(({ context, event, enqueue }) => {

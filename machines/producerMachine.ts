@@ -29,6 +29,8 @@ export interface ProducerInput {
   appData: Record<string, unknown>;
   /** Start paused. */
   paused: boolean;
+  /** How to send it (simulcast or not, encodings): opaque here, read by the `produce` implementation at every production. */
+  send: unknown;
 }
 
 /** A finished recording: its id and the path of its file on the server (`stopRecord`'s answer). */
@@ -47,6 +49,8 @@ export interface ProducerContext extends ProducerInput {
   recordingId: string | undefined;
   lastRecording: Recording | undefined;
   recordingError: ErrorInfo | undefined;
+  /** Why the last `replaceTrack` failed. */
+  sourceError: ErrorInfo | undefined;
 }
 
 export type ProducerEvent =
@@ -61,7 +65,8 @@ export type ProducerEvent =
   | { type: 'resume' }
   | { type: 'close' }
   | { type: 'startRecord' }
-  | { type: 'stopRecord' };
+  | { type: 'stopRecord' }
+  | { type: 'replaceTrack'; track: unknown };
 
 /** Emitted for the ProduceManager. */
 export type ProducerEmitted =
@@ -96,6 +101,8 @@ export const producerMachine = setup({
     closeProducer: fromPromise<void, { producerId: string | undefined }>(async () => notProvided('closeProducer')),
     startRecord: fromPromise<ResponseData<'startRecord'>, ProducerIdInput>(async () => notProvided('startRecord')),
     stopRecord: fromPromise<Recording, ProducerIdInput>(async () => notProvided('stopRecord')),
+    /** Send `track` instead on the local producer (same server producer: receivers keep their consumers). */
+    replaceTrack: fromPromise<void, ProducerIdInput & { track: unknown }>(async () => notProvided('replaceTrack')),
   },
   actions: {
     /** Forget the local mediasoup producer (closed with its transport, or by the server). */
@@ -119,6 +126,7 @@ export const producerMachine = setup({
     recordingId: undefined,
     lastRecording: undefined,
     recordingError: undefined,
+    sourceError: undefined,
   }),
   initial: 'active',
   states: {
@@ -153,7 +161,7 @@ export const producerMachine = setup({
               invoke: {
                 id: 'produce',
                 src: 'produce',
-                input: ({ context }) => ({ track: context.track, kind: context.kind, appData: context.appData, paused: context.paused }),
+                input: ({ context }) => ({ track: context.track, kind: context.kind, appData: context.appData, paused: context.paused, send: context.send }),
                 onDone: [
                   {
                     guard: 'wantsPaused',
@@ -272,6 +280,30 @@ export const producerMachine = setup({
               on: { suspend: { target: 'idle', actions: assign({ recordingId: undefined, recordingError: connectionLost }) } },
             },
             failed: { tags: 'failed', on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } } },
+          },
+        },
+        // What is sent: `replaceTrack` makes the new track the one produced from now on (after a
+        // reconnect too), and swaps it on the local producer once there is one.
+        source: {
+          initial: 'current',
+          on: {
+            replaceTrack: { target: '.pending', actions: assign({ track: ({ event }) => event.track, sourceError: undefined }) },
+          },
+          states: {
+            current: {},
+            // Waits for the local producer (a production in flight may still send the old track).
+            pending: { always: { guard: 'isProduced', target: 'replacing' } },
+            replacing: {
+              invoke: {
+                id: 'replaceTrack',
+                src: 'replaceTrack',
+                input: ({ context }) => ({ producerId: context.producerId ?? '', track: context.track }),
+                onDone: 'current',
+                onError: { target: 'current', actions: assign({ sourceError: ({ event }) => toErrorInfo(event.error) }) },
+              },
+              // The local producer is gone: the next production sends the new track.
+              on: { suspend: 'pending' },
+            },
           },
         },
       },

@@ -26,7 +26,7 @@ function liveProducer() {
     actions: { releaseProducer: () => {}, reportClosed: () => {} },
   });
   const track = fakeTrack('video');
-  const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'video', appData: {}, paused: false } }).start();
+  const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'video', appData: {}, paused: false, send: {} } }).start();
   const originalStop = track.stop;
   const pm = new ProduceManager(actor, track);
   actor.send({ type: 'produce' });

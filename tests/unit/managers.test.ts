@@ -55,7 +55,7 @@ describe('ProduceManager', () => {
       actions: { releaseProducer: () => {}, reportClosed: () => {} },
     });
     const track = fakeTrack('audio');
-    const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'audio', appData: {}, paused: false } }).start();
+    const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'audio', appData: {}, paused: false, send: {} } }).start();
     const pm = new ProduceManager(actor, track);
     expect(pm.state).toBe('waiting');
     await expect(pm.pause()).rejects.toMatchObject({ code: 'INVALID_STATE' });
