@@ -1,22 +1,37 @@
-// MR's entry point behind the MediaRouterApi: rooms by id, each on the least loaded worker.
+// MR's entry point behind the MediaRouterApi: rooms by id, each on the least loaded worker. In a
+// cluster of several nodes each room also spans the nodes that hold its peers (roomSpan.ts).
 import type { Logger } from 'pino';
+import type { Cluster } from '../cluster/cluster.js';
 import type { MediaRouterApi, MediaStats, OpenPeerOptions, PeerHandle } from './api.js';
 import { Peer } from './peer.js';
 import type { Recordings } from './recordings.js';
+import type { PipeListen } from './pipes.js';
 import { Room } from './room.js';
+import { ClusterRooms } from './roomSpan.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
+
+export interface MediaRouterOptions {
+  /** The other nodes; a single-node cluster (or none) leaves every room on this node alone. */
+  cluster?: Cluster;
+  /** Where pipe transports to other nodes listen: the workers' RTC address. Default 127.0.0.1. */
+  pipeListen?: PipeListen;
+}
 
 export class MediaRouter implements MediaRouterApi {
   /** Promises, so two peers arriving together in a new room share one router. */
   private readonly rooms = new Map<string, Promise<Room>>();
   /** Worker slots rooms were placed on, for stats() (a dead worker's slot is dropped there). */
   private readonly slotsSeen = new Set<WorkerSlot>();
+  private readonly clusterRooms: ClusterRooms | undefined;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly recordings: Recordings,
     private readonly logger: Logger,
-  ) {}
+    { cluster, pipeListen = { ip: '127.0.0.1' } }: MediaRouterOptions = {},
+  ) {
+    if (cluster?.multiNode) this.clusterRooms = new ClusterRooms(cluster, pipeListen, logger);
+  }
 
   get ready(): boolean {
     return this.pool.liveCount > 0;
@@ -35,6 +50,7 @@ export class MediaRouter implements MediaRouterApi {
   }
 
   close(): void {
+    this.clusterRooms?.detach();
     this.pool.close();
     this.rooms.clear();
   }
@@ -73,9 +89,15 @@ export class MediaRouter implements MediaRouterApi {
     // Rooms of a worker that died are re-created here, on a live (or respawned) worker, as their
     // clients reconnect.
     const created = this.pool.whenLive().then((slot) =>
-      Room.create(roomId, slot, this.logger, () => {
-        if (this.rooms.get(roomId) === created) this.rooms.delete(roomId);
-      }),
+      Room.create(
+        roomId,
+        slot,
+        this.logger,
+        () => {
+          if (this.rooms.get(roomId) === created) this.rooms.delete(roomId);
+        },
+        this.clusterRooms,
+      ),
     );
     this.rooms.set(roomId, created);
     created.catch(() => {

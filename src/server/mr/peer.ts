@@ -24,6 +24,8 @@ export interface PeerRoom {
   /** A producer of `owner` went live: the other listening peers consume it. */
   announceProducer(producer: ms.Producer, owner: Peer): void;
   producersOfOthers(peer: Peer): { producer: ms.Producer; userId: string }[];
+  /** `peer` started listening: producers of other nodes reach it from there (not awaited: a slow node never holds `listen`). */
+  peerListening(peer: Peer): void;
   removePeer(peer: Peer): void;
 }
 
@@ -232,7 +234,9 @@ export class Peer implements PeerHandle {
     if (!this.recvTransport || this.recvTransport.closed) throw new MediaError(ErrorCode.INVALID_STATE, "'listen' needs a recv transport first");
     if (this.listeningFlag) return {};
     this.listeningFlag = true;
-    await Promise.all(this.room.producersOfOthers(this).map(({ producer, userId }) => this.consume(producer, userId)));
+    const local = Promise.all(this.room.producersOfOthers(this).map(({ producer, userId }) => this.consume(producer, userId)));
+    this.room.peerListening(this);
+    await local;
     return {};
   }
 

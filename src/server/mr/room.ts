@@ -1,8 +1,10 @@
 // One room = one mediasoup Router on one worker. Rooms share nothing, so ids from one room can
 // never reach another. A room closes when its last peer leaves, or when its worker dies.
+// In a cluster its span (roomSpan.ts) joins it to the same room on the other nodes.
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Peer, PeerRoom } from './peer.js';
+import type { ClusterRooms, RoomSpan } from './roomSpan.js';
 import type { WorkerSlot } from './workers.js';
 
 /** What every browser we target can send: Opus, VP8, VP9 profile 0, H264 constrained baseline. */
@@ -21,6 +23,8 @@ export const mediaCodecs: ms.RouterRtpCodecCapability[] = [
 export class Room implements PeerRoom {
   readonly peers = new Map<string, Peer>();
   private closedFlag = false;
+  /** Absent on a single node: nothing to tell, nothing to pipe. */
+  private readonly span: RoomSpan | undefined;
 
   private constructor(
     readonly id: string,
@@ -28,13 +32,15 @@ export class Room implements PeerRoom {
     readonly slot: WorkerSlot,
     private readonly logger: Logger,
     private readonly onClosed: (room: Room) => void,
+    cluster: ClusterRooms | undefined,
   ) {
+    this.span = cluster?.open(this);
     // The worker died: every peer loses its transports; the gateway drops their sockets so the
     // clients reconnect and land in a fresh room on a live worker.
     router.on('workerclose', () => this.close('media worker died'));
   }
 
-  static async create(id: string, slot: WorkerSlot, logger: Logger, onClosed: (room: Room) => void): Promise<Room> {
+  static async create(id: string, slot: WorkerSlot, logger: Logger, onClosed: (room: Room) => void, cluster?: ClusterRooms): Promise<Room> {
     // Counted before the await so rooms created together spread over the workers.
     slot.rooms += 1;
     let router: ms.Router;
@@ -46,7 +52,7 @@ export class Room implements PeerRoom {
     }
     const log = logger.child({ roomId: id });
     log.info({ worker: slot.index, routerId: router.id }, 'room opened');
-    return new Room(id, router, slot, log, onClosed);
+    return new Room(id, router, slot, log, onClosed, cluster);
   }
 
   get webRtcServer(): ms.WebRtcServer {
@@ -59,18 +65,26 @@ export class Room implements PeerRoom {
 
   addPeer(peer: Peer): void {
     this.peers.set(peer.id, peer);
+    this.span?.peersChanged(this.peers.size);
   }
 
   removePeer(peer: Peer): void {
     this.peers.delete(peer.id);
     if (this.peers.size === 0) this.close('last peer left');
+    else this.span?.peersChanged(this.peers.size);
   }
 
-  /** A producer went live: every other peer that is listening starts consuming it. */
+  /** A producer went live: every other peer that is listening starts consuming it, here and on the other nodes. */
   announceProducer(producer: ms.Producer, owner: Peer): void {
     for (const peer of this.peers.values()) {
       if (peer !== owner && peer.listening) void peer.consume(producer, owner.userId);
     }
+    this.span?.localProducer(producer, owner.userId);
+  }
+
+  /** A peer started listening; it has consumed the local producers, the span adds the other nodes'. */
+  peerListening(peer: Peer): void {
+    this.span?.peerListening(peer);
   }
 
   /** Producers of every peer but `peer`, with their owner's user id. */
@@ -90,6 +104,7 @@ export class Room implements PeerRoom {
     for (const peer of [...this.peers.values()]) peer.closeByServer(reason);
     this.peers.clear();
     this.router.close();
+    this.span?.close();
     this.logger.info({ reason }, 'room closed');
     this.onClosed(this);
   }

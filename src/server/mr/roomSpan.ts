@@ -1,0 +1,234 @@
+// One room's life across nodes, at this node: it keeps the room directory current (peers here),
+// tells the other nodes about the local producers, learns theirs, and has listening peers here
+// consume them through pipe producers (pipes.ts). The Room calls the hooks; ClusterRooms (below)
+// hands it what other nodes say.
+import type { types as ms } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { Cluster, ClusterMessage } from '../cluster/cluster.js';
+import type { Peer } from './peer.js';
+import {
+  PIPE_RELEASE,
+  PipeConnect,
+  ProducerOpened,
+  ProducerRef,
+  ProducersAnswer,
+  RoomMessage,
+  RoomRef,
+  RoomRequest,
+  read,
+  type PipeEndpoint,
+  type PipedProducer,
+  type RemoteProducer,
+} from './pipeMessages.js';
+import { RoomPipes, type PipeListen } from './pipes.js';
+import { RemoteProducers, type RemoteEntry } from './remoteProducers.js';
+
+/** What a span needs of its room. */
+export interface SpanRoom {
+  readonly id: string;
+  readonly router: ms.Router;
+  readonly peers: ReadonlyMap<string, Peer>;
+}
+
+export class RoomSpan {
+  readonly remote = new RemoteProducers();
+  readonly pipes: RoomPipes;
+  private discovered = false;
+  private closed = false;
+
+  constructor(
+    private readonly room: SpanRoom,
+    private readonly cluster: Cluster,
+    listen: PipeListen,
+    private readonly logger: Logger,
+    private readonly onClosed: (span: RoomSpan) => void,
+  ) {
+    this.pipes = new RoomPipes(room.id, room.router, cluster, listen, logger);
+  }
+
+  // ---- hooks of the local room ----
+
+  /** A peer joined or left (the room is still open). The first one also asks the others what they hold. */
+  peersChanged(peers: number): void {
+    this.cluster.setRoomPeers(this.room.id, peers);
+    if (this.discovered) return;
+    this.discovered = true;
+    // After setRoomPeers: a node opening the room at the same time sees this one, or is seen by it.
+    void this.discover();
+  }
+
+  /** A local producer went live: the other nodes hear of it, and of its pauses and its close. */
+  localProducer(producer: ms.Producer, userId: string): void {
+    const roomId = this.room.id;
+    const producerId = producer.id;
+    this.cluster.broadcast({ type: RoomMessage.producerOpened, roomId, ...describe(producer, userId) });
+    producer.observer.on('pause', () => this.cluster.broadcast({ type: RoomMessage.producerPaused, roomId, producerId }));
+    producer.observer.on('resume', () => this.cluster.broadcast({ type: RoomMessage.producerResumed, roomId, producerId }));
+    producer.observer.once('close', () => {
+      if (!this.closed) this.cluster.broadcast({ type: RoomMessage.producerClosed, roomId, producerId });
+    });
+  }
+
+  /** A local peer started listening: it consumes every remote producer too. */
+  peerListening(peer: Peer): void {
+    for (const entry of this.remote.all()) this.consumeRemote(entry, [peer]);
+  }
+
+  /** The room closed here: the others close their pipes of it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed(this);
+    this.pipes.close();
+    this.cluster.setRoomPeers(this.room.id, 0);
+    this.cluster.broadcast({ type: RoomMessage.closed, roomId: this.room.id });
+  }
+
+  // ---- what other nodes say of this room ----
+
+  opened(from: string, info: RemoteProducer): void {
+    const entry = this.remote.open(from, info);
+    if (entry) this.announce(entry);
+    else this.pipes.syncPaused(info.producerId);
+  }
+
+  paused(from: string, producerId: string, paused: boolean): void {
+    if (this.remote.setPaused(from, producerId, paused)) this.pipes.syncPaused(producerId);
+  }
+
+  producerClosed(from: string, producerId: string): void {
+    if (this.remote.close(from, producerId)) this.pipes.closeProducer(producerId);
+  }
+
+  /** `nodeId` closed its router of this room, or left the cluster. */
+  nodeGone(nodeId: string): void {
+    this.remote.dropNode(nodeId);
+    this.pipes.closeNode(nodeId);
+  }
+
+  /** Live local producers, for another node's `room.producers`. */
+  localProducers(): RemoteProducer[] {
+    return [...this.room.peers.values()].flatMap((peer) => peer.producerList().filter((p) => !p.closed).map((p) => describe(p, peer.userId)));
+  }
+
+  localProducerById(producerId: string): ms.Producer | undefined {
+    for (const peer of this.room.peers.values()) {
+      const producer = peer.producerList().find((p) => p.id === producerId && !p.closed);
+      if (producer) return producer;
+    }
+    return undefined;
+  }
+
+  private async discover(): Promise<void> {
+    const nodes = await this.cluster.roomNodes(this.room.id).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'room directory unavailable: remote producers are learnt from broadcasts only');
+      return new Map<string, number>();
+    });
+    await Promise.all(
+      [...nodes.keys()].filter((id) => id !== this.cluster.nodeId).map(async (nodeId) => {
+        try {
+          const { producers } = read(ProducersAnswer, await this.cluster.request(nodeId, { type: RoomRequest.producers, roomId: this.room.id }));
+          if (this.closed) return;
+          const { opened, closed, kept } = this.remote.replace(nodeId, producers);
+          for (const entry of closed) this.pipes.closeProducer(entry.info.producerId);
+          for (const entry of kept) this.pipes.syncPaused(entry.info.producerId);
+          for (const entry of opened) this.announce(entry);
+        } catch (err) {
+          this.logger.warn({ nodeId, err: (err as Error).message }, 'asking a node for its producers of the room failed');
+        }
+      }),
+    );
+  }
+
+  /** A remote producer is known: every listening peer here consumes it. */
+  private announce(entry: RemoteEntry): void {
+    const listening = [...this.room.peers.values()].filter((p) => p.listening);
+    if (listening.length > 0) this.consumeRemote(entry, listening);
+  }
+
+  private consumeRemote(entry: RemoteEntry, peers: Peer[]): void {
+    if (this.closed) return;
+    const use = this.pipes.use(entry.nodeId, entry.info);
+    void use.producer
+      .then((producer) => producer && Promise.all(peers.map((peer) => peer.consume(producer, entry.info.userId))))
+      .finally(use.done);
+  }
+}
+
+function describe(producer: ms.Producer, userId: string): RemoteProducer {
+  return { producerId: producer.id, userId, kind: producer.kind, paused: producer.paused, appData: producer.appData };
+}
+
+/**
+ * This node's side of every spanning room: one handler per message type, each routed to the open
+ * room it names (a room not open here has nothing to learn and nothing to give).
+ */
+export class ClusterRooms {
+  private readonly spans = new Map<string, RoomSpan>();
+  private readonly onNodeLost = (nodeId: string) => {
+    for (const span of this.spans.values()) span.nodeGone(nodeId);
+  };
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly listen: PipeListen,
+    private readonly logger: Logger,
+  ) {
+    const on = (type: string, handle: (message: ClusterMessage, from: string) => void) =>
+      cluster.onMessage(type, (message, from) => {
+        try {
+          handle(message, from);
+        } catch (err) {
+          this.logger.warn({ type, from, err: (err as Error).message }, 'cluster message ignored');
+        }
+      });
+    on(RoomMessage.producerOpened, (m, from) => {
+      const { roomId, ...info } = read(ProducerOpened, m);
+      this.spans.get(roomId)?.opened(from, info);
+    });
+    on(RoomMessage.producerPaused, (m, from) => this.withProducer(m, (span, id) => span.paused(from, id, true)));
+    on(RoomMessage.producerResumed, (m, from) => this.withProducer(m, (span, id) => span.paused(from, id, false)));
+    on(RoomMessage.producerClosed, (m, from) => this.withProducer(m, (span, id) => span.producerClosed(from, id)));
+    on(RoomMessage.closed, (m, from) => this.spans.get(read(RoomRef, m).roomId)?.nodeGone(from));
+    on(PIPE_RELEASE, (m, from) => this.withProducer(m, (span, id) => span.pipes.release(from, id)));
+    cluster.onRequest(RoomRequest.producers, (m) => ({ producers: this.spans.get(read(RoomRef, m).roomId)?.localProducers() ?? [] }));
+    cluster.onRequest(RoomRequest.pipeConnect, (m, from): Promise<PipeEndpoint> => {
+      const { roomId, ...remote } = read(PipeConnect, m);
+      return this.span(roomId).pipes.answerConnect(from, remote);
+    });
+    cluster.onRequest(RoomRequest.pipeConsume, (m, from): Promise<PipedProducer> => {
+      const { roomId, producerId } = read(ProducerRef, m);
+      const span = this.span(roomId);
+      const producer = span.localProducerById(producerId);
+      if (!producer) throw new Error(`no producer ${producerId} in room ${roomId} here`);
+      return span.pipes.answerConsume(from, producer);
+    });
+    cluster.on('nodeLost', this.onNodeLost);
+  }
+
+  /** The span of a room opening here; it leaves the map when it closes with its room. */
+  open(room: SpanRoom): RoomSpan {
+    const span = new RoomSpan(room, this.cluster, this.listen, this.logger.child({ roomId: room.id }), (closed) => {
+      if (this.spans.get(room.id) === closed) this.spans.delete(room.id);
+    });
+    this.spans.set(room.id, span);
+    return span;
+  }
+
+  /** Stops listening to the cluster (the node is shutting down). */
+  detach(): void {
+    this.cluster.off('nodeLost', this.onNodeLost);
+  }
+
+  private span(roomId: string): RoomSpan {
+    const span = this.spans.get(roomId);
+    if (!span) throw new Error(`room ${roomId} is not open here`);
+    return span;
+  }
+
+  private withProducer(message: ClusterMessage, act: (span: RoomSpan, producerId: string) => void): void {
+    const { roomId, producerId } = read(ProducerRef, message);
+    const span = this.spans.get(roomId);
+    if (span) act(span, producerId);
+  }
+}
