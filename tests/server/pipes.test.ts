@@ -1,0 +1,407 @@
+// A room that spans two nodes: two MediaRouters in this process, each with its own mediasoup worker
+// and RTC ports, joined by the in-memory cluster. Real media: werift peers over WebRTC send and
+// receive through each node's router, and between the nodes it crosses real PipeTransports.
+//
+// The sender sends a keyframe only when asked (PLI): mediasoup forwards video to a new consumer only
+// from a keyframe on, so every packet a listener gets proves a keyframe request went all the way
+// back to the sender, through the pipe.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { types as ms } from 'mediasoup';
+import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/server/logger.js';
+import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
+import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
+import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
+import { Recordings } from '../../src/server/mr/recordings.js';
+import { WorkerPool } from '../../src/server/mr/workers.js';
+import { openDatabase } from '../../src/server/store/sqliteDatabase.js';
+import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js';
+import { MemoryNetwork } from '../support/memoryCluster.js';
+import { freePort } from '../support/server.js';
+import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
+
+type Json = Record<string, any>;
+const logger = createLogger(process.env['PIPES_LOG'] === '1' ? 'debug' : 'warn');
+const FPS = 30;
+
+/** Resolves when `check` holds, re-checked on every event `subscribe` reports (never on a timer). */
+function until(check: () => boolean, subscribe: (wake: () => void) => () => void, what: string, timeoutMs = 15_000): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (stop(), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
+    const stop = subscribe(() => {
+      if (!check()) return;
+      clearTimeout(timer);
+      stop();
+      resolve();
+    });
+  });
+}
+
+function connected(pc: RTCPeerConnection): Promise<void> {
+  return until(() => pc.connectionState === 'connected', (wake) => pc.connectionStateChange.subscribe(wake).unSubscribe, 'WebRTC connected');
+}
+
+/** A werift client driving one peer of a MediaRouter directly (no gateway): what MR sees from a browser. */
+class Client {
+  readonly notifications: { method: string; data: Json }[] = [];
+  private readonly wakers = new Set<() => void>();
+  private pc: RTCPeerConnection | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** RTP packets this client decrypted, by SSRC; and how many keyframe requests reached it as a sender. */
+  readonly received = new Map<number, number>();
+  sent = 0;
+  plis = 0;
+  sending = true;
+
+  private constructor(readonly peer: PeerHandle) {}
+
+  static async join(media: MediaRouter, roomId: string, userId: string): Promise<Client> {
+    let client: Client | undefined;
+    const peer = await media.openPeer({
+      roomId,
+      userId,
+      notify: (method, data) => client?.notified(method, data as Json),
+      onClosedByServer: () => undefined,
+    });
+    client = new Client(peer);
+    const codecs = (peer.routerRtpCapabilities.codecs as Json[]).filter((c) => ['audio/opus', 'video/vp8'].includes(String(c['mimeType']).toLowerCase()));
+    await client.ok('join', { rtpCapabilities: { codecs, headerExtensions: [] } });
+    return client;
+  }
+
+  async ok(method: PeerRequest['method'], data: Json = {}): Promise<Json> {
+    const res = await this.peer.request({ method, data } as PeerRequest);
+    if (!res.ok) throw new Error(`${method}: ${res.error.code} ${res.error.message}`);
+    return res.data as Json;
+  }
+
+  private notified(method: string, data: Json): void {
+    this.notifications.push({ method, data });
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  /** Waits until `check` holds, re-checked on every notification and RTP packet this client sees. */
+  until(check: () => boolean, what: string): Promise<void> {
+    return until(check, (wake) => (this.wakers.add(wake), () => this.wakers.delete(wake)), what);
+  }
+
+  async notification(method: string, match: (data: Json) => boolean = () => true): Promise<Json> {
+    const find = () => this.notifications.find((n) => n.method === method && match(n.data));
+    await this.until(() => find() !== undefined, method);
+    return find()!.data;
+  }
+
+  private async transport(direction: 'send' | 'recv'): Promise<{ id: string; pc: RTCPeerConnection; transceiver: RTCRtpTransceiver }> {
+    const t = await this.ok('createTransport', { direction });
+    const pc = (this.pc = new RTCPeerConnection(pcConfig()));
+    const transceiver = pc.addTransceiver('video', { direction: direction === 'send' ? 'sendonly' : 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp)!;
+    await this.ok('connectTransport', { transportId: t['id'], dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[1], value: fingerprint[2] }] } });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, [{ mid: transceiver.mid ?? '0', kind: 'video' }], direction === 'send' ? 'recvonly' : 'sendonly') });
+    await connected(pc);
+    return { id: t['id'] as string, pc, transceiver };
+  }
+
+  /** A VP8 producer sending 30 delta frames a second, and a keyframe whenever one is asked for. */
+  async produce(): Promise<string> {
+    const { id, transceiver } = await this.transport('send');
+    const { producerId } = await this.ok('produce', {
+      transportId: id,
+      kind: 'video',
+      rtpParameters: {
+        mid: transceiver.mid,
+        codecs: [{ mimeType: 'video/VP8', payloadType: VIDEO_PT, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
+        headerExtensions: [],
+        encodings: [{ ssrc: transceiver.sender.ssrc }],
+        rtcp: { cname: `pipes-${transceiver.sender.ssrc}`, reducedSize: true },
+      },
+      appData: { label: 'camera' },
+    });
+    let keyframe = false;
+    transceiver.sender.onPictureLossIndication.subscribe(() => {
+      this.plis += 1;
+      keyframe = true;
+    });
+    let seq = 0;
+    let picture = 0;
+    this.timer = setInterval(() => {
+      if (!this.sending) return;
+      // VP8 payload descriptor (X, S, picture id) and frame header: bit 0 clear is a keyframe (with its start code and size).
+      const descriptor = Buffer.from([0x90, 0x80, 0x80 | ((picture >> 8) & 0x7f), picture & 0xff]);
+      const header = keyframe ? Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]) : Buffer.from([0x11, 0x02, 0x00]);
+      keyframe = false;
+      const rtp = new RtpHeader({ payloadType: VIDEO_PT, sequenceNumber: seq, timestamp: (picture * (90000 / FPS)) >>> 0, marker: true });
+      void transceiver.sender.sendRtp(new RtpPacket(rtp, Buffer.concat([descriptor, header, Buffer.alloc(600, 0x5a)])));
+      seq = (seq + 1) & 0xffff;
+      picture = (picture + 1) & 0x7fff;
+      this.sent += 1;
+      this.wake();
+    }, 1000 / FPS);
+    return producerId as string;
+  }
+
+  /** A recv transport, `listen`; every packet decrypted is counted by SSRC. */
+  async listen(): Promise<void> {
+    const { pc } = await this.transport('recv');
+    pc.getTransceivers()[0]!.receiver.dtlsTransport.onRtp.subscribe((rtp) => {
+      this.received.set(rtp.header.ssrc, (this.received.get(rtp.header.ssrc) ?? 0) + 1);
+      this.wake();
+    });
+    await this.ok('listen');
+  }
+
+  /** The consumer of `producerId`, resumed, once its `newConsumer` came. */
+  async consumerOf(producerId: string): Promise<{ id: string; ssrc: number; data: Json }> {
+    const data = await this.notification('newConsumer', (d) => d['producerId'] === producerId);
+    await this.ok('resumeConsumer', { consumerId: data['id'] });
+    return { id: data['id'] as string, ssrc: data['rtpParameters']['encodings'][0]['ssrc'] as number, data };
+  }
+
+  packets(ssrc: number): number {
+    return this.received.get(ssrc) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.peer.close('test over');
+    await this.pc?.close().catch(() => undefined);
+  }
+}
+
+/** The pipe transports a worker has made and what they carry, followed through mediasoup's observer; the worker's own dumps confirm. */
+class PipeWatch {
+  private readonly pipes = new Map<string, ms.PipeTransport>();
+  /** Every pipe transport id ever made here. */
+  private readonly known = new Set<string>();
+  private readonly routers = new Set<ms.Router>();
+  private readonly wakers = new Set<() => void>();
+  consumers = 0;
+  producers = 0;
+
+  constructor(worker: ms.Worker) {
+    const change = (apply: () => void) => {
+      apply();
+      for (const w of [...this.wakers]) w();
+    };
+    worker.observer.on('newrouter', (router) => {
+      this.routers.add(router);
+      router.observer.once('close', () => this.routers.delete(router));
+      router.observer.on('newtransport', (transport) => {
+        if (transport.type !== 'pipe') return;
+        this.known.add(transport.id);
+        change(() => this.pipes.set(transport.id, transport as ms.PipeTransport));
+        transport.observer.once('close', () => change(() => this.pipes.delete(transport.id)));
+        transport.observer.on('newconsumer', (c) => {
+          change(() => (this.consumers += 1));
+          c.observer.once('close', () => change(() => (this.consumers -= 1)));
+        });
+        transport.observer.on('newproducer', (p) => {
+          change(() => (this.producers += 1));
+          p.observer.once('close', () => change(() => (this.producers -= 1)));
+        });
+      });
+    });
+  }
+
+  get open(): number {
+    return this.pipes.size;
+  }
+
+  until(check: () => boolean, what: string): Promise<void> {
+    return until(check, (wake) => (this.wakers.add(wake), () => this.wakers.delete(wake)), what);
+  }
+
+  /** What the worker itself says: pipe transports its routers still hold, and their pipe consumers and producers. */
+  async inWorker(): Promise<{ transports: number; consumers: number; producers: number }> {
+    const routers = await Promise.all([...this.routers].map((r) => r.dump().catch(() => undefined)));
+    const transports = routers.flatMap((d) => d?.transportIds ?? []).filter((id) => this.known.has(id));
+    const dumps = await Promise.all([...this.pipes.values()].filter((t) => transports.includes(t.id)).map((t) => t.dump()));
+    return {
+      transports: transports.length,
+      consumers: dumps.reduce((n, d) => n + d.consumerIds.length, 0),
+      producers: dumps.reduce((n, d) => n + d.producerIds.length, 0),
+    };
+  }
+}
+
+interface Node {
+  media: MediaRouter;
+  pipes: PipeWatch;
+}
+
+const running: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0).reverse()) await r.close();
+});
+
+async function startNode(network: MemoryNetwork, id: string): Promise<Node> {
+  const mediasoup = await loadMediasoup();
+  const rtcMin = 10_000 + ((await freePort()) % 2_000) * 10;
+  let worker: ms.Worker | undefined;
+  const catchWorker = (w: ms.Worker) => (worker = w);
+  mediasoup.observer.on('newworker', catchWorker);
+  const pool = await WorkerPool.start(mediasoup, { numWorkers: 1, listenIp: '127.0.0.1', rtcMinPort: rtcMin, rtcMaxPort: rtcMin + 9 }, logger).finally(() => mediasoup.observer.off('newworker', catchWorker));
+  const db = openDatabase(':memory:');
+  const recordings = new Recordings(new SqliteRecordingStore(db, id), mkdtempSync(join(tmpdir(), 'media-infra-pipes-')), logger);
+  const cluster = network.node(id);
+  await cluster.start();
+  const media = new MediaRouter(pool, recordings, logger, { cluster, pipeListen: { ip: '127.0.0.1' } });
+  running.push({
+    close: async () => {
+      media.close();
+      db.close();
+    },
+  });
+  return { media, pipes: new PipeWatch(worker!) };
+}
+
+async function twoNodes(): Promise<{ network: MemoryNetwork; n1: Node; n2: Node }> {
+  const network = new MemoryNetwork();
+  const [n1, n2] = [await startNode(network, 'n1'), await startNode(network, 'n2')];
+  return { network, n1, n2 };
+}
+
+async function client(node: Node, roomId: string, userId: string): Promise<Client> {
+  const c = await Client.join(node.media, roomId, userId);
+  running.push(c);
+  return c;
+}
+
+describe('a room across two nodes', () => {
+  it('carries media from a producer on one node to a listener on the other; pause, resume and close cross', async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-p', 'alice');
+    const b = await client(n2, 'room-p', 'bob');
+    await b.listen();
+    const producerId = await a.produce();
+
+    const consumer = await b.consumerOf(producerId);
+    expect(consumer.data).toMatchObject({ userId: 'alice', kind: 'video', producerPaused: false, appData: { label: 'camera' } });
+    await b.until(() => b.packets(consumer.ssrc) >= 10, 'RTP from node 1 at node 2');
+    // One pair of pipe transports: a pipe consumer at the origin, a pipe producer at the listener's node.
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
+
+    // Paused at the origin: the listener is told, and nothing more crosses though the sender goes on.
+    await a.ok('pauseProducer', { producerId });
+    await b.notification('consumerProducerPaused', (d) => d['consumerId'] === consumer.id);
+    const atPause = b.packets(consumer.ssrc);
+    const sentAtPause = a.sent;
+    await a.until(() => a.sent >= sentAtPause + FPS, 'a second of frames sent while paused');
+    expect(b.packets(consumer.ssrc) - atPause).toBeLessThanOrEqual(2);
+
+    await a.ok('resumeProducer', { producerId });
+    await b.notification('consumerProducerResumed', (d) => d['consumerId'] === consumer.id);
+    const atResume = b.packets(consumer.ssrc);
+    await b.until(() => b.packets(consumer.ssrc) >= atResume + 10, 'RTP again after resume');
+
+    await a.ok('closeProducer', { producerId });
+    expect(await b.notification('consumerClosed', (d) => d['consumerId'] === consumer.id)).toMatchObject({ reason: 'producer closed' });
+    // The pipe producer and consumer went with it; the transport pair stays while both hold the room.
+    await n1.pipes.until(() => n1.pipes.consumers === 0, 'the pipe consumer closed');
+    await n2.pipes.until(() => n2.pipes.producers === 0, 'the pipe producer closed');
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
+  });
+
+  it('gives a listener who comes later a keyframe through the one pipe producer, and releases it with the last listener', async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-k', 'alice');
+    const producerId = await a.produce();
+    // A peer that only holds the room open at node 2 (it never listens).
+    await client(n2, 'room-k', 'dave');
+    const b1 = await client(n2, 'room-k', 'bob');
+    await b1.listen();
+    const first = await b1.consumerOf(producerId);
+    await b1.until(() => b1.packets(first.ssrc) >= 10, 'RTP at the first listener');
+
+    const b2 = await client(n2, 'room-k', 'carol');
+    await b2.listen();
+    const plis = a.plis;
+    const asked = performance.now();
+    const second = await b2.consumerOf(producerId);
+    await b2.until(() => b2.packets(second.ssrc) > 0, 'RTP at the second listener');
+    const firstPacketMs = performance.now() - asked;
+    // Only a keyframe opens a new consumer's video, and the sender makes one only when asked.
+    expect(a.plis).toBeGreaterThan(plis);
+    console.log(`later listener: first video packet ${firstPacketMs.toFixed(0)} ms after its consumer was resumed`);
+    // Still one pipe producer and one pipe consumer for two listeners.
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
+
+    // One listener left: the pipe stays. The last one gone: no media crosses to nobody.
+    await b1.close();
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
+    await b2.close();
+    await n2.pipes.until(() => n2.pipes.producers === 0, 'the pipe producer released');
+    await n1.pipes.until(() => n1.pipes.consumers === 0, 'the pipe consumer released');
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
+  });
+
+  it('closes the pipes of a room when the room closes on either side', async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-c', 'alice');
+    const producerId = await a.produce();
+    const b = await client(n2, 'room-c', 'bob');
+    await b.listen();
+    const consumer = await b.consumerOf(producerId);
+    await b.until(() => b.packets(consumer.ssrc) > 0, 'RTP across');
+
+    // Node 1's room closes (its last peer leaves): node 2 keeps its room, and no pipe.
+    await a.close();
+    expect(await b.notification('consumerClosed', (d) => d['consumerId'] === consumer.id)).toMatchObject({ reason: 'producer closed' });
+    await n2.pipes.until(() => n2.pipes.open === 0, 'node 2 closed its pipe');
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
+    expect((await n2.media.stats()).rooms).toBe(1);
+
+    // And the other way: node 1 opens the room again, media crosses, node 2's room closes.
+    const a2 = await client(n1, 'room-c', 'alice');
+    const producer2 = await a2.produce();
+    const c2 = await b.consumerOf(producer2);
+    await b.until(() => b.packets(c2.ssrc) > 0, 'RTP across again');
+    expect(await n1.pipes.inWorker()).toMatchObject({ transports: 1, consumers: 1 });
+    await b.close();
+    await n1.pipes.until(() => n1.pipes.open === 0, 'node 1 closed its pipe');
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
+    expect((await n1.media.stats()).rooms).toBe(1);
+  });
+
+  it('closes every pipe and pipe producer of a node that is lost', async () => {
+    const { network, n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-n', 'alice');
+    const producerId = await a.produce();
+    const b = await client(n2, 'room-n', 'bob');
+    await b.listen();
+    const consumer = await b.consumerOf(producerId);
+    await b.until(() => b.packets(consumer.ssrc) > 0, 'RTP across');
+
+    network.lose('n1');
+    expect(await b.notification('consumerClosed', (d) => d['consumerId'] === consumer.id)).toMatchObject({ reason: 'producer closed' });
+    await n2.pipes.until(() => n2.pipes.open === 0, 'node 2 closed its pipe');
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
+    // Node 2's room and its peer go on.
+    expect((await n2.media.stats()).peers).toBe(1);
+  });
+
+  it('carries producers of both nodes to listeners of both, over one pair set up from both sides at once', async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-b', 'alice');
+    const b = await client(n2, 'room-b', 'bob');
+    const [pa, pb] = await Promise.all([a.produce(), b.produce()]);
+    await Promise.all([a.listen(), b.listen()]);
+    const [ca, cb] = await Promise.all([a.consumerOf(pb), b.consumerOf(pa)]);
+    await Promise.all([a.until(() => a.packets(ca.ssrc) >= 10, 'RTP at node 1'), b.until(() => b.packets(cb.ssrc) >= 10, 'RTP at node 2')]);
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 1 });
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 1 });
+  });
+});
