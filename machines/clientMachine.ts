@@ -6,6 +6,8 @@
 // welcoming → loadingDevice → joining → creatingTransports → ready.
 // The send transport is created with every connection; the recv transport only once the page
 // listens (`listenTrack`), so a client that only sends never pays for a receiving one.
+// Every attempt goes to `nodes[node]`: after a lost connection the node it was on first, and each
+// failed attempt moves on to the next node its last welcome listed (cluster mode), cycling.
 import { assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { CloseCode, ErrorCode } from '../src/protocol/codes.js';
 import { consumerMachine, type ConsumerReport } from './consumerMachine.js';
@@ -14,6 +16,7 @@ import { producerMachine, type ProducerInput, type ProducerReport } from './prod
 import { notProvided, tagList, toErrorInfo, type ErrorInfo, type TransportDirection } from './shared.js';
 import { signalingMachine, type SignalingReport, type SignalingTiming, type Welcome } from './signalingMachine.js';
 import { transportMachine, type IceTiming, type TransportReport } from './transportMachine.js';
+import { nodeList } from './nodeList.js';
 
 /**
  * Why a client ended `closed`: `close()`; a token refused (`unauthorized`) or expired; `replaced`
@@ -45,6 +48,8 @@ export type ConsumerRef = ActorRefFrom<typeof consumerMachine>;
 export type TransportRef = ActorRefFrom<typeof transportMachine>;
 
 export interface ClientInput {
+  /** The socket URL the client was given (without the token): the first node it connects to. */
+  url: string;
   /** Failed connection attempts in a row before giving up (`closed`, reason `failed`). */
   maxAttempts: number;
   timing: SignalingTiming;
@@ -58,6 +63,10 @@ export interface ClientContext {
   ice: IceTiming;
   /** Reconnection attempts since the last time the client was connected. */
   attempt: number;
+  /** The socket URLs of the nodes to try, the one that welcomed last first (see nodeList.ts); never empty. */
+  nodes: string[];
+  /** Index in `nodes` of the node the current (or next) attempt goes to. */
+  node: number;
   closeReason: CloseReason | undefined;
   /** The last error that cost a connection (or a listen), for diagnostics. */
   error: ErrorInfo | undefined;
@@ -103,7 +112,7 @@ export const clientMachine = setup({
     listen: fromPromise<void>(async () => notProvided('listen')),
   },
   actions: {
-    connectSignaling: sendTo('signaling', { type: 'connect' }),
+    connectSignaling: sendTo('signaling', ({ context }) => ({ type: 'connect' as const, url: nodeUrl(context) })),
     disconnectSignaling: sendTo('signaling', { type: 'disconnect' }),
     /** A session step failed on an open socket: drop it; `signaling.closed` follows. */
     dropConnection: sendTo('signaling', { type: 'drop' }),
@@ -112,6 +121,12 @@ export const clientMachine = setup({
       routerRtpCapabilities: context.welcome?.routerRtpCapabilities ?? {},
     })),
     assignWelcome: assign({ welcome: ({ event }) => (event.type === 'signaling.welcomed' ? event.welcome : undefined) }),
+    /** A welcome says which other nodes are live: the node that welcomed comes first, then those. */
+    learnNodes: assign(({ context, event }) =>
+      event.type === 'signaling.welcomed' ? { nodes: nodeList(nodeUrl(context), event.welcome.nodes), node: 0 } : {},
+    ),
+    /** An attempt failed: the next one goes to the next node (cycling; the same one on a single node). */
+    tryNextNode: assign({ node: ({ context }) => (context.node + 1) % context.nodes.length }),
     assignTransportReady: assign({
       ready: ({ context, event }) => (event.type === 'transport.created' ? { ...context.ready, [event.direction]: true } : context.ready),
     }),
@@ -255,6 +270,8 @@ export const clientMachine = setup({
     timing: input.timing,
     ice: input.ice,
     attempt: 0,
+    nodes: [input.url],
+    node: 0,
     closeReason: undefined,
     error: undefined,
     listening: false,
@@ -298,14 +315,15 @@ export const clientMachine = setup({
           initial: 'welcoming',
           states: sessionStates(),
           onDone: 'connected',
-          on: { 'signaling.closed': onSignalingClosed('#client.running.reconnecting') },
+          on: { 'signaling.closed': onSignalingClosed('#client.running.reconnecting', ['tryNextNode']) },
         },
         connected: {
           tags: 'connected',
           entry: [assign({ attempt: 0, error: undefined }), 'produceAll'],
           initial: 'idle',
           on: {
-            'signaling.closed': onSignalingClosed('#client.running.reconnecting'),
+            // Lost once connected: the first attempt goes to the same node.
+            'signaling.closed': onSignalingClosed('#client.running.reconnecting', []),
             produceTrack: { guard: 'isNewProducer', actions: ['spawnProducer', 'produceNewProducer'] },
             // A transport that ICE restarts could not repair: start over on a new connection.
             'transport.failed': { actions: ['assignEventError', 'dropConnection'] },
@@ -354,7 +372,7 @@ export const clientMachine = setup({
               initial: 'welcoming',
               states: sessionStates(),
               onDone: '#client.running.connected',
-              on: { 'signaling.closed': onSignalingClosed('#client.running.reconnecting.backingOff') },
+              on: { 'signaling.closed': onSignalingClosed('#client.running.reconnecting.backingOff', ['tryNextNode']) },
             },
           },
         },
@@ -386,7 +404,7 @@ export function clientState(snapshot: ClientSnapshot): ClientState {
 function sessionStates() {
   return {
     welcoming: {
-      on: { 'signaling.welcomed': { target: 'loadingDevice', actions: 'assignWelcome' } },
+      on: { 'signaling.welcomed': { target: 'loadingDevice', actions: ['assignWelcome', 'learnNodes'] } },
     },
     loadingDevice: {
       entry: 'loadDevice',
@@ -411,8 +429,8 @@ function sessionStates() {
   } as const;
 }
 
-/** A socket that ends: a refusal is final, anything else is a lost connection. */
-function onSignalingClosed(lost: string) {
+/** A socket that ends: a refusal is final, anything else (1013 "try again later" included) is a lost connection. */
+function onSignalingClosed(lost: string, onLost: ReadonlyArray<'tryNextNode'>) {
   return [
     { guard: 'isUnauthorized', target: '#client.closed', actions: { type: 'closeAs', params: { reason: 'unauthorized' } } },
     { guard: 'isExpired', target: '#client.closed', actions: { type: 'closeAs', params: { reason: 'expired' } } },
@@ -426,8 +444,13 @@ function onSignalingClosed(lost: string) {
       target: '#client.closed',
       actions: [{ type: 'closeAs', params: { reason: 'failed' } }, 'assignUnsupportedProtocol', 'emitError'],
     },
-    { target: lost, reenter: true },
+    { target: lost, reenter: true, actions: onLost },
   ] as const;
+}
+
+/** The socket URL the current (or next) attempt goes to. */
+export function nodeUrl(context: Pick<ClientContext, 'nodes' | 'node'>): string {
+  return context.nodes[context.node] ?? context.nodes[0] ?? '';
 }
 
 /** One transport actor of a connection, named by its direction. */

@@ -1,8 +1,9 @@
 // One signaling connection at a time: the WebSocket (a callback actor that src/client provides and
-// that closes over the URL and the token, so neither ever enters a snapshot), the wait for
-// `welcome`, the heartbeat, and the polite `leave`. The root sends `connect` for every attempt and
-// `disconnect` to end; every connection ends with exactly one `signaling.closed` report.
-import { fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
+// that closes over the token, so it never enters a snapshot), the wait for `welcome`, the
+// heartbeat, and the polite `leave`. The root sends `connect` with the node's URL for every attempt
+// (the root chooses the node: see clientMachine's `nodes`) and `disconnect` to end; every
+// connection ends with exactly one `signaling.closed` report.
+import { assign, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
 import type { NotificationData, NotificationMethod } from '../src/protocol/messages.js';
 import { notProvided } from './shared.js';
 
@@ -23,6 +24,8 @@ export interface SignalingTiming {
 
 export interface SignalingContext {
   timing: SignalingTiming;
+  /** The socket URL of the node this connection goes (or went) to, without the token. */
+  url: string | undefined;
 }
 
 /** Sent by the socket actor. `code` is the WebSocket close code. */
@@ -32,7 +35,7 @@ export type SocketEvent =
   | { type: 'socket.closed'; code: number; reason: string };
 
 /** Commands from the parent. `drop` closes at once without `leave` (counted as a lost socket). */
-export type SignalingCommand = { type: 'connect' } | { type: 'disconnect' } | { type: 'drop' };
+export type SignalingCommand = { type: 'connect'; url: string } | { type: 'disconnect' } | { type: 'drop' };
 
 export type SignalingEvent = SocketEvent | SignalingCommand;
 
@@ -49,8 +52,8 @@ export const signalingMachine = setup({
     input: {} as { timing: SignalingTiming },
   },
   actors: {
-    /** The WebSocket: sends `socket.*` events back; closes the socket when stopped. */
-    socket: fromCallback<EventObject>(() => notProvided('socket')),
+    /** The WebSocket to `url`: sends `socket.*` events back; closes the socket when stopped. */
+    socket: fromCallback<EventObject, { url: string }>(() => notProvided('socket')),
     /** Request `ping`; rejects on timeout. */
     ping: fromPromise<void>(async () => notProvided('ping')),
     /** Request `leave`. */
@@ -76,18 +79,18 @@ export const signalingMachine = setup({
   },
 }).createMachine({
   id: 'signaling',
-  context: ({ input }) => ({ timing: input.timing }),
+  context: ({ input }) => ({ timing: input.timing, url: undefined }),
   initial: 'idle',
   states: {
     idle: {
       on: {
-        connect: 'connection',
+        connect: { target: 'connection', actions: assign({ url: ({ event }) => event.url }) },
         // Nothing to close: say so at once, so that whoever waits for the end is not left waiting.
         disconnect: { actions: { type: 'reportClosed', params: { code: undefined, reason: 'not connected' } } },
       },
     },
     connection: {
-      invoke: { id: 'socket', src: 'socket' },
+      invoke: { id: 'socket', src: 'socket', input: ({ context }) => ({ url: context.url ?? '' }) },
       initial: 'opening',
       on: {
         'socket.closed': {

@@ -70,6 +70,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     this.#actor = createActor(providedClientMachine, {
       systemId: systemIds.client,
       input: {
+        url,
         maxAttempts: policy.maxAttempts,
         timing: {
           pingInterval: options.pingInterval ?? defaults.pingInterval,

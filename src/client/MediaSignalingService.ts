@@ -71,20 +71,23 @@ interface Pending {
 const OPEN = 1;
 
 export class MediaSignalingService {
-  readonly #socketUrl: string;
+  /** The URL the client was given: where `preopen` goes, and `open` when given no other. */
+  readonly #url: string;
+  /** The token as it goes into a socket URL (kept out of logs and errors). */
+  readonly #encodedToken: string;
   readonly #options: MediaSignalingServiceOptions;
   readonly #log: LogSink;
   #socket: WebSocketLike | undefined;
   /** Takes over the socket `preopen` began, until the first `open()`. */
-  #early: ((handlers: SignalingHandlers) => SignalingConnection) | undefined;
+  #early: { url: string; take: (handlers: SignalingHandlers) => SignalingConnection } | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   /** Sockets opened so far (diagnostics and tests). */
   attempts = 0;
 
   constructor(url: string, token: string, options: MediaSignalingServiceOptions) {
-    // The protocol version first: the token stays the URL's last part, which redaction relies on.
-    this.#socketUrl = `${url}${url.includes('?') ? '&' : '?'}${PROTOCOL_PARAM}=${PROTOCOL_VERSION}&token=${encodeURIComponent(token)}`;
+    this.#url = url;
+    this.#encodedToken = encodeURIComponent(token);
     this.#options = options;
     this.#log = options.logger ?? createLoggers()('signaling');
   }
@@ -102,40 +105,48 @@ export class MediaSignalingService {
       if (target && !queued.length) event(target);
       else queued.push(event);
     };
-    const connection = this.#connect({
+    const connection = this.#connect(this.#url, {
       opened: () => deliver((h) => h.opened()),
       notified: (notification) => deliver((h) => h.notified(notification)),
       closed: (code, reason) => deliver((h) => h.closed(code, reason)),
     });
-    this.#early = (handlers) => {
-      target = handlers;
-      // Not from inside open(): its caller is still setting up.
-      queueMicrotask(() => {
-        while (queued.length) queued.shift()!(handlers);
-      });
-      return connection;
+    this.#early = {
+      url: this.#url,
+      take: (handlers) => {
+        target = handlers;
+        // Not from inside open(): its caller is still setting up.
+        queueMicrotask(() => {
+          while (queued.length) queued.shift()!(handlers);
+        });
+        return connection;
+      },
     };
   }
 
-  /** Opens a new socket (closing the previous one, if any), or takes over the one `preopen` began. */
-  open(handlers: SignalingHandlers): SignalingConnection {
+  /**
+   * Opens a new socket to `url` (default: the URL the client was given), closing the previous
+   * one, if any; or takes over the one `preopen` began when it goes to the same URL.
+   */
+  open(handlers: SignalingHandlers, url = this.#url): SignalingConnection {
     const early = this.#early;
     this.#early = undefined;
-    if (early) return early(handlers);
+    if (early?.url === url) return early.take(handlers);
     this.#detach(1000, 'replaced');
-    return this.#connect(handlers);
+    return this.#connect(url, handlers);
   }
 
-  #connect(handlers: SignalingHandlers): SignalingConnection {
-    const factory = this.#options.webSocketFactory ?? ((url: string) => new WebSocket(url) as unknown as WebSocketLike);
+  #connect(url: string, handlers: SignalingHandlers): SignalingConnection {
+    const factory = this.#options.webSocketFactory ?? ((socketUrl: string) => new WebSocket(socketUrl) as unknown as WebSocketLike);
+    // The protocol version first: the token stays the URL's last part, which redaction relies on.
+    const socketUrl = `${url}${url.includes('?') ? '&' : '?'}${PROTOCOL_PARAM}=${PROTOCOL_VERSION}&token=${this.#encodedToken}`;
     this.attempts++;
     let socket: WebSocketLike;
     try {
-      socket = factory(this.#socketUrl);
+      socket = factory(socketUrl);
     } catch (error) {
       // A URL the browser refuses: report it like a socket that could not open.
       // The browser's message may quote the URL: the token must not travel on in it.
-      const message = (error instanceof Error ? error.message : String(error)).split(this.#socketUrl.slice(this.#socketUrl.lastIndexOf('token=') + 6)).join('[redacted]');
+      const message = (error instanceof Error ? error.message : String(error)).split(this.#encodedToken).join('[redacted]');
       queueMicrotask(() => handlers.closed(1006, message));
       return { close() {} };
     }

@@ -5,7 +5,7 @@
 // page should not pay it again for every client). Each implementation finds its own client's
 // services through the actor system it runs in (`bindServices`).
 import { fromCallback, fromPromise, type ActorSystem, type EventObject } from 'xstate';
-import { clientMachine } from '../../machines/clientMachine.js';
+import { clientMachine, nodeUrl } from '../../machines/clientMachine.js';
 import { consumerMachine } from '../../machines/consumerMachine.js';
 import { deviceMachine } from '../../machines/deviceMachine.js';
 import { producerMachine } from '../../machines/producerMachine.js';
@@ -44,7 +44,7 @@ function servicesOf(system: AnyActorSystem): ClientServices {
   return services;
 }
 
-const socket = fromCallback<EventObject>(({ sendBack, system }) => {
+const socket = fromCallback<EventObject, { url: string }>(({ sendBack, system, input }) => {
   const { signaling, log } = servicesOf(system);
   const send = (event: SocketEvent) => sendBack(event);
   const connection = signaling.open({
@@ -61,7 +61,7 @@ const socket = fromCallback<EventObject>(({ sendBack, system }) => {
       send({ ...notification, type: 'socket.notified' });
     },
     closed: (code, reason) => send({ type: 'socket.closed', code, reason }),
-  });
+  }, input.url);
   return () => connection.close(1000, 'client');
 });
 
@@ -182,7 +182,10 @@ export const providedClientMachine = clientMachine.provide({
     backoff: ({ context, system }) => {
       const { policy, log } = servicesOf(system);
       const delay = policy.delay(context.attempt);
-      log.client.debug(`reconnection attempt ${context.attempt + 1} of ${policy.maxAttempts} in ${delay} ms`);
+      // Asked on every entry of backingOff, also the one that gives up at once (attempts exhausted).
+      if (context.attempt < context.maxAttempts) {
+        log.client.debug(`reconnection attempt ${context.attempt + 1} of ${policy.maxAttempts} to ${nodeUrl(context)} in ${delay} ms`);
+      }
       return delay;
     },
   },

@@ -16,6 +16,10 @@ import { actorErrors, ice, timing, welcome } from './samples.js';
 const METHODS = new Set(['join', 'createTransport', 'listen', 'leave', 'produce', 'closeProducer', 'resumeConsumer']);
 const routerA = fakeParameters.generateRouterRtpCapabilities();
 const routerB = { ...routerA, codecs: routerA.codecs!.filter((c) => c.kind === 'audio') };
+/** Every welcome lists the cluster's other nodes (CLUSTER, in this order, and one wss: node the ws: client must skip). */
+export const CLUSTER = ['ws://media.test/v1/ws', 'ws://node-b.test/v1/ws', 'ws://node-c.test/v1/ws'];
+const OTHER_SCHEME = 'wss://node-d.test/v1/ws';
+const baseUrl = (socket: FakeSocket) => socket.url.split('?')[0]!;
 
 function describeSocket(socket: FakeSocket): string {
   if (socket.readyState === 0) return 'connecting';
@@ -26,6 +30,7 @@ function describeSocket(socket: FakeSocket): string {
 async function start(probe: Parameters<ModelSpec['start']>[0]) {
   const world = new ClientWorld({ held: ['join', 'createTransport', 'listen'], autoWelcome: false, holdLoads: true, inspect: probe.inspect, maxAttempts: 2 });
   const { server, client } = world;
+  server.welcomeNodes = (socket) => [...CLUSTER, OTHER_SCHEME].filter((url) => url !== baseUrl(socket));
   const calls = new Calls();
   /** The page's tracks: the manager once produceTrack resolved, and whether it settled otherwise. */
   const sent: Array<{ track: MediaStreamTrack; manager?: ProduceManager; failed?: boolean }> = [];
@@ -95,6 +100,8 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     closeReason: client.closeReason,
     log: world.take().map((entry) => entry.replace(/^client:/, 'state:')),
     sockets: server.sockets.map(describeSocket),
+    urls: server.sockets.map(baseUrl),
+    next: world.attempts.splice(0),
     server: world.requests(METHODS).sort(),
     loads: { asked: world.devices.loads.length, waiting: world.devices.waiting },
     calls: calls.list(),
@@ -120,11 +127,13 @@ export const model: ModelSpec = {
   // The backoff delay is the client's reconnect policy (provided by the client). Planning only walks
   // the graph, where a delay's length plays no part; the paths run on the real client.
   machine: clientMachine.provide({ delays: { backoff: 0 } }),
-  input: { maxAttempts: 2, timing, ice },
+  input: { url: CLUSTER[0], maxAttempts: 2, timing, ice },
   samples: {
     'signaling.welcomed': [{ type: 'signaling.welcomed', welcome }],
     'signaling.closed': [
       { type: 'signaling.closed', code: undefined, reason: 'lost' },
+      // The token could not be checked now (the session store is down): retried like a lost socket.
+      { type: 'signaling.closed', code: 1013, reason: 'try again later' },
       { type: 'signaling.closed', code: 4001, reason: 'unauthorized' },
       { type: 'signaling.closed', code: 4002, reason: 'expired' },
       { type: 'signaling.closed', code: 4003, reason: 'replaced' },

@@ -15,6 +15,13 @@
 import type { EventObject } from 'xstate';
 import type { Oracle } from './modelHarness.js';
 
+/**
+ * The cluster of this world: every welcome lists the nodes other than the one welcoming (and a
+ * wss: node, which a ws: client never goes to). After a lost connection the client tries the node
+ * it was on, then the others its last welcome listed, in order, cycling.
+ */
+const CLUSTER = ['ws://media.test/v1/ws', 'ws://node-b.test/v1/ws', 'ws://node-c.test/v1/ws'];
+
 type Phase = 'connecting' | 'connected' | 'backingOff' | 'closed';
 type Step = 'welcoming' | 'loading' | 'joining' | 'transports';
 type Direction = 'send' | 'recv';
@@ -49,6 +56,13 @@ export class ClientOracle implements Oracle {
   consumerSeq = 0;
   loads = 0;
   waitingLoads = 0;
+  /** The nodes the client knows, the one that welcomed it last first; which one the next attempt goes to. */
+  nodes = [CLUSTER[0]!];
+  node = 0;
+  /** Where every socket went. */
+  readonly urls = [CLUSTER[0]!];
+  /** The reconnection attempts announced (debug log): `<attempt> <node>`. */
+  readonly #next: string[] = [];
   readonly #log: string[] = [];
   readonly #server: string[] = [];
   readonly #calls: Array<{ name: string; outcome: string }> = [];
@@ -60,6 +74,8 @@ export class ClientOracle implements Oracle {
       closeReason: this.closeReason,
       log: this.#log.splice(0),
       sockets: [...this.sockets],
+      urls: [...this.urls],
+      next: this.#next.splice(0),
       server: this.#server.splice(0).sort(),
       loads: { asked: this.loads, waiting: this.waitingLoads },
       calls: this.#calls.map((c) => `${c.name}:${c.outcome}`),
@@ -77,6 +93,11 @@ export class ClientOracle implements Oracle {
       case 'signaling.welcomed':
         if (!session('welcoming')) return false;
         this.welcomed = true;
+        {
+          const own = this.nodes[this.node]!;
+          this.nodes = [own, ...CLUSTER.filter((url) => url !== own)];
+          this.node = 0;
+        }
         this.step = 'loading';
         this.loads++;
         this.waitingLoads++;
@@ -145,6 +166,7 @@ export class ClientOracle implements Oracle {
         this.phase = 'connecting';
         this.step = 'welcoming';
         this.sockets.push('open');
+        this.urls.push(this.nodes[this.node]!);
         return true;
       case 'produceTrack': {
         const producer: Producer = { state: 'waiting', id: undefined, call: { outcome: 'pending' } };
@@ -261,6 +283,8 @@ export class ClientOracle implements Oracle {
   /** The connection is lost (not refused): the client waits, then tries again, a bounded number of times. */
   #lost(socket: string): void {
     this.sockets[this.sockets.length - 1] = socket;
+    // A failed attempt moves on to the next node; a connection lost once connected tries its node again.
+    if (this.phase === 'connecting') this.node = (this.node + 1) % this.nodes.length;
     this.welcomed = false;
     this.transports = {};
     this.subscription = 'idle';
@@ -268,6 +292,7 @@ export class ClientOracle implements Oracle {
     for (const producer of this.producers) if (producer.state === 'live') [producer.state, producer.id] = ['waiting', undefined];
     if (this.attempt >= MAX_ATTEMPTS) return this.#end('failed', socket);
     this.phase = 'backingOff';
+    this.#next.push(`${this.attempt + 1} ${this.nodes[this.node]}`);
     this.reconnecting = true;
     this.#setLabel();
   }

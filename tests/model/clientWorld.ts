@@ -61,6 +61,8 @@ export class ClientWorld {
   readonly log: string[] = [];
   /** What the client logged (its `logger.warn`), in order. */
   readonly warnings: string[] = [];
+  /** The reconnection attempts the client announced (its debug log), as `<attempt> <node URL>`, since the last look. */
+  readonly attempts: string[] = [];
   /** Server-side ids, as the server issued them. */
   readonly producerIds: string[] = [];
   readonly recordingIds: string[] = [];
@@ -112,7 +114,14 @@ export class ClientWorld {
       iceRestartTimeout: NEVER,
       maxIceRestarts: options.maxIceRestarts ?? 1,
       reconnect: { maxAttempts: options.maxAttempts ?? 2, delay: () => NEVER },
-      logger: { warn: (...args: unknown[]) => this.warnings.push(args.map(String).join(' ')) },
+      logLevel: 'debug',
+      logger: {
+        warn: (...args: unknown[]) => this.warnings.push(args.map(String).join(' ')),
+        debug: (...args: unknown[]) => {
+          const attempt = /reconnection attempt (\d+) of \d+ to (\S+)/.exec(args.map(String).join(' '));
+          if (attempt) this.attempts.push(`${attempt[1]} ${attempt[2]}`);
+        },
+      },
     });
     this.client.on('state', (state) => this.log.push(`client:${state}`));
     this.client.on('error', (error) => this.log.push(`error:${error.code}`));

@@ -36,6 +36,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     const { server } = world;
     switch (event.type) {
       case 'connect':
+        return world.send({ ...event, type: 'connect' });
       case 'disconnect':
       case 'drop':
         return world.send({ type: event.type });
@@ -63,6 +64,8 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     return {
       reports: world.takeReports(),
       sockets: world.server.sockets.map(describeSocket),
+      // Where each socket went, without its query (protocol version, token).
+      urls: world.server.sockets.map((socket) => socket.url.split('?')[0]),
       server: fresh.filter((r) => METHODS.has(r.method)).map((r) => r.method),
       timers: world.timers(),
     };
@@ -75,6 +78,11 @@ export const model: ModelSpec = {
   machine: signalingMachine.provide({ actions: { reportWelcomed: () => {}, reportNotified: () => {}, reportClosed: () => {} } }),
   input: { timing: { pingInterval: NEVER, welcomeTimeout: NEVER, closeTimeout: NEVER } },
   samples: {
+    // The root says which node each connection goes to.
+    connect: [
+      { type: 'connect', url: 'ws://node-a.test/v1/ws' },
+      { type: 'connect', url: 'ws://node-b.test/v1/ws' },
+    ],
     'socket.notified': [
       { type: 'socket.notified', method: 'welcome', data: welcome },
       { type: 'socket.notified', method: 'consumerClosed', data: { consumerId: 'c1', reason: 'producer closed' } },

@@ -18,6 +18,8 @@ export class SignalingOracle implements Oracle {
   state: State = 'idle';
   /** Every socket the client opened, as the server sees it. */
   readonly sockets: string[] = [];
+  /** The URL each socket went to: the one `connect` named. */
+  readonly urls: string[] = [];
   readonly #reports: string[] = [];
   readonly #server: string[] = [];
 
@@ -26,6 +28,7 @@ export class SignalingOracle implements Oracle {
     return {
       reports: this.#reports.splice(0),
       sockets: [...this.sockets],
+      urls: [...this.urls],
       server: this.#server.splice(0),
       timers: timers[this.state] ? [timers[this.state]] : [],
     };
@@ -37,6 +40,7 @@ export class SignalingOracle implements Oracle {
       case 'connect':
         if (this.state !== 'idle') return true; // one connection at a time: ignored
         this.sockets.push('connecting');
+        this.urls.push(e.url);
         this.state = 'opening';
         return true;
       case 'socket.opened':

@@ -60,6 +60,8 @@ export class FakeServer {
   routerRtpCapabilities = fakeParameters.generateRouterRtpCapabilities();
   /** The protocol version this server announces in `welcome`. */
   protocolVersion = PROTOCOL_VERSION;
+  /** Cluster mode: the other nodes' URLs the `welcome` on `socket` lists (none: a single node). */
+  welcomeNodes: ((socket: FakeSocket) => string[]) | undefined;
   readonly handlers: Partial<Record<RequestMethod, Handler>> = {};
   /** Remote tracks announced on `listen`. */
   readonly remoteTracks: Array<{ kind: 'audio' | 'video'; userId: string }> = [];
@@ -105,7 +107,9 @@ export class FakeServer {
   }
 
   welcome(socket = this.current, routerRtpCapabilities: unknown = this.routerRtpCapabilities): void {
-    this.notify('welcome', { protocolVersion: this.protocolVersion, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: routerRtpCapabilities as never }, socket);
+    const nodes = socket && this.welcomeNodes?.(socket);
+    const welcome = { protocolVersion: this.protocolVersion, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: routerRtpCapabilities as never };
+    this.notify('welcome', nodes ? { ...welcome, nodes } : welcome, socket);
   }
 
   notify<M extends NotificationMethod>(method: M, data: NotificationData<M>, socket = this.current): void {
