@@ -185,3 +185,8 @@ export function consumerState(snapshot: ConsumerSnapshot): ConsumerState {
   if (snapshot.status !== 'active') return 'closed';
   return consumerStates.find((tag) => snapshot.hasTag(tag)) ?? 'closed';
 }
+
+/** Whether a `setPreferredLayers` is in flight (`setting`) or not (`idle`, also once closed). */
+export function layersState(snapshot: ConsumerSnapshot): 'idle' | 'setting' {
+  return snapshot.status === 'active' && snapshot.matches({ ready: { layers: 'setting' } }) ? 'setting' : 'idle';
+}

@@ -338,3 +338,10 @@ export function producerState(snapshot: ProducerSnapshot): ProducerState {
 export function recordingState(snapshot: ProducerSnapshot): RecordingState {
   return recordingStates.find((tag) => snapshot.hasTag(tag)) ?? 'idle';
 }
+
+/** Whether the track last given (`replaceTrack`) is the one sent: `current`, or `pending` / `replacing` until it is. */
+export function sourceState(snapshot: ProducerSnapshot): 'current' | 'pending' | 'replacing' {
+  if (snapshot.status !== 'active' || !snapshot.matches('active')) return 'current';
+  if (snapshot.matches({ active: { source: 'pending' } })) return 'pending';
+  return snapshot.matches({ active: { source: 'replacing' } }) ? 'replacing' : 'current';
+}

@@ -1,13 +1,17 @@
 import type { ConsumerRef } from '../../machines/clientMachine.js';
-import { consumerState, type ConsumerSnapshot, type ConsumerState } from '../../machines/consumerMachine.js';
+import { consumerState, layersState, type ConsumerLayers, type ConsumerSnapshot, type ConsumerState } from '../../machines/consumerMachine.js';
 import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
+import { ElementAdapter } from './ElementAdapter.js';
+import type { Size } from './layerChoice.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { TrackManager } from './TrackManager.js';
 
-export type { ConsumerState };
+export type { ConsumerLayers, ConsumerState };
 
-type ConsumerCommand = { type: 'pause' } | { type: 'resume' };
+type ConsumerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'setPreferredLayers'; layers: ConsumerLayers };
+
+const isLayerIndex = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0;
 
 /** The events of {@link ConsumeManager} (`consumer.on(name, listener)`): name → the listener's arguments. */
 export type ConsumeManagerEvents = {
@@ -21,6 +25,8 @@ export type ConsumeManagerEvents = {
   producerpaused: [];
   /** Resumed by its sender (its producer was resumed). */
   producerresumed: [];
+  /** The layers received changed (`layers`): the server switched, or stopped forwarding (`null`). */
+  layerschange: [layers: ConsumerLayers | null];
   /** Closed for good: its producer closed, or the connection was lost (a new one will come). */
   closed: [error: MediaInfraError];
 };
@@ -36,12 +42,20 @@ export { consumerState };
 export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerCommand, ConsumerState, ConsumeManagerEvents> {
   readonly #ref: ConsumerRef;
   readonly #track: MediaStreamTrack;
+  readonly #frameSize: () => Promise<Size | undefined>;
+  #adapter: ElementAdapter | undefined;
 
-  /** @internal Created by the client for `listenTrack`'s callback. */
-  constructor(ref: ConsumerRef, track: MediaStreamTrack) {
+  /** @internal Created by the client for `listenTrack`'s callback; `frameSize` reads the receiver's decoded size. */
+  constructor(ref: ConsumerRef, track: MediaStreamTrack, frameSize: () => Promise<Size | undefined> = async () => undefined) {
     super(ref, consumerState);
     this.#ref = ref;
     this.#track = track;
+    this.#frameSize = frameSize;
+    ref.on('layersChanged', ({ layers }) => {
+      this.sync();
+      this.emit('layerschange', layers);
+      this.#adapter?.layersChanged();
+    });
     ref.on('paused', () => (this.sync(), this.emit('paused')));
     ref.on('resumed', () => (this.sync(), this.emit('resumed')));
     ref.on('producerPaused', () => (this.sync(), this.emit('producerpaused')));
@@ -120,9 +134,77 @@ export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerComma
     return this.command({ type: 'resume' }, 'resuming', 'live');
   }
 
+  /**
+   * The layers the server forwards now (a simulcast track: `spatialLayer` 0 is the smallest), or
+   * `null` when it forwards none (paused, not simulcast, or before the server said).
+   */
+  get layers(): ConsumerLayers | null {
+    return this.#ref.getSnapshot().context.layers;
+  }
+
+  /** How many spatial layers the sender sends (1 when it is not simulcast). */
+  get spatialLayers(): number {
+    return this.#ref.getSnapshot().context.spatialLayers?.length ?? 1;
+  }
+
+  /**
+   * Asks the server to forward this spatial layer (and temporal layer: all by default) when it
+   * can: resolves once the server applied it. What arrives then is in `layers` and `layerschange`
+   * (a layer the bandwidth cannot carry comes later, or a lower one meanwhile).
+   * @throws {@link MediaInfraError} (as a rejection) `BAD_REQUEST` when a layer is not an integer
+   * ≥ 0, or is more than the sender sends (said by the server); `CONSUMER_CLOSED` when closed,
+   * before or meanwhile; `INVALID_STATE` while another `setPreferredLayers` is in flight;
+   * `TIMEOUT` after `requestTimeout`; `CONNECTION_CLOSED` when the connection drops first.
+   */
+  async setPreferredLayers(layers: ConsumerLayers): Promise<void> {
+    const { spatialLayer, temporalLayer } = layers ?? {};
+    if (!isLayerIndex(spatialLayer) || (temporalLayer !== undefined && !isLayerIndex(temporalLayer))) {
+      throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'setPreferredLayers needs { spatialLayer, temporalLayer? } as integers ≥ 0');
+    }
+    const command = { type: 'setPreferredLayers', layers: { spatialLayer, ...(temporalLayer !== undefined && { temporalLayer }) } } as const;
+    this.check(command);
+    const end = await this.run(command, (s) => layersState(s) === 'idle');
+    if (this.isEnded(consumerState(end))) throw this.closedError();
+    if (end.context.layersError) throw MediaInfraError.fromInfo(end.context.layersError, ErrorCode.SERVER_ERROR);
+  }
+
+  /**
+   * Adapts this track to the element it is shown in (a `<video>` playing `track`): the preferred
+   * spatial layer is kept at the smallest whose frames cover the element's size on screen (CSS size
+   * × devicePixelRatio), and the consumer is paused on the server while the element is out of view
+   * or the page hidden, resumed when it shows again. `adaptTo(null)` stops it (a consumer it paused
+   * is resumed). While it runs it makes the `setPreferredLayers`, `pause` and `resume` calls itself
+   * (a consumer the page paused is left paused). A track that is not simulcast only pauses and resumes.
+   * @throws {@link MediaInfraError} (synchronously) `CONSUMER_CLOSED` when closed; `BAD_REQUEST`
+   * when `element` is neither an element nor `null`.
+   */
+  adaptTo(element: HTMLElement | null): void {
+    if (this.closed) throw this.closedError();
+    if (element !== null && typeof (element as Partial<HTMLElement>)?.addEventListener !== 'function') {
+      throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'adaptTo needs an element or null');
+    }
+    this.#adapter?.stop();
+    this.#adapter = undefined;
+    if (!element) return;
+    const spatial = this.#ref.getSnapshot().context.spatialLayers;
+    this.#adapter = new ElementAdapter(element, {
+      scales: spatial && spatial.length > 1 ? spatial.map((l) => l.scaleResolutionDownBy) : undefined,
+      receivedLayer: () => this.layers?.spatialLayer,
+      frameSize: () => this.#frameSize(),
+      isPaused: () => this.paused,
+      setLayer: (spatialLayer) => this.setPreferredLayers({ spatialLayer }),
+      pause: () => this.pause(),
+      resume: () => this.resume(),
+    });
+  }
+
   /** @internal */
   protected override stateChanged(state: ConsumerState): void {
-    if (state === 'closed') this.emit('closed', this.closedError());
+    if (state === 'closed') {
+      this.#adapter?.stop();
+      this.#adapter = undefined;
+      this.emit('closed', this.closedError());
+    }
   }
 
   /** @internal */

@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/codes.js';
 import type { NotificationData, RequestData, RequestMethod, ResponseData } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
+import { sendEncodings, type SendSettings } from './simulcast.js';
 
 /** Sends one signaling request (MediaSignalingService.request). */
 export type Requester = <M extends RequestMethod>(method: M, data: RequestData<M>) => Promise<ResponseData<M>>;
@@ -17,6 +18,12 @@ export interface TransportWatcher {
   /** The transport needs its DTLS parameters sent (`connect`); then call `connectTransport`. */
   connectRequested(): void;
   stateChanged(state: TransportConnectionState): void;
+}
+
+/** What every transport's RTCPeerConnection is given (`createMediaClient`'s `iceServers`, `iceTransportPolicy`). */
+export interface IceOptions {
+  iceServers?: RTCIceServer[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 interface PendingConnect {
@@ -28,6 +35,7 @@ interface PendingConnect {
 export class MediaDevice {
   readonly #request: Requester;
   readonly #createDevice: () => Device;
+  readonly #ice: IceOptions;
   #device: Device | undefined;
   #capabilitiesJson: string | undefined;
   readonly #transports = new Map<Direction, Transport>();
@@ -35,9 +43,10 @@ export class MediaDevice {
   readonly #producers = new Map<string, Producer>();
   readonly #consumers = new Map<string, Consumer>();
 
-  constructor(request: Requester, createDevice: () => Device = () => new Device()) {
+  constructor(request: Requester, createDevice: () => Device = () => new Device(), ice: IceOptions = {}) {
     this.#request = request;
     this.#createDevice = createDevice;
+    this.#ice = ice;
   }
 
   get loaded(): boolean {
@@ -72,7 +81,7 @@ export class MediaDevice {
   async createTransport(direction: Direction): Promise<string> {
     const device = this.#device;
     if (!device?.loaded) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the device is not loaded');
-    const transportOptions = toMediasoupClient.transportOptions(await this.#request('createTransport', { direction }));
+    const transportOptions = { ...toMediasoupClient.transportOptions(await this.#request('createTransport', { direction })), ...this.#ice };
     const transport = direction === 'send' ? device.createSendTransport(transportOptions) : device.createRecvTransport(transportOptions);
     this.#transports.get(direction)?.close();
     this.#transports.set(direction, transport);
@@ -133,7 +142,7 @@ export class MediaDevice {
   }
 
   /** Produces the track on the send transport (paused if asked, on the server too). */
-  async produce(options: { track: MediaStreamTrack; kind: MediaKind; appData: Record<string, unknown>; paused: boolean }): Promise<string> {
+  async produce(options: { track: MediaStreamTrack; kind: MediaKind; appData: Record<string, unknown>; paused: boolean; send?: SendSettings }): Promise<string> {
     if (!this.canProduce(options.kind)) {
       throw new MediaInfraError(ErrorCode.UNSUPPORTED_CODEC, `this browser cannot send ${options.kind} to this router`);
     }
@@ -143,7 +152,8 @@ export class MediaDevice {
     let producer: Producer;
     try {
       // stopTracks: false — the track belongs to the page, and is produced again after a reconnect.
-      producer = await transport.produce({ track: options.track, stopTracks: false, appData: options.appData });
+      const encodings = sendEncodings(options.track, options.send);
+      producer = await transport.produce({ track: options.track, stopTracks: false, appData: options.appData, ...(encodings && { encodings }) });
     } catch (error) {
       throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
     }
@@ -169,6 +179,17 @@ export class MediaDevice {
   async resumeProducer(producerId: string): Promise<void> {
     await this.#request('resumeProducer', { producerId });
     this.#producers.get(producerId)?.resume();
+  }
+
+  /** Sends `track` instead on the local producer: the server's producer, and every consumer of it, stay. */
+  async replaceTrack(producerId: string, track: MediaStreamTrack): Promise<void> {
+    const producer = this.#producers.get(producerId);
+    if (!producer) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the track is not produced');
+    try {
+      await producer.replaceTrack({ track });
+    } catch (error) {
+      throw MediaInfraError.from(error, ErrorCode.INVALID_STATE);
+    }
   }
 
   /** Closes the local producer and, when there is one, asks the server to close its own. */
@@ -215,6 +236,20 @@ export class MediaDevice {
   async resumeConsumer(consumerId: string): Promise<void> {
     await this.#request('resumeConsumer', { consumerId });
     this.#consumers.get(consumerId)?.resume();
+  }
+
+  async setConsumerPreferredLayers(data: RequestData<'setConsumerPreferredLayers'>): Promise<void> {
+    await this.#request('setConsumerPreferredLayers', data);
+  }
+
+  /** The size of the frames a consumer decodes now (its receiver's stats), if it decoded any. */
+  async consumerFrameSize(consumerId: string): Promise<{ width: number; height: number } | undefined> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer || consumer.closed) return undefined;
+    for (const report of (await consumer.getStats()).values()) {
+      if (report.type === 'inbound-rtp' && report.frameWidth && report.frameHeight) return { width: report.frameWidth, height: report.frameHeight };
+    }
+    return undefined;
   }
 
   releaseConsumer(consumerId: string): void {

@@ -13,6 +13,7 @@ import { MediaInfraError } from './MediaInfraError.js';
 import { MediaSignalingService } from './MediaSignalingService.js';
 import { bindServices, providedClientMachine, type ProvidedClientMachine } from './machineImplementations.js';
 import { ProduceManager } from './ProduceManager.js';
+import type { SendSettings } from './simulcast.js';
 import { ClientInspection } from './inspection.js';
 import type { InspectorPanel } from '../inspector/index.js';
 import { backoffPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
@@ -62,7 +63,8 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     });
     // The handshake runs while the machines are set up; the signaling machine's first connect takes it over.
     signaling.preopen();
-    this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory);
+    const ice = { ...(options.iceServers && { iceServers: options.iceServers }), ...(options.iceTransportPolicy && { iceTransportPolicy: options.iceTransportPolicy }) };
+    this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory, ice);
     const policy = isPolicy(options.reconnect) ? options.reconnect : backoffPolicy(options.reconnect);
     // The token goes to the inspection only to be redacted wherever it would appear.
     this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: logger('inspector') });
@@ -131,17 +133,21 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
    * produced within `connectTimeout` (the attempt is then closed); `UNSUPPORTED_CODEC` when this
    * browser cannot send this kind to the router; `PRODUCER_CLOSED` when the track ended or the
    * server closed the producer first; `SERVER_ERROR` (or the server's own code) when the server
-   * refuses it.
+   * refuses it. `BAD_REQUEST` too when `simulcast` is not a boolean or `encodings` not an array.
    */
   async produceTrack(track: MediaStreamTrack, options: ProduceOptions = {}): Promise<ProduceManager> {
     if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
     const kind = track?.kind;
     if (!v.is(MediaKind, kind)) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack needs an audio or video MediaStreamTrack');
+    const { simulcast, encodings } = options;
+    if (simulcast !== undefined && typeof simulcast !== 'boolean') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack: simulcast must be a boolean');
+    if (encodings !== undefined && !Array.isArray(encodings)) throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'produceTrack: encodings must be an array');
     const key = systemIds.producer(++this.#producerSeq);
-    this.#actor.send({ type: 'produceTrack', key, track, kind, appData: { ...options.appData }, paused: options.paused ?? false });
+    const send: SendSettings = { ...(simulcast !== undefined && { simulcast }), ...(encodings && { encodings: [...encodings] }) };
+    this.#actor.send({ type: 'produceTrack', key, track, kind, appData: { ...options.appData }, paused: options.paused ?? false, send });
     const ref = this.#actor.getSnapshot().context.producers[key];
     if (!ref) throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
-    const manager = new ProduceManager(ref, track);
+    const manager = new ProduceManager(ref);
     let end;
     try {
       end = await untilSnapshot(ref, (s) => produced.includes(producerState(s)), this.#connectTimeout);
@@ -212,7 +218,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       }
       const track = this.#device.consumerTrack(consumerId);
       if (!track) return;
-      const manager = new ConsumeManager(ref, track);
+      const manager = new ConsumeManager(ref, track, () => this.#device.consumerFrameSize(consumerId));
       try {
         this.#listener?.(manager);
       } catch (error) {

@@ -1,4 +1,4 @@
-import { producerState, recordingState, type ProducerSnapshot, type ProducerState, type Recording } from '../../machines/producerMachine.js';
+import { producerState, recordingState, sourceState, type ProducerSnapshot, type ProducerState, type Recording } from '../../machines/producerMachine.js';
 import type { ProducerRef } from '../../machines/clientMachine.js';
 import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
@@ -8,7 +8,7 @@ import { untilSnapshot } from './untilSnapshot.js';
 
 export type { ProducerState };
 
-type ProducerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'startRecord' } | { type: 'stopRecord' };
+type ProducerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'startRecord' } | { type: 'stopRecord' } | { type: 'replaceTrack'; track: unknown };
 
 /** The events of {@link ProduceManager} (`producer.on(name, listener)`): name → the listener's arguments. */
 export type ProduceManagerEvents = {
@@ -63,13 +63,13 @@ function watchStop(track: MediaStreamTrack, onStop: () => void): () => void {
  */
 export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerCommand, ProducerState, ProduceManagerEvents> {
   readonly #ref: ProducerRef;
-  readonly #track: MediaStreamTrack;
+  /** Stops watching the sent track's end (the track being sent changes with `replaceTrack`). */
+  #unwatchTrack: () => void = () => {};
 
   /** @internal Created by `MediaInfraClient.produceTrack`. */
-  constructor(ref: ProducerRef, track: MediaStreamTrack) {
+  constructor(ref: ProducerRef) {
     super(ref, producerState);
     this.#ref = ref;
-    this.#track = track;
     ref.on('produced', ({ producerId }) => (this.sync(), this.emit('produced', producerId)));
     ref.on('paused', () => (this.sync(), this.emit('paused')));
     ref.on('resumed', () => (this.sync(), this.emit('resumed')));
@@ -83,15 +83,23 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
       this.sync();
       this.emit('closed', error ? MediaInfraError.fromInfo(error, ErrorCode.PRODUCER_CLOSED) : undefined);
     });
-    // A track that ends closes its producer. `track.stop()` by the page fires no 'ended' (only a
-    // source that ends by itself does), so this track's stop() is also watched while it is produced.
+    this.#watchTrack(this.track);
+    this.once('closed', () => this.#unwatchTrack());
+  }
+
+  /**
+   * A track that ends closes its producer. `track.stop()` by the page fires no 'ended' (only a
+   * source that ends by itself does), so the sent track's stop() is also watched while it is produced.
+   */
+  #watchTrack(track: MediaStreamTrack): void {
+    this.#unwatchTrack();
     const onEnded = () => void this.close().catch(() => undefined);
     track.addEventListener?.('ended', onEnded);
     const unwatchStop = watchStop(track, onEnded);
-    this.once('closed', () => {
+    this.#unwatchTrack = () => {
       track.removeEventListener?.('ended', onEnded);
       unwatchStop();
-    });
+    };
   }
 
   /** The server's producer id (a new one after every reconnect); '' while not produced. */
@@ -104,9 +112,9 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     return this.#ref.getSnapshot().context.kind;
   }
 
-  /** The track given to `produceTrack` (never stopped by the client: the page owns it). */
+  /** The track being sent: the one given to `produceTrack`, or to the last `replaceTrack` (never stopped by the client: the page owns it). */
   get track(): MediaStreamTrack {
-    return this.#track;
+    return this.#ref.getSnapshot().context.track as MediaStreamTrack;
   }
 
   /** Where it is in its life: `waiting | producing | live | pausing | paused | resuming | closing | closed`. */
@@ -195,6 +203,27 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
       throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
     }
     return end.context.lastRecording;
+  }
+
+  /**
+   * Sends `track` instead of the current one, from the same producer: its `id` stays and every
+   * receiver keeps its ConsumeManager (a new size or frame rate just arrives). Resolves once the new
+   * track is being sent; called while reconnecting, once it is produced again (the replaced track is
+   * the one produced after every reconnect, with the same `simulcast` / `encodings`). The new
+   * track's end closes the producer, as the first one's did; the old track is left to the page.
+   * @throws {@link MediaInfraError} (as a rejection) `BAD_REQUEST` when `track` is not a live
+   * MediaStreamTrack of this producer's kind; `INVALID_STATE` when the browser refuses the track;
+   * `PRODUCER_CLOSED` when closed, before or meanwhile. A second call before the first resolved
+   * wins: both resolve once its track is sent.
+   */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    if (track?.kind !== this.kind) throw new MediaInfraError(ErrorCode.BAD_REQUEST, `replaceTrack needs a ${this.kind} MediaStreamTrack`);
+    if (track.readyState === 'ended') throw new MediaInfraError(ErrorCode.BAD_REQUEST, 'replaceTrack: the track has ended');
+    if (this.check({ type: 'replaceTrack', track }) || track === this.track) return;
+    this.#watchTrack(track);
+    const end = await this.run({ type: 'replaceTrack', track }, (s) => sourceState(s) === 'current');
+    if (this.isEnded(producerState(end))) throw this.closedError();
+    if (end.context.sourceError) throw MediaInfraError.fromInfo(end.context.sourceError, ErrorCode.INVALID_STATE);
   }
 
   /** @internal */

@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import type { MediaDevice } from './MediaDevice.js';
 import type { MediaSignalingService } from './MediaSignalingService.js';
 import type { ReconnectPolicy } from './ReconnectPolicy.js';
+import type { SendSettings } from './simulcast.js';
 
 export interface ClientServices {
   signaling: MediaSignalingService;
@@ -119,7 +120,7 @@ const producerLogic = producerMachine.provide({
   actors: {
     produce: fromPromise(async ({ input, signal, system }) => {
       const { device } = servicesOf(system);
-      const producerId = await device.produce({ ...input, track: input.track as MediaStreamTrack });
+      const producerId = await device.produce({ ...input, track: input.track as MediaStreamTrack, send: input.send as SendSettings });
       if (signal.aborted) {
         // Closed while producing: do not leave a producer behind.
         await device.closeProducer(producerId).catch(() => undefined);
@@ -129,6 +130,7 @@ const producerLogic = producerMachine.provide({
     pauseProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.pauseProducer(input.producerId)),
     resumeProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.resumeProducer(input.producerId)),
     closeProducer: fromPromise(async ({ input, system }) => servicesOf(system).device.closeProducer(input.producerId)),
+    replaceTrack: fromPromise(async ({ input, system }) => servicesOf(system).device.replaceTrack(input.producerId, input.track as MediaStreamTrack)),
     startRecord: fromPromise(async ({ input, system }) => {
       const { signaling, recordingTimeout } = servicesOf(system);
       return signaling.request('startRecord', { producerId: input.producerId }, { timeout: recordingTimeout });
@@ -156,6 +158,7 @@ const consumerLogic = consumerMachine.provide({
     }),
     pauseConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.pauseConsumer(input.consumerId)),
     resumeConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.resumeConsumer(input.consumerId)),
+    setPreferredLayers: fromPromise(async ({ input, system }) => servicesOf(system).device.setConsumerPreferredLayers(input)),
   },
   actions: {
     releaseConsumer: ({ system }, params) => servicesOf(system).device.releaseConsumer(params.consumerId),

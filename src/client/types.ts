@@ -5,6 +5,7 @@ import type { BackoffOptions, ReconnectPolicy } from './ReconnectPolicy.js';
 import type { MediaInfraError } from './MediaInfraError.js';
 import type { LogLevel, LogSink } from './logger.js';
 import type { WebSocketFactory } from './MediaSignalingService.js';
+import type { SendSettings } from './simulcast.js';
 
 export type { ClientState, CloseReason };
 
@@ -68,10 +69,18 @@ export interface MediaClientOptions {
   webSocketFactory?: WebSocketFactory;
   /** Creates the mediasoup-client Device (default: `new Device()`). For tests and unusual environments. */
   deviceFactory?: () => Device;
+  /**
+   * STUN/TURN servers given to every transport's RTCPeerConnection, e.g.
+   * `[{ urls: 'turn:turn.example.com:3478?transport=tcp', username, credential }]`, for networks
+   * that block UDP and direct TCP to the server. Default: none (the server's own UDP and TCP candidates).
+   */
+  iceServers?: RTCIceServer[];
+  /** `'relay'` sends everything through the TURN servers of `iceServers`; default `'all'`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
-/** `produceTrack`'s options. */
-export interface ProduceOptions {
+/** `produceTrack`'s options; `simulcast` and `encodings` are kept for every production, after a reconnect or `replaceTrack` too. */
+export interface ProduceOptions extends SendSettings {
   /** Sent with the `produce` request; the server keeps it with the producer. */
   appData?: Record<string, unknown>;
   /** Start paused. */

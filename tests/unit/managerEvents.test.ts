@@ -28,7 +28,7 @@ function liveProducer() {
   const track = fakeTrack('video');
   const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'video', appData: {}, paused: false, send: {} } }).start();
   const originalStop = track.stop;
-  const pm = new ProduceManager(actor, track);
+  const pm = new ProduceManager(actor);
   actor.send({ type: 'produce' });
   return { pm, track, closes, originalStop };
 }

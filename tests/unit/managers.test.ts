@@ -56,7 +56,7 @@ describe('ProduceManager', () => {
     });
     const track = fakeTrack('audio');
     const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'audio', appData: {}, paused: false, send: {} } }).start();
-    const pm = new ProduceManager(actor, track);
+    const pm = new ProduceManager(actor);
     expect(pm.state).toBe('waiting');
     await expect(pm.pause()).rejects.toMatchObject({ code: 'INVALID_STATE' });
     await expect(pm.startRecord()).rejects.toMatchObject({ code: 'INVALID_STATE' });
