@@ -89,7 +89,8 @@ export const requests = {
   pauseConsumer: [v.object({ consumerId: Id }), Empty],
   /** The layers this client prefers to receive; answered once the server applied them (an out-of-range layer is BAD_REQUEST). */
   setConsumerPreferredLayers: [v.object({ consumerId: Id, ...Layers.entries }), Empty],
-  startRecord: [v.object({ producerId: Id }), v.object({ recordingId: Id })],
+  /** `path`: where the file is written (the client's answer for a segment the server finalizes when the connection is lost). */
+  startRecord: [v.object({ producerId: Id }), v.object({ recordingId: Id, path: v.optional(v.string()) })],
   stopRecord: [v.object({ producerId: Id }), v.object({ id: Id, path: v.string() })],
   /** Heartbeat: a socket that cannot answer this in time is treated as lost. */
   ping: [Empty, v.object({ now: v.number() })],

@@ -128,7 +128,7 @@ export class Peer implements PeerHandle {
     const producer = this.producer(producerId);
     const owner = { roomId: this.room.id, userId: this.userId, router: this.room.router };
     const recording = await this.recordings.start(owner, producer, (ended) => this.recordingEnded(producerId, ended));
-    return { recordingId: recording.id };
+    return { recordingId: recording.id, path: recording.path };
   }
 
   private async stopRecord({ producerId }: RequestData<'stopRecord'>): Promise<ResponseData<'stopRecord'>> {
