@@ -192,6 +192,25 @@ describe('RedisCluster', () => {
     expect(await ids(a!.node)).toEqual(['a', 'b']);
   });
 
+  it('loses a node at once when it comes back as a new process under the same NODE_ID, keeping the new one\'s entries', async () => {
+    const [a, old] = await startNodes('a', 'b');
+    old!.node.setRoomPeers('before', 1);
+    await until(async () => 'b' in (await entries(a!.node, 'before')), 1_000, 'b in before');
+    old!.node.kill();
+    const [again] = await startNodes('b'); // restarted before it was judged dead
+    again!.node.setRoomPeers('after', 2);
+    await until(() => a!.lost.length > 0, HEARTBEAT_MS, 'the old b lost at a');
+    expect(a!.lost).toEqual([expect.objectContaining({ nodeId: 'b', cleanup: true })]);
+    expect(await ids(a!.node)).toEqual(['a', 'b']);
+    await until(async () => 'b' in (await entries(a!.node, 'after')), 1_000, 'the new b in after');
+    const redisView = await raw();
+    expect(await redisView.hGet('mi:nodes', 'b')).toBe(again!.node.incarnation);
+    expect(await redisView.hGetAll('mi:room:before')).toEqual({}); // the old process's entry, removed by the new one's start
+    expect(await redisView.hGetAll('mi:room:after')).toEqual({ b: '2' }); // the cleanup spared the new process's entries
+    redisView.destroy();
+    expect(a!.lost).toHaveLength(1);
+  });
+
   it('tells the others at once when a node closes cleanly, and removes its entries', async () => {
     const [a, b, c] = await startNodes('a', 'b', 'c');
     c!.node.setRoomPeers('r', 1);

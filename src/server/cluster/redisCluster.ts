@@ -48,7 +48,7 @@ import {
   type NodeInfo,
   type RequestHandler,
 } from './cluster.js';
-import { Dispatcher, jsonCopy, settle, type Reply } from './dispatch.js';
+import { Dispatcher, jsonCopy, settle, withTimeout, type Reply } from './dispatch.js';
 import { Liveness, type LostNode } from './liveness.js';
 
 const KEY = {
@@ -137,6 +137,7 @@ export class RedisCluster implements Cluster {
   #closing: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
   #beating = false;
+  #registered = false;
   #directoryDirty = false;
   /** For logging an outage once, not at every reconnect attempt. */
   #down = false;
@@ -289,7 +290,7 @@ export class RedisCluster implements Cluster {
   async request<T = unknown>(nodeId: string, message: ClusterMessage, timeoutMs = CLUSTER_REQUEST_TIMEOUT_MS): Promise<T> {
     if (this.#state !== 'started') throw new ClusterRequestError('cluster not running');
     if (nodeId === this.nodeId) {
-      const reply = await Promise.race([this.#dispatcher.answer(jsonCopy(message), this.nodeId), this.#expire(nodeId, timeoutMs)]);
+      const reply = await withTimeout(this.#dispatcher.answer(jsonCopy(message), this.nodeId), timeoutMs, nodeId);
       return settle<T>(jsonCopy(reply), nodeId);
     }
     // Without both connections the answer could not come back: say so now, not after the timeout.
@@ -359,7 +360,8 @@ export class RedisCluster implements Cluster {
       .publish(KEY.all, JSON.stringify({ k: 'beat', from: this.nodeId, inc: this.incarnation } satisfies Envelope))
       .exec();
     const missing = Number(replies[1]) === 1;
-    if (missing && this.#state === 'started') this.#log?.info({ nodeId: this.nodeId }, 'cluster: registered again (Redis restarted or this node was judged dead)');
+    if (missing && this.#registered) this.#log?.info({ nodeId: this.nodeId }, 'cluster: registered again (Redis restarted or this node was judged dead)');
+    this.#registered = true;
     if (missing || this.#directoryDirty) await this.#rewriteDirectory();
   }
 
@@ -506,10 +508,6 @@ export class RedisCluster implements Cluster {
     }
     if (!this.#pub.isReady) return; // the asker's own timeout or outage handling answers it
     this.#pub.publish(KEY.to(from), raw).catch((err: Error) => this.#log?.debug({ err: err.message }, 'cluster: reply dropped'));
-  }
-
-  #expire(nodeId: string, timeoutMs: number): Promise<never> {
-    return new Promise((_, reject) => setTimeout(() => reject(new ClusterRequestError(`no answer from node ${nodeId} in ${timeoutMs} ms`)), timeoutMs).unref());
   }
 
   #fail(id: string, reason: string): void {
