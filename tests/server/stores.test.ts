@@ -11,7 +11,7 @@ import { CloseCode } from '../../src/protocol/codes.js';
 import { EXPIRED_GRACE_MS, hashToken, SessionLimitError } from '../../src/server/ma/sessions.js';
 import { INTERRUPTED_REASON, NODE_LOST_REASON, type RecordingStart } from '../../src/server/mr/recordingStore.js';
 import { StoreUnavailableError } from '../../src/server/store/errors.js';
-import { PG_SCHEMA_VERSION } from '../../src/server/store/postgresDatabase.js';
+import { MIGRATION_LOCK, PG_SCHEMA_VERSION } from '../../src/server/store/postgresDatabase.js';
 import { RetryingWrites } from '../../src/server/store/retryingWrites.js';
 import { openStores, type Stores } from '../../src/server/store/stores.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
@@ -236,10 +236,19 @@ describe('PostgreSQL', () => {
 
   it('migrates once when several nodes start at the same time on a fresh database', async () => {
     const url = await freshPgUrl();
-    const nodes = await Promise.all(Array.from({ length: 6 }, (_, i) => track(openStores(config(url), `node-${i}`, silent))));
     const client = new pg.Client(url.href);
     await client.connect();
     try {
+      // The test holds the migration lock, so the six nodes all reach it and wait (seen in
+      // pg_locks), then race for it the moment it is released.
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const opening = Array.from({ length: 6 }, (_, i) => track(openStores(config(url), `node-${i}`, silent)));
+      const waiting = async () =>
+        (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [MIGRATION_LOCK])).rows[0]!.n;
+      await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(6);
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      const nodes = await Promise.all(opening);
+
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
       expect(rows.map((r) => r.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1));
       // Every node works on the schema the first one left.

@@ -9,8 +9,10 @@ import { StoreUnavailableError } from './errors.js';
 export const CONNECT_TIMEOUT_MS = 2_000;
 /** A query without an answer this long counts as "database down" (a silent network path; ms). */
 export const QUERY_TIMEOUT_MS = 5_000;
+/** Migrating (waiting for other nodes' migrations included) may take this long (ms). */
+const MIGRATION_TIMEOUT_MS = 120_000;
 /** The key of the advisory lock that lets one starting node at a time migrate. */
-const MIGRATION_LOCK = 0x6d656469; // 'medi'
+export const MIGRATION_LOCK = 0x6d656469; // 'medi'
 
 /** Each entry moves the schema from version index to index + 1. Never edit one that shipped. */
 const migrations: readonly string[] = [
@@ -67,27 +69,26 @@ function storeError(err: unknown): unknown {
 export class PgDatabase {
   private constructor(private readonly pool: pg.Pool) {}
 
-  /** Opens the pool and migrates; rejects (StoreUnavailableError when the database cannot be reached). */
+  /** Migrates, then opens the pool; rejects (StoreUnavailableError when the database cannot be reached). */
   static async open(url: URL, nodeId: string, logger: Logger): Promise<PgDatabase> {
-    const pool = new pg.Pool({
+    const settings = {
       connectionString: url.href,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      query_timeout: QUERY_TIMEOUT_MS,
       application_name: `media-infra ${nodeId}`,
       // BIGINT (epoch ms, bytes, counts) as numbers: all of them stay far below 2^53.
-      types: { getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as never },
-    });
+      types: { getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as never)) as never },
+    };
+    try {
+      // Its own connection: waiting for other nodes' migrations is not "the database is down".
+      await migrate(new pg.Client({ ...settings, query_timeout: MIGRATION_TIMEOUT_MS }), logger);
+    } catch (err) {
+      throw storeError(err);
+    }
+    const pool = new pg.Pool({ ...settings, query_timeout: QUERY_TIMEOUT_MS });
     // An idle connection that fails (the database restarted) is dropped by the pool; without a
     // listener its 'error' would crash the process. The next query opens a new one.
     pool.on('error', (err) => logger.warn({ err: err.message }, 'an idle database connection failed'));
-    const db = new PgDatabase(pool);
-    try {
-      await db.migrate(logger);
-    } catch (err) {
-      await pool.end();
-      throw storeError(err);
-    }
-    return db;
+    return new PgDatabase(pool);
   }
 
   async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -101,35 +102,31 @@ export class PgDatabase {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
 
-  /**
-   * Applies the migrations this database lacks, in one transaction that holds an advisory lock:
-   * nodes starting together wait for each other, and each finds the schema the first one left.
-   */
-  private async migrate(logger: Logger): Promise<void> {
-    const client = await this.pool.connect();
-    // While checked out, a client's failure reaches its pending query; this keeps the event handled.
-    const onError = (err: Error) => logger.warn({ err: err.message }, 'the migration connection failed');
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
-      const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_version');
-      const version = rows[0]?.version ?? 0;
-      if (version > migrations.length) throw new Error(`the database has schema version ${version}, newer than this server (${migrations.length})`);
-      for (let v = version; v < migrations.length; v++) {
-        await client.query(migrations[v]!);
-        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
-      }
-      await client.query('COMMIT');
-      if (version < migrations.length) logger.info({ from: version, to: migrations.length }, 'database schema migrated');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.off('error', onError);
-      client.release();
+/**
+ * Applies the migrations this database lacks, in one transaction that holds an advisory lock:
+ * nodes starting together wait for each other, and each finds the schema the first one left.
+ */
+async function migrate(client: pg.Client, logger: Logger): Promise<void> {
+  // A failure of the connection reaches the pending query; this keeps the event itself handled.
+  client.on('error', (err) => logger.warn({ err: err.message }, 'the migration connection failed'));
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_version');
+    const version = rows[0]?.version ?? 0;
+    if (version > migrations.length) throw new Error(`the database has schema version ${version}, newer than this server (${migrations.length})`);
+    for (let v = version; v < migrations.length; v++) {
+      await client.query(migrations[v]!);
+      await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
     }
+    await client.query('COMMIT');
+    if (version < migrations.length) logger.info({ from: version, to: migrations.length }, 'database schema migrated');
+  } finally {
+    // Ending the connection rolls back whatever was not committed.
+    await client.end().catch(() => undefined);
   }
 }
