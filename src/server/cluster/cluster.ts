@@ -54,7 +54,7 @@ export interface Cluster {
   /** Deregisters (others see `nodeLost` at once) and releases the connections. Idempotent. */
   close(): Promise<void>;
 
-  /** Live nodes, this one included. */
+  /** Live nodes, this one included. Never rejects: while Redis is unreachable, this node alone. */
   nodes(): Promise<NodeInfo[]>;
   /** This node's load, published at once (not only at the next heartbeat). */
   setPeers(peers: number): void;
@@ -63,16 +63,19 @@ export interface Cluster {
   /** Placement stops choosing this node. */
   setDraining(): Promise<void>;
 
-  /** The room directory: how many peers of `roomId` each node holds (nodes holding none absent). */
+  /** The room directory: how many peers of `roomId` each live node holds (nodes holding none absent).
+   *  Never rejects: while Redis is unreachable, this node's own entry only. */
   roomNodes(roomId: string): Promise<Map<string, number>>;
   /** This node now holds `peers` peers of `roomId` (0 removes it from the room). */
   setRoomPeers(roomId: string, peers: number): void;
 
-  /** Fire-and-forget to one node. Messages from one node arrive in the order it sent them. */
+  /** Fire-and-forget to one node. Messages from one node arrive in the order it sent them; while Redis
+   *  is unreachable they are dropped (never queued). */
   send(nodeId: string, message: ClusterMessage): void;
   /** To every other live node. */
   broadcast(message: ClusterMessage): void;
-  /** Request/response with an id and a timeout; rejects ClusterRequestError. */
+  /** Request/response with an id and a timeout; rejects ClusterRequestError (at once while Redis is
+   *  unreachable, when nobody listens as `nodeId`, or when that node is lost). */
   request<T = unknown>(nodeId: string, message: ClusterMessage, timeoutMs?: number): Promise<T>;
   /** One handler per message type (a second registration replaces the first). */
   onMessage(type: string, handler: MessageHandler): void;
