@@ -303,6 +303,21 @@ describe('a server on DATABASE_URL while PostgreSQL is down', () => {
     server = await startServerProcess({ env: { DATABASE_URL: url.href } });
     const connected = await server.connect('room-pg', 'ada');
     const later = await server.connect('room-pg', 'bob');
+    // A request sent while the socket's token is still being looked up is answered once the
+    // check is done, not dropped: the test holds the lookup back with a lock on the session table.
+    const locker = new pg.Client(url.href);
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE session IN ACCESS EXCLUSIVE MODE');
+    const eager = await TestSocket.open(later.url, later.token);
+    const answered = eager.request('ping');
+    const blockedLookups = async () =>
+      (await locker.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'session' AND NOT l.granted")).rows[0]!.n;
+    await expect.poll(blockedLookups, { timeout: 4_000, interval: 20 }).toBe(1);
+    await locker.query('COMMIT');
+    await locker.end();
+    expect(await answered).toMatchObject({ ok: true });
+    await eager.close();
     const { socket } = await TestSocket.welcomed(connected.url, connected.token);
 
     await postgres.stop();
