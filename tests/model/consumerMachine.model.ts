@@ -10,7 +10,8 @@ import { ConsumerOracle } from './consumerOracle.js';
 import { settle, type ModelSpec } from './modelHarness.js';
 import { actorErrors } from './samples.js';
 
-const CONSUMER_METHODS = new Set(['pauseConsumer', 'resumeConsumer']);
+const CONSUMER_METHODS = new Set(['pauseConsumer', 'resumeConsumer', 'setConsumerPreferredLayers']);
+const ON_THE_PAGE = ['producerPaused', 'producerResumed', 'layersChanged', 'setPreferredLayers'];
 
 async function start(probe: Parameters<ModelSpec['start']>[0]) {
   const world = new ClientWorld({ held: ['listen'], inspect: probe.inspect });
@@ -24,6 +25,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     cm.on('resumed', () => events.push('resumed'));
     cm.on('producerpaused', () => events.push('producerpaused'));
     cm.on('producerresumed', () => events.push('producerresumed'));
+    cm.on('layerschange', (layers) => events.push(`layerschange:${layers ? `${layers.spatialLayer}/${layers.temporalLayer}` : null}`));
     cm.on('closed', (e) => events.push(`closed:${e.code}`));
   });
   await settle();
@@ -34,7 +36,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
   }
   world.requests(CONSUMER_METHODS);
   // From here the server answers consumer requests only when the path says so.
-  world.server.held.add('pauseConsumer').add('resumeConsumer');
+  world.server.held.add('pauseConsumer').add('resumeConsumer').add('setConsumerPreferredLayers');
   const consumerId = world.server.newConsumer('video');
 
   const act = (event: EventObject & Record<string, any>) => {
@@ -44,6 +46,14 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
         return world.server.answer('resumeConsumer');
       case 'xstate.error.actor.consume':
         return world.server.refuse('resumeConsumer');
+      case 'xstate.done.actor.setPreferredLayers':
+        return world.server.answer('setConsumerPreferredLayers');
+      case 'xstate.error.actor.setPreferredLayers':
+        return world.server.refuse('setConsumerPreferredLayers', 'BAD_REQUEST');
+      case 'setPreferredLayers':
+        return calls.track('setPreferredLayers', cm!.setPreferredLayers(event.layers));
+      case 'layersChanged':
+        return world.server.notify('consumerLayersChanged', { consumerId, layers: event.layers });
       case 'xstate.done.actor.pauseConsumer':
       case 'xstate.done.actor.resumeConsumer':
         return world.server.answer(event.type.slice('xstate.done.actor.'.length) as 'pauseConsumer');
@@ -70,7 +80,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     return {
       client: world.client.state,
       delivered: managers.length,
-      manager: cm && { state: cm.state, paused: cm.paused, producerPaused: cm.producerPaused },
+      manager: cm && { state: cm.state, paused: cm.paused, producerPaused: cm.producerPaused, layers: cm.layers },
       log: events.splice(0),
       server: world.requests(CONSUMER_METHODS),
       calls: calls.list(),
@@ -86,11 +96,23 @@ export const model: ModelSpec = {
   samples: {
     consumerClosed: [{ type: 'consumerClosed', reason: 'producer closed' }],
     close: [{ type: 'close', reason: 'the connection was lost' }],
-    ...actorErrors('consume', 'pauseConsumer', 'resumeConsumer'),
+    setPreferredLayers: [{ type: 'setPreferredLayers', layers: { spatialLayer: 1 } }],
+    layersChanged: [
+      { type: 'layersChanged', layers: { spatialLayer: 1, temporalLayer: 2 } },
+      { type: 'layersChanged', layers: null },
+    ],
+    ...actorErrors('consume', 'pauseConsumer', 'resumeConsumer', 'setPreferredLayers'),
   },
-  // A sender's pause is planned once the page has the consumer, where the page can see it.
-  realisable: (s, e) => !['producerPaused', 'producerResumed'].includes(e.type) || !s.matches('creating'),
+  // A sender's pause, the layers and the page's calls are planned once the page has the consumer, where the page can see them.
+  realisable: (s, e) => !ON_THE_PAGE.includes(e.type) || !s.matches('creating'),
   serialize: (s) =>
-    JSON.stringify({ value: s.value, paused: s.context.paused, producerPaused: s.context.producerPaused, error: s.context.error?.code }),
+    JSON.stringify({
+      value: s.value,
+      paused: s.context.paused,
+      producerPaused: s.context.producerPaused,
+      layers: s.context.layers,
+      error: s.context.error?.code,
+      layersError: s.context.layersError?.code,
+    }),
   start,
 };

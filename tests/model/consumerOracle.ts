@@ -4,7 +4,8 @@
 //   done.consume / error.consume   the server answers / refuses the resumeConsumer that follows
 //                                   the local consume (the track then reaches listenTrack's callback)
 //   pause / resume                  the page calls the ConsumeManager; done.X / error.X: the answer
-//   consumerClosed, producerPaused, producerResumed   the server's notifications
+//   setPreferredLayers              the page calls it; done.setPreferredLayers / error.…: the server's answer
+//   consumerClosed, producerPaused, producerResumed, layersChanged   the server's notifications
 //   close                           the server drops the socket (consumers do not survive it)
 import type { EventObject } from 'xstate';
 import type { Oracle } from './modelHarness.js';
@@ -15,6 +16,9 @@ export class ConsumerOracle implements Oracle {
   state: State = 'creating';
   paused = false;
   producerPaused = false;
+  /** The layers the server said it forwards (`layers`), and whether a setPreferredLayers waits for its answer. */
+  layers: { spatialLayer: number; temporalLayer?: number } | null = null;
+  layersBusy = false;
   /** The ConsumeManager reached listenTrack's callback. */
   delivered = false;
   socketOpen = true;
@@ -26,7 +30,7 @@ export class ConsumerOracle implements Oracle {
     return {
       client: this.socketOpen ? 'connected' : 'reconnecting',
       delivered: this.delivered ? 1 : 0,
-      manager: this.delivered ? { state: this.state, paused: this.paused, producerPaused: this.producerPaused } : undefined,
+      manager: this.delivered ? { state: this.state, paused: this.paused, producerPaused: this.producerPaused, layers: this.layers } : undefined,
       log: this.#log.splice(0),
       server: this.#server.splice(0),
       calls: this.#calls.map((c) => `${c.name}:${c.outcome}`),
@@ -49,6 +53,7 @@ export class ConsumerOracle implements Oracle {
       case 'close':
         if (!this.socketOpen || this.state === 'closed') return false;
         if (event.type === 'close') this.socketOpen = false;
+        this.layersBusy = false;
         this.#to('closed');
         if (this.delivered) this.#log.push('closed:CONSUMER_CLOSED');
         for (const call of this.#calls) if (call.outcome === 'pending') call.outcome = 'CONSUMER_CLOSED';
@@ -58,6 +63,32 @@ export class ConsumerOracle implements Oracle {
         if (!this.socketOpen || this.state === 'closed') return false;
         this.producerPaused = event.type === 'producerPaused';
         if (this.delivered) this.#log.push(event.type.toLowerCase());
+        return true;
+      }
+      case 'layersChanged': {
+        if (!this.socketOpen || this.state === 'closed' || !this.delivered) return false;
+        const { layers } = event as EventObject & { layers: ConsumerOracle['layers'] };
+        this.layers = layers;
+        this.#log.push(`layerschange:${layers ? `${layers.spatialLayer}/${layers.temporalLayer}` : null}`);
+        return true;
+      }
+      case 'setPreferredLayers': {
+        if (!this.delivered) return false;
+        if (this.state === 'closed') return void this.#calls.push({ name: 'setPreferredLayers', outcome: 'CONSUMER_CLOSED' }), true;
+        // One at a time: the second is refused, the first goes on.
+        if (this.layersBusy) return void this.#calls.push({ name: 'setPreferredLayers', outcome: 'INVALID_STATE' }), true;
+        this.layersBusy = true;
+        this.#calls.push({ name: 'setPreferredLayers', outcome: 'pending' });
+        this.#server.push('setConsumerPreferredLayers');
+        return true;
+      }
+      case 'xstate.done.actor.setPreferredLayers':
+      case 'xstate.error.actor.setPreferredLayers': {
+        if (!this.layersBusy || this.state === 'closed') return false;
+        this.layersBusy = false;
+        // The server's own refusal reaches the page with its code.
+        const outcome = event.type.startsWith('xstate.done') ? 'ok' : 'BAD_REQUEST';
+        for (const call of this.#calls) if (call.name === 'setPreferredLayers' && call.outcome === 'pending') call.outcome = outcome;
         return true;
       }
       case 'pause':
