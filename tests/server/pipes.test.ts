@@ -235,6 +235,7 @@ class PipeWatch {
 
 interface Node {
   media: MediaRouter;
+  pool: WorkerPool;
   pipes: PipeWatch;
 }
 
@@ -261,7 +262,7 @@ async function startNode(network: MemoryNetwork, id: string): Promise<Node> {
       db.close();
     },
   });
-  return { media, pipes: new PipeWatch(worker!) };
+  return { media, pool, pipes: new PipeWatch(worker!) };
 }
 
 async function twoNodes(): Promise<{ network: MemoryNetwork; n1: Node; n2: Node }> {
@@ -374,6 +375,21 @@ describe('a room across two nodes', () => {
     await n1.pipes.until(() => n1.pipes.open === 0, 'node 1 closed its pipe');
     expect(await n1.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
     expect((await n1.media.stats()).rooms).toBe(1);
+  });
+
+  it("closes the other node's pipes when a worker dies and takes the room with it", async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-w', 'alice');
+    const producerId = await a.produce();
+    const b = await client(n2, 'room-w', 'bob');
+    await b.listen();
+    const consumer = await b.consumerOf(producerId);
+    await b.until(() => b.packets(consumer.ssrc) > 0, 'RTP across');
+
+    process.kill(n1.pool.pids()[0]!, 'SIGKILL');
+    expect(await b.notification('consumerClosed', (d) => d['consumerId'] === consumer.id)).toMatchObject({ reason: 'producer closed' });
+    await n2.pipes.until(() => n2.pipes.open === 0, 'node 2 closed its pipe');
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
   });
 
   it('closes every pipe and pipe producer of a node that is lost', async () => {
