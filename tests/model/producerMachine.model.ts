@@ -26,6 +26,9 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
   const world = new ClientWorld({ held: ['join', ...Object.values(REQUESTS)], inspect: probe.inspect });
   await settle();
   const track = fakeTrack('video');
+  // The page's tracks, in the order it gave them (the manager's `track` is said by its index here).
+  const tracks = [track];
+  world.devices.holdReplaces = true;
   const calls = new Calls();
   const events: string[] = [];
   let manager: ProduceManager | undefined;
@@ -49,6 +52,8 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
   const act = async (event: EventObject & Record<string, any>) => {
     const type = event.type;
     const answer = /^xstate\.(done|error)\.actor\.(\w+)$/.exec(type);
+    // A track swap is the browser's, not the server's: the scripted device finishes or fails it.
+    if (answer?.[2] === 'replaceTrack') return answer[1] === 'done' ? world.devices.finishReplace() : world.devices.failReplace();
     if (answer) {
       const method = REQUESTS[answer[2]!]!;
       if (answer[1] === 'error') return world.server.refuse(method);
@@ -87,6 +92,11 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
         return calls.track(type, manager![type]());
       case 'stopRecord':
         return calls.track(type, manager!.stopRecord(), (r) => `ok:${(r as { id: string }).id}`);
+      case 'replaceTrack': {
+        const next = fakeTrack('video');
+        tracks.push(next);
+        return calls.track(type, manager!.replaceTrack(next));
+      }
       default:
         throw new Error(`no way to do '${type}' to a real producer`);
     }
@@ -94,7 +104,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
   const observe = () => ({
     client: world.client.state,
     produceTrack,
-    manager: manager && { state: manager.state, paused: manager.paused, recording: manager.recording, id: manager.id },
+    manager: manager && { state: manager.state, paused: manager.paused, recording: manager.recording, id: manager.id, track: tracks.indexOf(manager.track) },
     log: events.splice(0),
     server: world.requests(PRODUCER_METHODS),
     calls: calls.list(),
@@ -106,7 +116,7 @@ export const model: ModelSpec = {
   name: 'producerMachine',
   // For planning only: its reports to a parent and local side effects made harmless.
   machine: producerMachine.provide({ actions: { releaseProducer: () => {}, reportClosed: () => {} } }),
-  input: { key: 'producer.1', track: {}, kind: 'video', appData: {}, paused: false },
+  input: { key: 'producer.1', track: {}, kind: 'video', appData: {}, paused: false, send: {} },
   samples: {
     'xstate.done.actor.produce': [{ type: 'xstate.done.actor.produce', output: { producerId: 'p1' } }],
     'xstate.done.actor.startRecord': [{ type: 'xstate.done.actor.startRecord', output: { recordingId: 'r1' } }],
@@ -120,10 +130,13 @@ export const model: ModelSpec = {
       { type: 'recordingEnded', producerId: 'p1', id: 'r1', path: '/recordings/r1.webm', state: 'failed' },
       { type: 'recordingEnded', producerId: 'someone-else', id: 'r2', path: '/recordings/r2.webm', state: 'finished' },
     ],
-    ...actorErrors('produce', 'pauseProducer', 'resumeProducer', 'closeProducer', 'startRecord', 'stopRecord'),
+    replaceTrack: [{ type: 'replaceTrack', track: {} }],
+    ...actorErrors('produce', 'pauseProducer', 'resumeProducer', 'closeProducer', 'startRecord', 'stopRecord', 'replaceTrack'),
   },
   // Closing a producer the server never had asks the server nothing: there is no answer to give.
-  realisable: (s, e) => !/^xstate\.(done|error)\.actor\.closeProducer$/.test(e.type) || s.context.producerId !== undefined,
+  // The page swaps a track once it has the manager: planned where it is produced.
+  realisable: (s, e) =>
+    (!/^xstate\.(done|error)\.actor\.closeProducer$/.test(e.type) && e.type !== 'replaceTrack') || s.context.producerId !== undefined,
   serialize: (s) =>
     JSON.stringify({
       value: s.value,

@@ -8,6 +8,7 @@
 //   pause/resume/startRecord/stopRecord/close   the page calls the ProduceManager
 //   done.X / error.X   the server answers / refuses the request X
 //   producerClosed / recordingEnded   the server's notifications
+//   replaceTrack  the page gives a new track; done.replaceTrack / error.…: the browser's track swap
 import type { EventObject } from 'xstate';
 import type { Oracle } from './modelHarness.js';
 
@@ -33,6 +34,10 @@ export class ProducerOracle implements Oracle {
   /** produceTrack() hands the ProduceManager over once produced. */
   handed = false;
   produceTrack = 'pending';
+  /** The page's tracks by index: the one to send now, the one the server's producer was made with, and the local swap. */
+  track = 0;
+  producedWith = 0;
+  source: 'current' | 'pending' | 'replacing' = 'current';
   readonly #log: string[] = [];
   readonly #server: string[] = [];
   readonly #calls: Array<{ name: string; outcome: string }> = [];
@@ -47,6 +52,7 @@ export class ProducerOracle implements Oracle {
             paused: this.paused,
             recording: ACTIVE.has(this.media) && ['recording', 'stopping', 'suspended'].includes(this.recording),
             id: this.serverId ?? '',
+            track: this.track,
           }
         : undefined,
       log: this.#log.splice(0),
@@ -61,6 +67,7 @@ export class ProducerOracle implements Oracle {
       case 'produce':
         if (this.media !== 'waiting' || this.link === 'closed') return false;
         this.link = 'connected';
+        this.producedWith = this.track;
         this.#to('producing');
         this.#server.push('produce video send');
         return true;
@@ -72,6 +79,8 @@ export class ProducerOracle implements Oracle {
         this.#to(this.paused ? 'paused' : 'live');
         if (this.handed) this.#emit(`produced:${this.serverId}`);
         else [this.handed, this.produceTrack] = [true, 'ok'];
+        // A swap asked for before: done already if this production sent the new track, made now if not.
+        if (this.source === 'pending') this.#swap();
         // A recording cut by a lost connection goes on in a new segment.
         if (this.recording === 'suspended') {
           this.recording = 'starting';
@@ -137,6 +146,8 @@ export class ProducerOracle implements Oracle {
         if (this.media === 'closed') return false;
         if (this.handed) this.#calls.push({ name: 'close', outcome: 'pending' });
         if (this.media === 'closing') return true;
+        // A track swap waiting is over: the producer is going.
+        if (ACTIVE.has(this.media)) this.#settleSwap('PRODUCER_CLOSED');
         this.#to('closing');
         // The server is asked to close only a producer it has.
         if (this.serverId !== undefined) this.#server.push(`closeProducer ${this.serverId}`);
@@ -178,6 +189,22 @@ export class ProducerOracle implements Oracle {
         this.recording = 'failed';
         this.#emit('recording:false');
         this.#settle('stopRecord', 'SERVER_ERROR');
+        return true;
+      case 'replaceTrack':
+        if (!this.handed) return false;
+        if (!ACTIVE.has(this.media)) return void this.#calls.push({ name: 'replaceTrack', outcome: 'PRODUCER_CLOSED' }), true;
+        // A second swap wins: the first call resolves with it.
+        this.track++;
+        this.#calls.push({ name: 'replaceTrack', outcome: 'pending' });
+        this.source = 'pending';
+        if (this.serverId !== undefined) this.#swap();
+        return true;
+      case 'xstate.done.actor.replaceTrack':
+      case 'xstate.error.actor.replaceTrack':
+        if (this.source !== 'replacing' || !ACTIVE.has(this.media)) return false;
+        this.source = 'current';
+        this.producedWith = this.track;
+        this.#settleSwap(e.type.startsWith('xstate.done') ? 'ok' : 'INVALID_STATE');
         return true;
       default:
         return false;
@@ -223,12 +250,25 @@ export class ProducerOracle implements Oracle {
       return;
     }
     if (!ACTIVE.has(this.media)) return;
+    // A track swap waits for the next production, which sends the new track.
+    if (this.source === 'replacing') this.source = 'pending';
     // README.md "Staying connected": a call in flight when the socket drops rejects with CONNECTION_CLOSED.
-    this.#settleAll(() => 'CONNECTION_CLOSED');
+    for (const call of this.#calls) if (call.outcome === 'pending' && call.name !== 'replaceTrack') call.outcome = 'CONNECTION_CLOSED';
     this.serverId = undefined;
     this.#to('waiting');
     if (this.recording === 'starting' || this.recording === 'recording') this.recording = 'suspended';
     else this.recording = 'idle';
+  }
+
+  /** The local producer exists: it is swapped to the newest track, at once when it sends that one already. */
+  #swap(): void {
+    if (this.producedWith !== this.track) return void (this.source = 'replacing');
+    this.source = 'current';
+    this.#settleSwap('ok');
+  }
+
+  #settleSwap(outcome: string): void {
+    for (const call of this.#calls) if (call.name === 'replaceTrack' && call.outcome === 'pending') call.outcome = outcome;
   }
 
   #pauseOrResume(command: 'pause' | 'resume'): void {

@@ -4,6 +4,7 @@
 import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
+import type { Producer } from 'mediasoup-client/types';
 
 type LoadOptions = Parameters<Device['load']>[0];
 
@@ -13,8 +14,19 @@ export class ScriptedDevices {
   /** Every load asked for, in order: the capabilities' codecs' mime types. */
   readonly loads: string[] = [];
   readonly #waiting: Array<{ go(): void; fail(error: Error): void }> = [];
+  /** A producer's track swap (`replaceTrack` on the RTCRtpSender) waits for `finishReplace` / `failReplace`. */
+  holdReplaces = false;
+  readonly #replaces: Array<{ go(): void; fail(error: Error): void }> = [];
   /** Every handler (one per local transport), in creation order, with the direction it was made for. */
   readonly handlers: Array<{ direction: 'send' | 'recv'; handler: FakeHandler; state: string }> = [];
+  /** Every local producer, in creation order. */
+  readonly producers: Producer[] = [];
+
+  /** Whether the newest open local producer sends (`sending`), is paused locally (`paused`), or there is none. */
+  get sending(): 'sending' | 'paused' | 'none' {
+    const producer = this.producers.filter((p) => !p.closed).at(-1);
+    return producer ? (producer.paused ? 'paused' : 'sending') : 'none';
+  }
 
   readonly factory = (): Device => {
     const created = FakeHandler.createFactory({
@@ -29,10 +41,18 @@ export class ScriptedDevices {
         const entry = { direction: options.direction, handler, state: 'new' };
         this.handlers.push(entry);
         handler.on('@connectionstatechange', (state: string) => (entry.state = state));
+        const replace = handler.replaceTrack.bind(handler);
+        handler.replaceTrack = (localId, track) => {
+          if (!this.holdReplaces) return replace(localId, track);
+          return new Promise<void>((resolve, reject) => {
+            this.#replaces.push({ go: () => void replace(localId, track).then(resolve, reject), fail: reject });
+          });
+        };
         return handler;
       },
     } as typeof created;
     const device = new Device({ handlerFactory });
+    device.observer.on('newtransport', (transport) => transport.observer.on('newproducer', (producer) => this.producers.push(producer)));
     const load = device.load.bind(device);
     device.load = (options: LoadOptions) => {
       this.loads.push(describeCapabilities(options.routerRtpCapabilities));
@@ -64,6 +84,21 @@ export class ScriptedDevices {
 
   releaseAll(): void {
     while (this.#waiting.length) this.finish();
+    while (this.#replaces.length) this.finishReplace();
+  }
+
+  /** The oldest waiting track swap is done. */
+  finishReplace(): void {
+    const next = this.#replaces.shift();
+    if (!next) throw new Error('no track swap is waiting');
+    next.go();
+  }
+
+  /** The oldest waiting track swap fails, as a browser refusing the new track. */
+  failReplace(): void {
+    const next = this.#replaces.shift();
+    if (!next) throw new Error('no track swap is waiting');
+    next.fail(new Error('the browser refused the track'));
   }
 
   /** The newest local transport of `direction` was closed. */
