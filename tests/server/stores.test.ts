@@ -2,7 +2,7 @@
 // PostgreSQL's own cases (migrations raced by several nodes, the database going down and coming
 // back), and a real server on DATABASE_URL while its database is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,6 +16,7 @@ import { RetryingWrites } from '../../src/server/store/retryingWrites.js';
 import { openStores, type Stores } from '../../src/server/store/stores.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { MediaPeer } from '../recording/mediaPeer.js';
 import { TestSocket } from './wsClient.js';
 
 const silent = pino({ level: 'silent' });
@@ -294,8 +295,37 @@ describe('PostgreSQL', () => {
 
 describe('a server on DATABASE_URL while PostgreSQL is down', () => {
   let server: ServerProcess;
+  let peer: MediaPeer | undefined;
   afterAll(async () => {
+    await peer?.close();
     await server?.stop();
+  });
+
+  it('writes the end of a recording stopped while the database is down once it is back', async () => {
+    const url = await freshPgUrl();
+    server = await startServerProcess({ env: { DATABASE_URL: url.href } });
+    const t = await server.connect('room-rec', 'rae');
+    peer = await MediaPeer.produce(t.url, t.token);
+    const producerId = peer.producerId('audio');
+    await peer.socket.ok('startRecord', { producerId });
+    const [row] = await server.recordings('room-rec');
+    expect(row).toMatchObject({ state: 'recording', producerId });
+    // Some sound in the file before the database goes away.
+    await expect.poll(() => (existsSync(row!.path) ? statSync(row!.path).size : 0), { timeout: 10_000, interval: 50 }).toBeGreaterThan(2_000);
+
+    await postgres.stop();
+    try {
+      // The client's stop is answered at once: the row's update waits for the database, not the client.
+      expect(await peer.socket.ok('stopRecord', { producerId })).toMatchObject({ id: row!.id });
+      expect(await peer.socket.request('ping')).toMatchObject({ ok: true });
+    } finally {
+      await postgres.start();
+    }
+    await expect.poll(async () => (await server.recordings('room-rec'))[0]?.state, { timeout: 20_000, interval: 200 }).toBe('finished');
+    expect((await server.recordings('room-rec'))[0]!.bytes).toBe(statSync(row!.path).size);
+    await peer.close();
+    peer = undefined;
+    expect(await server.stop()).toBe(0);
   });
 
   it('answers the API 503, closes new sockets 1013 (never 4001), keeps connected clients, and works again once it is back', async () => {
