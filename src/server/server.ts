@@ -11,6 +11,10 @@ import { loadMediasoup } from './mr/mediasoupLoader.js';
 import { MediaRouter } from './mr/mediaRouter.js';
 import { Recordings } from './mr/recordings.js';
 import { WorkerPool } from './mr/workers.js';
+import { HEARTBEAT_MS, type Cluster } from './cluster/cluster.js';
+import { LocalCluster } from './cluster/localCluster.js';
+import { RedisCluster } from './cluster/redisCluster.js';
+import { ConfigError } from './config.js';
 import { openStores } from './store/stores.js';
 
 /** Time allowed for a request's head to arrive on a new connection (ms). */
@@ -47,6 +51,14 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   if ((config.host === '0.0.0.0' || config.host === '::') && config.announcedIp === undefined) {
     logger.warn(`HOST=${config.host} without ANNOUNCED_IP: WebRTC candidates would name ${config.host}, which browsers cannot reach; set ANNOUNCED_IP to this machine's public or LAN address`);
   }
+  // Other nodes reach this one at its public URL, known before listening: in cluster mode the port
+  // must be fixed (or PUBLIC_URL given), never one the kernel picks.
+  if (config.redisUrl !== undefined && config.port === 0 && config.publicUrl === undefined) {
+    throw new ConfigError('cluster mode (REDIS_URL) needs a fixed PORT or a PUBLIC_URL: other nodes must know where this one listens');
+  }
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let boundPort = config.port;
+  const publicUrl = () => config.publicUrl ?? new URL(`http://${host}:${boundPort}`);
   const stores = await openStores(config, config.nodeId, logger);
   const { sessions, recordings: recordingStore } = stores;
   const closeDb = () => stores.close();
@@ -71,16 +83,28 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     throw err;
   }
   const recordings = new Recordings(recordingStore, config.recordingsDir, logger);
-  const media = new MediaRouter(pool, recordings, logger);
-  const gateway = new Gateway({ sessions, media, logger, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
-
-  let boundPort = config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const publicUrl = () => config.publicUrl ?? new URL(`http://${host}:${boundPort}`);
+  const listenIp = config.host === 'localhost' ? '127.0.0.1' : config.host;
+  const nodeOptions = { nodeId: config.nodeId, url: publicUrl().href.replace(/\/$/, ''), maxPeers: config.nodeMaxPeers, logger };
+  const cluster: Cluster = config.redisUrl !== undefined ? new RedisCluster({ ...nodeOptions, redisUrl: config.redisUrl.href }) : new LocalCluster(nodeOptions);
+  const media = new MediaRouter(pool, recordings, logger, {
+    cluster,
+    pipeListen: { ip: listenIp, ...(config.announcedIp !== undefined && { announcedAddress: config.announcedIp }) },
+  });
+  const gateway = new Gateway({ sessions, media, logger, cluster, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
+  // The survivor chosen to clean up after a dead node marks the recordings it was writing failed.
+  cluster.on('nodeLost', (nodeId, cleanup) => {
+    if (!cleanup) return;
+    recordingStore.failNodeLost(nodeId).then(
+      (n) => n > 0 && logger.warn({ node: nodeId, recordings: n }, 'marked the recordings of a lost node as failed'),
+      (err: unknown) => logger.error({ node: nodeId, err: (err as Error).message }, 'cannot mark the recordings of a lost node as failed'),
+    );
+  });
+  // /healthz says ready only once this node is in the cluster (placement can see it).
+  let clusterStarted = false;
   // A connection that sends no complete request head within IDLE_CONNECTION_MS is answered 408 and
   // closed: idle sockets without a session hold nothing for long. (Upgraded WebSockets are not
   // affected; the gateway's heartbeat watches those.)
-  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, publicUrl, ready: () => media.ready, mediaStats: () => media.stats() }));
+  const http = createServer({ headersTimeout: IDLE_CONNECTION_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, createHttpHandler({ config, sessions, recordings: recordingStore, logger, port: () => boundPort, publicUrl, ready: () => media.ready && clusterStarted, mediaStats: () => media.stats(), cluster }));
   const stopCuttingStalled = cutStalledConnections(http, STALLED_CONNECTION_MS);
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   // A malformed or too slow request gets a plain status line, never Node's default handling.
@@ -97,12 +121,24 @@ export async function startMediaServer(config: Config, options: StartOptions = {
         resolve();
       });
     });
+    boundPort = (http.address() as AddressInfo).port;
+    await cluster.start();
   } catch (err) {
+    http.close();
     media.close();
+    await cluster.close();
     await closeDb();
     throw err;
   }
-  boundPort = (http.address() as AddressInfo).port;
+  clusterStarted = true;
+  // Each node's own row in cluster-wide stats, published with its heartbeats.
+  const publishStats = () => {
+    const mem = process.memoryUsage();
+    cluster.setStats({ workers: pool.liveCount, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, uptimeSeconds: Math.round(process.uptime()) });
+  };
+  publishStats();
+  const statsTimer = setInterval(publishStats, HEARTBEAT_MS);
+  statsTimer.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -111,6 +147,9 @@ export async function startMediaServer(config: Config, options: StartOptions = {
     workerPids: () => pool.pids(),
     close: () =>
       (closing ??= (async () => {
+        // Draining: placement sends nobody here any more, and the clients' next welcome will not list it.
+        await cluster.setDraining().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'cannot announce draining'));
+        clearInterval(statsTimer);
         http.close();
         stopCuttingStalled();
         await gateway.closeAll(CloseCode.GOING_AWAY, 'server shutting down');
@@ -118,6 +157,9 @@ export async function startMediaServer(config: Config, options: StartOptions = {
         // Closing the peers closed their producers, which ends their recordings: wait until every
         // file is finalized and its row written, while the workers and the database still run.
         await recordings.stopAll();
+        // Only now leave the cluster: the other nodes heard of every producer closing (their
+        // consumers closed at once), and see this node gone without waiting for its silence.
+        await cluster.close();
         media.close();
         await closeDb();
         logger.info('server closed');

@@ -25,6 +25,8 @@ import type { MediaRouterApi, Notify, PeerHandle } from '../mr/api.js';
 import { RateLimit } from './rateLimit.js';
 import type { Session, SessionLookup, SessionStore } from './sessions.js';
 import { StoreUnavailableError } from '../store/errors.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { otherNodeUrls } from './nodeChoice.js';
 
 export const SOCKET_PATH = '/v1/ws';
 /** Sockets that miss a pong for this long are terminated (their peer closes). */
@@ -45,7 +47,15 @@ export interface GatewayDeps {
   logger: Logger;
   /** Ping interval; a socket silent for a whole interval is cut. Default HEARTBEAT_MS. */
   heartbeatMs?: number;
+  /**
+   * The other nodes: this node's load is published there, a `welcome` lists them for the client's
+   * reconnects, and a session that opens a socket on another node replaces its socket here.
+   */
+  cluster: Cluster;
 }
+
+/** Broadcast when a session's socket is admitted: another node holding an older socket of it replaces it. */
+const SESSION_OPENED = 'session.opened';
 
 /** One accepted socket and the peer it drives. */
 class Connection {
@@ -63,6 +73,7 @@ class Connection {
     readonly session: Session,
     previousGone: Promise<void>,
     media: MediaRouterApi,
+    otherNodes: (roomId: string) => Promise<string[]>,
     logger: Logger,
     private readonly onEnded: (conn: Connection) => void,
   ) {
@@ -78,8 +89,10 @@ class Connection {
           onClosedByServer: (reason) => this.end(CloseCode.SERVICE_RESTART, reason),
         }),
       )
+      // The nodes a client tries when it loses this one; a registry that cannot be read lists none.
+      .then(async (peer) => ({ peer, nodes: await otherNodes(session.roomId).catch(() => []) }))
       .then(
-        (peer) => {
+        ({ peer, nodes }) => {
           if (this.closed) {
             peer.close('socket closed');
             return undefined;
@@ -91,6 +104,7 @@ class Connection {
               roomId: session.roomId,
               userId: session.userId,
               routerRtpCapabilities: peer.routerRtpCapabilities,
+              ...(nodes.length > 0 && { nodes }),
             }),
           );
           return peer;
@@ -230,6 +244,13 @@ export class Gateway {
 
   constructor(private readonly deps: GatewayDeps) {
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
+    deps.cluster.onMessage(SESSION_OPENED, ({ tokenHash }, from) => {
+      if (typeof tokenHash !== 'string') return;
+      const conn = this.live.get(tokenHash);
+      if (!conn) return;
+      deps.logger.info({ sessionId: tokenHash.slice(0, 12), node: from }, 'session opened on another node: replacing its socket here');
+      void conn.end(CloseCode.REPLACED, 'replaced');
+    });
     this.heartbeat = setInterval(() => this.beat(), deps.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -299,7 +320,7 @@ export class Gateway {
 
   /** A socket whose token was looked up: refused, or a Connection (replacing the session's older one). */
   private admit(ws: WebSocket, found: SessionLookup): void {
-    const { media, logger } = this.deps;
+    const { media, logger, cluster } = this.deps;
     if (found.status === 'unknown') {
       logger.info('socket refused: unknown token');
       ws.close(CloseCode.UNAUTHORIZED, 'unauthorized');
@@ -313,10 +334,15 @@ export class Gateway {
     const { session } = found;
     const previous = this.live.get(session.tokenHash);
     const previousGone = previous ? previous.end(CloseCode.REPLACED, 'replaced') : Promise.resolve();
-    const conn = new Connection(ws, session, previousGone, media, logger, (ended) => {
-      if (this.live.get(session.tokenHash) === ended) this.live.delete(session.tokenHash);
+    const otherNodes = (roomId: string) => otherNodeUrls(cluster, roomId);
+    const conn = new Connection(ws, session, previousGone, media, otherNodes, logger, (ended) => {
+      if (this.live.get(session.tokenHash) !== ended) return;
+      this.live.delete(session.tokenHash);
+      cluster.setPeers(this.live.size);
     });
     this.live.set(session.tokenHash, conn);
+    cluster.setPeers(this.live.size);
+    if (cluster.multiNode) cluster.broadcast({ type: SESSION_OPENED, tokenHash: session.tokenHash });
   }
 
   private beat(): void {

@@ -18,6 +18,9 @@ import { RETRY_AFTER_SECONDS, StoreUnavailableError } from '../store/errors.js';
 import { SourceThrottle } from './sourceThrottle.js';
 import { StaticFiles } from './staticFiles.js';
 import { serverStats } from './stats.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { placeNewPeer, socketUrl } from './nodeChoice.js';
+import { forwardRecordingFile } from './remoteRecordingFile.js';
 
 export { MAX_BODY_BYTES } from './httpJson.js';
 
@@ -34,6 +37,8 @@ export interface HttpDeps {
   ready: () => boolean;
   /** MR's counts for GET /v1/api/stats. */
   mediaStats: () => Promise<MediaStats>;
+  /** The other nodes (a LocalCluster on a single node): placement, cluster-wide stats, files held elsewhere. */
+  cluster: Cluster;
 }
 
 interface RouteContext {
@@ -69,10 +74,6 @@ function connectBody(body: Record<string, unknown>): { roomId: string; userId: s
 }
 
 /** The WebSocket URL of a public URL: same host and base path, ws(s) scheme. */
-export function socketUrl(publicUrl: URL): string {
-  const base = publicUrl.pathname.replace(/\/+$/, '');
-  return `${publicUrl.protocol === 'https:' ? 'wss:' : 'ws:'}//${publicUrl.host}${base}/v1/ws`;
-}
 
 /** What the routes share: the key check, token issuing and file serving of one server. */
 interface RouteTools {
@@ -108,7 +109,9 @@ function routeTools(deps: HttpDeps): RouteTools {
       }
       const { token, session } = issued;
       deps.logger.info({ roomId, userId, sessionId: session.tokenHash.slice(0, 12) }, 'session issued');
-      sendJson(res, 200, { url: socketUrl(deps.publicUrl()), token, expiresAt: session.expiresAt.toISOString() });
+      // Placed after the session is stored: a token is valid at every node, the URL only steers.
+      const node = deps.cluster.multiNode ? new URL((await placeNewPeer(deps.cluster, roomId)).url) : deps.publicUrl();
+      sendJson(res, 200, { url: socketUrl(node), token, expiresAt: session.expiresAt.toISOString() });
     },
     async serveFile({ req, res }, path) {
       if (!(await files.serve(req, res, path))) throw new HttpError(404, 'NOT_FOUND', 'not found');
@@ -142,7 +145,10 @@ function apiRoutes(deps: HttpDeps, { requireKey, issue }: RouteTools): Route[] {
       path: /^\/v1\/api\/recordings\/([^/]+)\/file$/,
       handle: async (ctx) => {
         requireKey(ctx);
-        await serveRecordingFile(ctx.req, ctx.res, { recordings: deps.recordings, recordingsDir: deps.config.recordingsDir, id: ctx.params[0]! });
+        const id = ctx.params[0]!;
+        // A file on another node's disk is fetched from that node and passed through.
+        if (await forwardRecordingFile(ctx.req, ctx.res, { recordings: deps.recordings, cluster: deps.cluster, apiKey: deps.config.apiKey, id })) return;
+        await serveRecordingFile(ctx.req, ctx.res, { recordings: deps.recordings, recordingsDir: deps.config.recordingsDir, id });
       },
     },
     {
@@ -150,7 +156,8 @@ function apiRoutes(deps: HttpDeps, { requireKey, issue }: RouteTools): Route[] {
       path: '/v1/api/stats',
       handle: async (ctx) => {
         requireKey(ctx);
-        sendJson(ctx.res, 200, await serverStats(deps.mediaStats, { collectGarbage: ctx.query.get('gc') === '1' }));
+        const [own, nodes] = await Promise.all([serverStats(deps.mediaStats, { collectGarbage: ctx.query.get('gc') === '1' }), deps.cluster.nodes()]);
+        sendJson(ctx.res, 200, { ...own, nodeId: deps.cluster.nodeId, nodes });
       },
     },
     {

@@ -16,7 +16,9 @@ export type HttpErrorCode =
   | 'CONFLICT'
   | 'RANGE_NOT_SATISFIABLE'
   | 'SERVER_ERROR'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  /** An engine or node this answer needs (the database, the node holding a file) cannot be reached now: try again. */
+  | 'SERVICE_UNAVAILABLE';
 
 export class HttpError extends Error {
   constructor(

@@ -20,7 +20,7 @@ export interface RecordingFileDeps {
 export type RecordingFileErrorCode = 'NOT_FOUND' | 'RECORDING_IN_PROGRESS' | 'RANGE_NOT_SATISFIABLE';
 
 /** Recording ids are UUIDs (randomUUID in recordings.ts). */
-const RECORDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const RECORDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.webm': 'video/webm',
