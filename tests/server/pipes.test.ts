@@ -186,6 +186,12 @@ class PipeWatch {
   private readonly wakers = new Set<() => void>();
   consumers = 0;
   producers = 0;
+  private readonly paused = new Set<ms.Producer>();
+
+  /** Pipe producers paused now. */
+  get pausedProducers(): number {
+    return this.paused.size;
+  }
 
   constructor(worker: ms.Worker) {
     const change = (apply: () => void) => {
@@ -207,6 +213,10 @@ class PipeWatch {
         transport.observer.on('newproducer', (p) => {
           change(() => (this.producers += 1));
           p.observer.once('close', () => change(() => (this.producers -= 1)));
+          p.observer.on('pause', () => change(() => this.paused.add(p)));
+          p.observer.on('resume', () => change(() => this.paused.delete(p)));
+          p.observer.once('close', () => change(() => this.paused.delete(p)));
+          if (p.paused) this.paused.add(p);
         });
       });
     });
@@ -375,6 +385,42 @@ describe('a room across two nodes', () => {
     await n1.pipes.until(() => n1.pipes.open === 0, 'node 1 closed its pipe');
     expect(await n1.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
     expect((await n1.media.stats()).rooms).toBe(1);
+  });
+
+  it("ends in the origin's pause state when pauses and resumes cross while the pipe producer is being made, or back to back", async () => {
+    const { network, n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-r', 'alice');
+    const producerId = await a.produce();
+    const b = await client(n2, 'room-r', 'bob');
+    const told = (method: string) => b.notifications.filter((n) => n.method === method).length;
+    // Node 1's answer to pipe.consume (not paused) is held until its producer has paused: the pause
+    // event lands at node 2 right behind the answer, while node 2 is making its pipe producer.
+    network.onDeliver = (from, _to, message) => {
+      if (from !== 'n1' || message.type !== 'reply:pipe.consume') return;
+      network.onDeliver = undefined;
+      return a.ok('pauseProducer', { producerId });
+    };
+    await b.listen();
+    const consumer = await b.consumerOf(producerId);
+    // Told either way: made paused, or paused right after.
+    if (!consumer.data['producerPaused']) await b.notification('consumerProducerPaused', (d) => d['consumerId'] === consumer.id);
+    await n2.pipes.until(() => n2.pipes.pausedProducers === 1, 'the pipe producer paused');
+    const pausesTold = told('consumerProducerPaused');
+
+    // A resume and a pause back to back at node 2 (the resume is held until node 1 paused again).
+    network.onDeliver = (from, _to, message) => {
+      if (from !== 'n1' || message.type !== 'room.producerResumed') return;
+      network.onDeliver = undefined;
+      return a.ok('pauseProducer', { producerId });
+    };
+    await a.ok('resumeProducer', { producerId });
+    await b.until(() => told('consumerProducerPaused') > pausesTold, 'paused again after the resume');
+    expect(told('consumerProducerResumed')).toBe(1);
+    await n2.pipes.until(() => n2.pipes.pausedProducers === 1, 'the pipe producer paused again');
+
+    await a.ok('resumeProducer', { producerId });
+    await b.until(() => told('consumerProducerResumed') === 2, 'resumed');
+    await b.until(() => b.packets(consumer.ssrc) >= 10, 'RTP after resume');
   });
 
   it("closes the other node's pipes when a worker dies and takes the room with it", async () => {

@@ -28,6 +28,14 @@ export class MemoryNetwork {
   readonly rooms = new Map<string, Map<string, number>>();
   /** Every message delivered, in order (for tests that check what crossed). */
   readonly log: { from: string; to: string; message: ClusterMessage }[] = [];
+  /**
+   * Called with each message just before its handler runs (a reply's type is `reply:<request type>`),
+   * so a test can act at a chosen moment; a promise returned holds this message, and every later
+   * one between the same two nodes, until it settles.
+   */
+  onDeliver: ((from: string, to: string, message: ClusterMessage) => void | Promise<unknown>) | undefined;
+  /** One FIFO per (sender, receiver): the order the Cluster promises. */
+  private readonly links = new Map<string, { queue: (() => Promise<void>)[]; running: boolean }>();
 
   node(id: string): MemoryCluster {
     const node = new MemoryCluster(this, id);
@@ -50,15 +58,26 @@ export class MemoryNetwork {
     return [...this.nodes.values()].filter((n) => n.live && n.started);
   }
 
-  /** Delivery on a later turn; setImmediate runs in FIFO order, so one sender's order holds. */
+  /** Delivery on a later turn of the event loop, in order per (sender, receiver); dropped if either end is gone by then. */
   deliver(from: string, to: string, message: ClusterMessage, act: (target: MemoryCluster) => void): void {
-    setImmediate(() => {
+    const key = `${from}>${to}`;
+    let link = this.links.get(key);
+    if (!link) this.links.set(key, (link = { queue: [], running: false }));
+    link.queue.push(async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const target = this.nodes.get(to);
-      const sender = this.nodes.get(from);
-      if (!target?.live || !sender?.live) return;
+      if (!target?.live || !this.nodes.get(from)?.live) return;
+      await this.onDeliver?.(from, to, message);
       this.log.push({ from, to, message });
       act(target);
     });
+    if (!link.running) void this.pump(link);
+  }
+
+  private async pump(link: { queue: (() => Promise<void>)[]; running: boolean }): Promise<void> {
+    link.running = true;
+    for (let next = link.queue.shift(); next; next = link.queue.shift()) await next();
+    link.running = false;
   }
 }
 
@@ -139,7 +158,7 @@ export class MemoryCluster implements Cluster {
     this.network.deliver(this.nodeId, nodeId, message, (target) => {
       const handler = target.requestHandlers.get(message.type);
       const reply = (outcome: { ok: true; value: unknown } | { ok: false; error: string }) =>
-        this.network.deliver(nodeId, this.nodeId, { type: 'reply' }, (asker) => asker.settle(id, outcome.ok ? outcome : new ClusterRequestError(outcome.error)));
+        this.network.deliver(nodeId, this.nodeId, { type: `reply:${message.type}` }, (asker) => asker.settle(id, outcome.ok ? outcome : new ClusterRequestError(outcome.error)));
       if (!handler) return reply({ ok: false, error: `node ${nodeId} has no handler for ${message.type}` });
       Promise.resolve()
         .then(() => handler(message, this.nodeId))

@@ -46,6 +46,8 @@ interface Piped {
   consumers: number;
   pending: number;
   closed: boolean;
+  /** The pauses and resumes it is following, one after the other. */
+  syncing: Promise<void>;
 }
 
 export class RoomPipes {
@@ -118,7 +120,7 @@ export class RoomPipes {
   use(nodeId: string, info: RemoteProducer): { producer: Promise<ms.Producer | undefined>; done: () => void } {
     let piped = this.piped.get(info.producerId);
     if (!piped || piped.closed) {
-      const created: Piped = { nodeId, info, producer: Promise.resolve(undefined), consumers: 0, pending: 0, closed: false };
+      const created: Piped = { nodeId, info, producer: Promise.resolve(undefined), consumers: 0, pending: 0, closed: false, syncing: Promise.resolve() };
       created.producer = this.createPipeProducer(created);
       this.piped.set(info.producerId, created);
       piped = created;
@@ -137,10 +139,19 @@ export class RoomPipes {
     };
   }
 
-  /** The origin paused or resumed it: local consumers hear it from the pipe producer. */
+  /**
+   * The origin paused or resumed it: local consumers hear it from the pipe producer. One still
+   * being made follows once it exists. In turn: mediasoup's `paused` changes only when the worker
+   * has answered, so a resume right behind a pause must wait for the pause to be done.
+   */
   syncPaused(producerId: string): void {
     const piped = this.piped.get(producerId);
-    if (piped && !piped.closed) void piped.producer.then((producer) => producer && syncPause(producer, piped.info.paused));
+    if (!piped || piped.closed) return;
+    piped.syncing = piped.syncing.then(async () => {
+      const producer = await piped.producer;
+      if (!producer || producer.closed || producer.paused === piped.info.paused) return;
+      await (piped.info.paused ? producer.pause() : producer.resume()).catch(() => undefined);
+    });
   }
 
   /** The origin closed it: local consumers see 'producerclose'. */
@@ -228,6 +239,8 @@ export class RoomPipes {
         this.cluster.send(nodeId, { type: PIPE_RELEASE, roomId: this.roomId, producerId: info.producerId });
         return undefined;
       }
+      // The answer is the origin's state when it answered: its later events apply on top (syncPaused).
+      piped.info.paused = answer.paused;
       const producer = await transport.produce({
         id: info.producerId,
         kind: answer.kind,
@@ -240,8 +253,6 @@ export class RoomPipes {
         producer.close();
         return undefined;
       }
-      // Pauses and resumes that arrived while it was being made.
-      await syncPause(producer, piped.info.paused);
       this.logger.debug({ producerId: producer.id, from: nodeId }, 'pipe producer opened');
       return producer;
     } catch (err) {
@@ -272,9 +283,4 @@ function endpoint(transport: ms.PipeTransport): PipeEndpoint {
   const srtp = transport.srtpParameters;
   if (!srtp) throw new Error('a pipe transport without SRTP parameters');
   return { ip: transport.tuple.localAddress, port: transport.tuple.localPort, srtpParameters: srtp };
-}
-
-async function syncPause(producer: ms.Producer, paused: boolean): Promise<void> {
-  if (producer.closed || producer.paused === paused) return;
-  await (paused ? producer.pause() : producer.resume());
 }
