@@ -3,6 +3,7 @@
 // back), and a real server on DATABASE_URL while its database is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,7 +12,7 @@ import { CloseCode } from '../../src/protocol/codes.js';
 import { EXPIRED_GRACE_MS, hashToken, SessionLimitError } from '../../src/server/ma/sessions.js';
 import { INTERRUPTED_REASON, NODE_LOST_REASON, type RecordingStart } from '../../src/server/mr/recordingStore.js';
 import { StoreUnavailableError } from '../../src/server/store/errors.js';
-import { MIGRATION_LOCK, PG_SCHEMA_VERSION } from '../../src/server/store/postgresDatabase.js';
+import { CONNECT_TIMEOUT_MS, MIGRATION_LOCK, PG_SCHEMA_VERSION } from '../../src/server/store/postgresDatabase.js';
 import { RetryingWrites } from '../../src/server/store/retryingWrites.js';
 import { openStores, type Stores } from '../../src/server/store/stores.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
@@ -260,6 +261,23 @@ describe('PostgreSQL', () => {
       await client.end();
     }
     await expect(openStores(config(url), 'node-new', silent)).rejects.toThrow(/schema version 99/);
+  });
+
+  it('a database that accepts connections but never answers counts as down after CONNECT_TIMEOUT_MS', async () => {
+    // A silent peer on loopback: TCP connects, no byte ever comes back (a stalled path or a hung engine).
+    const sockets: Socket[] = [];
+    const silentServer = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silentServer.address() as AddressInfo;
+      const started = Date.now();
+      await expect(openStores(config(new URL(`postgres://postgres@127.0.0.1:${port}/none`)), 'node-a', silent)).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 50);
+      expect(sockets.length).toBeGreaterThan(0);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => silentServer.close(resolve));
+    }
   });
 
   it('a down database is StoreUnavailableError, answered fast; the same stores work again once it is back', async () => {

@@ -3,7 +3,7 @@
 // as root, so they run as the `postgres` user. stop() keeps the data (a "database down" fault that
 // start() ends); close() also removes it.
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,28 +47,37 @@ export async function startPostgres(): Promise<Postgres> {
     chownSync(dir, uid, gid);
   }
   await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c fsync=off -c listen_addresses=127.0.0.1`;
+  let port = 0;
   let running = false;
   let closed = false;
 
   // -w: pg_ctl itself waits until the server accepts connections (bounded by -t); -l keeps the
   // server's output out of our pipes (a child holding them would keep execFile waiting).
   const start = async () => {
+    const options = `-p ${port} -k ${dir} -c fsync=off -c listen_addresses=127.0.0.1`;
     try {
       await asPostgres('pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', PG_CTL_WAIT_S, '-o', options]);
     } catch (err) {
-      throw new Error(`PostgreSQL did not start: ${(err as Error).message}`);
+      throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-2_000) : ''}`);
     }
     running = true;
   };
+  // A free port may be taken by another process before PostgreSQL binds it: then a new one.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use|could not bind/.test((err as Error).message)) throw err;
+    }
+  }
   const stop = async () => {
     if (!running) return;
     await asPostgres('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', PG_CTL_WAIT_S]);
     running = false;
   };
 
-  await start();
   await asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', DB_NAME]);
   // pg_isready: the database answers over TCP on loopback, as the server will reach it.
   await asPostgres('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-d', DB_NAME, '-t', PG_CTL_WAIT_S]);

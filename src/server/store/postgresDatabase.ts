@@ -52,7 +52,7 @@ const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '
 // 08: connection exception; 53: insufficient resources (too many connections, disk full); 57P01-03: shutting down, starting.
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[123])/;
 // What pg itself says when a connection cannot be made or is lost (its errors have no code).
-const UNAVAILABLE_MESSAGE = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable|Connection ended/i;
+const UNAVAILABLE_MESSAGE = /timeout exceeded when trying to connect|^timeout expired$|Connection terminated|Query read timeout|not queryable|Connection ended/i;
 
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
