@@ -87,7 +87,8 @@ async function join(roomId, userId) {
   form.querySelector('[type=submit]').disabled = true;
   $('#leave').disabled = false;
 
-  localStream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+  // 720p where the camera has it: sent as simulcast (three sizes), each receiver gets the one its tile needs.
+  localStream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true });
   const tile = addTile(`${userId} (you)`, localStream, true);
   const state = tile.querySelector('.state');
   for (const track of localStream.getTracks()) {
@@ -110,10 +111,14 @@ async function join(roomId, userId) {
     const label = tile.querySelector('.state');
     stream.addTrack(cm.track);
     entry.live++;
-    const describe = () => (label.textContent = cm.producerPaused ? `${cm.kind} paused by ${cm.userId}` : 'receiving');
+    const layer = () => (cm.layers && cm.spatialLayers > 1 ? ` (size ${cm.layers.spatialLayer + 1} of ${cm.spatialLayers})` : '');
+    const describe = () => (label.textContent = cm.producerPaused ? `${cm.kind} paused by ${cm.userId}` : `receiving${layer()}`);
     describe();
     cm.on('producerpaused', describe);
     cm.on('producerresumed', describe);
+    cm.on('layerschange', describe);
+    // The video's size follows its tile, and a tile scrolled out of view receives nothing.
+    if (cm.kind === 'video') cm.adaptTo(tile.querySelector('video'));
     pauseToggle(tile, cm, cm.kind === 'audio' ? ['Mute', 'Unmute'] : ['Hide', 'Show']);
     cm.on('closed', () => {
       stream.removeTrack(cm.track);
