@@ -44,9 +44,15 @@ export interface Recording {
 export interface ProducerContext extends ProducerInput {
   /** The server's producer id while produced; changes with every (re)production. */
   producerId: string | undefined;
+  /** What the server's producer is (or is being produced as): `paused` is the page's intent. */
+  serverPaused: boolean;
   /** Error of the last failed command, or why it closed. */
   error: ErrorInfo | undefined;
   recordingId: string | undefined;
+  /** Where the running recording's file is (`startRecord`'s answer). */
+  recordingPath: string | undefined;
+  /** The page's recording intent: `startRecord()` sets it, `stopRecord()` clears it. */
+  recordingWanted: boolean;
   lastRecording: Recording | undefined;
   recordingError: ErrorInfo | undefined;
   /** Why the last `replaceTrack` failed. */
@@ -81,8 +87,6 @@ export type ProducerReport = { type: 'producer.closed'; key: string };
 
 type ProducerIdInput = { producerId: string };
 
-/** Why a command in flight when the socket dropped fails: its answer will never come. */
-const connectionLost: ErrorInfo = { code: 'CONNECTION_CLOSED', message: 'the connection was lost' };
 
 export const producerMachine = setup({
   types: {
@@ -107,11 +111,30 @@ export const producerMachine = setup({
   actions: {
     /** Forget the local mediasoup producer (closed with its transport, or by the server). */
     releaseProducer: (_, _params: { producerId: string | undefined }) => notProvided('releaseProducer'),
+    /** The local producer sends no packet from now on (whatever the connection does); none yet: nothing to do. */
+    stopSending: (_, _params: { producerId: string | undefined }) => notProvided('stopSending'),
+    /** The local producer sends again (the server's producer is live). */
+    startSending: (_, _params: { producerId: string | undefined }) => notProvided('startSending'),
+    wantPaused: assign({ paused: true, error: undefined }),
+    wantLive: assign({ paused: false, error: undefined }),
+    // stopRecord() answers with the recording it stops, never an earlier one.
+    wantRecording: assign({ recordingWanted: true, recordingError: undefined, lastRecording: undefined }),
+    unwantRecording: assign({ recordingWanted: false, recordingError: undefined, lastRecording: undefined }),
+    /** The connection is lost: the server finalized the running segment (if any), which is now the last recording. */
+    cutSegment: assign(({ context }) =>
+      context.recordingId === undefined
+        ? {}
+        : { lastRecording: { id: context.recordingId, path: context.recordingPath ?? '' }, recordingId: undefined, recordingPath: undefined },
+    ),
     reportClosed: sendParent(({ context }): ProducerReport => ({ type: 'producer.closed', key: context.key })),
     emitClosed: emit(({ context }): ProducerEmitted => ({ type: 'closed', error: context.error })),
   },
   guards: {
     wantsPaused: ({ context }) => context.paused,
+    pauseUnapplied: ({ context }) => context.paused && !context.serverPaused,
+    resumeUnapplied: ({ context }) => !context.paused && context.serverPaused,
+    recordingWanted: ({ context }) => context.recordingWanted,
+    recordingUnwanted: ({ context }) => !context.recordingWanted,
     isThisProducer: ({ context, event }) =>
       (event.type === 'producerClosed' || event.type === 'recordingEnded') && event.producerId === context.producerId,
     isProduced: ({ context }) => context.producerId !== undefined,
@@ -122,8 +145,11 @@ export const producerMachine = setup({
   context: ({ input }) => ({
     ...input,
     producerId: undefined,
+    serverPaused: input.paused,
     error: undefined,
     recordingId: undefined,
+    recordingPath: undefined,
+    recordingWanted: false,
     lastRecording: undefined,
     recordingError: undefined,
     sourceError: undefined,
@@ -142,76 +168,93 @@ export const producerMachine = setup({
         },
       },
       states: {
+        // Paused or live: `paused` is the page's intent, taken at once in every state (the last call
+        // wins; a pause also stops sending at once), and `serverPaused` what the server's producer
+        // is. Each apply step ends in `settling`, which sends the difference to the server, if any.
         media: {
           initial: 'waiting',
           on: {
             // The connection is lost: the server producer is gone; wait for a new send transport.
+            // The intent is kept: the track is produced again as the page last asked.
             suspend: {
               target: '.waiting',
-              actions: [
-                { type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) },
-                assign({ producerId: undefined, error: connectionLost }),
-              ],
+              actions: [{ type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) }, assign({ producerId: undefined })],
             },
+            pause: { actions: ['wantPaused', { type: 'stopSending', params: ({ context }) => ({ producerId: context.producerId }) }] },
+            resume: { actions: 'wantLive' },
           },
           states: {
             waiting: { tags: 'waiting', on: { produce: 'producing' } },
             producing: {
               tags: 'producing',
+              // Produced as the intent is now: a paused track never sends a packet (see MediaDevice.produce).
+              entry: assign({ serverPaused: ({ context }) => context.paused }),
               invoke: {
                 id: 'produce',
                 src: 'produce',
                 input: ({ context }) => ({ track: context.track, kind: context.kind, appData: context.appData, paused: context.paused, send: context.send }),
-                onDone: [
-                  {
-                    guard: 'wantsPaused',
-                    target: 'paused',
-                    actions: [assign({ producerId: ({ event }) => event.output.producerId }), emit(({ event }) => ({ type: 'produced', producerId: event.output.producerId }) as const)],
-                  },
-                  {
-                    target: 'live',
-                    actions: [assign({ producerId: ({ event }) => event.output.producerId }), emit(({ event }) => ({ type: 'produced', producerId: event.output.producerId }) as const)],
-                  },
-                ],
+                onDone: {
+                  target: 'settling',
+                  actions: [assign({ producerId: ({ event }) => event.output.producerId }), emit(({ event }) => ({ type: 'produced', producerId: event.output.producerId }) as const)],
+                },
                 onError: { target: '#producer.closed', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
               },
             },
-            live: { tags: 'live', on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } } },
+            settling: {
+              always: [
+                { guard: 'pauseUnapplied', target: 'pausing' },
+                { guard: 'resumeUnapplied', target: 'resuming' },
+                { guard: 'wantsPaused', target: 'paused' },
+                { target: 'live' },
+              ],
+            },
+            live: {
+              tags: 'live',
+              entry: { type: 'startSending', params: ({ context }) => ({ producerId: context.producerId }) },
+              on: { pause: { target: 'pausing', actions: 'wantPaused' } },
+            },
             pausing: {
               tags: 'pausing',
+              entry: { type: 'stopSending', params: ({ context }) => ({ producerId: context.producerId }) },
               invoke: {
                 id: 'pauseProducer',
                 src: 'pauseProducer',
                 input: ({ context }) => ({ producerId: context.producerId ?? '' }),
-                onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] },
-                onError: { target: 'live', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+                onDone: { target: 'settling', actions: [assign({ serverPaused: true }), emit({ type: 'paused' })] },
+                // Refused: the intent falls back to what the server has (live), and `error` says why.
+                onError: { target: 'settling', actions: assign({ paused: false, error: ({ event }) => toErrorInfo(event.error) }) },
               },
             },
-            paused: { tags: 'paused', on: { resume: { target: 'resuming', actions: assign({ error: undefined }) } } },
+            paused: { tags: 'paused', on: { resume: { target: 'resuming', actions: 'wantLive' } } },
             resuming: {
               tags: 'resuming',
               invoke: {
                 id: 'resumeProducer',
                 src: 'resumeProducer',
                 input: ({ context }) => ({ producerId: context.producerId ?? '' }),
-                onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] },
-                onError: { target: 'paused', actions: assign({ error: ({ event }) => toErrorInfo(event.error) }) },
+                onDone: { target: 'settling', actions: [assign({ serverPaused: false }), emit({ type: 'resumed' })] },
+                onError: { target: 'settling', actions: assign({ paused: true, error: ({ event }) => toErrorInfo(event.error) }) },
               },
             },
           },
         },
+        // Recording: `recordingWanted` is the page's intent (startRecord / stopRecord), taken at once
+        // in every state; the states apply it once the track is produced, one request at a time.
         recording: {
           initial: 'idle',
           on: {
-            // The server ends a recording with its producer: a lost connection ends it too.
-            // (A running one continues in a new segment: see `suspended`.)
-            suspend: { target: '.idle', actions: assign({ recordingId: undefined }) },
+            // The server ends a recording with its producer, so a lost connection ends it too; a
+            // recording still wanted starts again in a new segment once produced again.
+            suspend: [
+              { guard: 'recordingWanted', target: '.suspended', actions: 'cutSegment' },
+              { target: '.idle', actions: 'cutSegment' },
+            ],
             recordingEnded: [
               {
                 guard: and(['isThisProducer', 'recordingFailed']),
                 target: '.failed',
                 actions: [
-                  assign({ recordingId: undefined, recordingError: { code: 'SERVER_ERROR', message: 'the recording failed' } }),
+                  assign({ recordingId: undefined, recordingWanted: false, recordingError: { code: 'SERVER_ERROR', message: 'the recording failed' } }),
                   emit(({ context }) => ({ type: 'recordingStopped', recording: undefined, error: context.recordingError }) as const),
                 ],
               },
@@ -219,67 +262,73 @@ export const producerMachine = setup({
                 guard: 'isThisProducer',
                 target: '.idle',
                 actions: [
-                  assign({ recordingId: undefined, lastRecording: ({ event }) => ({ id: event.id, path: event.path }) }),
+                  assign({ recordingId: undefined, recordingWanted: false, lastRecording: ({ event }) => ({ id: event.id, path: event.path }) }),
                   emit(({ context }) => ({ type: 'recordingStopped', recording: context.lastRecording, error: undefined }) as const),
                 ],
               },
             ],
           },
           states: {
-            idle: { tags: 'idle', on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } } },
+            idle: { tags: 'idle', on: { startRecord: [{ guard: 'isProduced', target: 'starting', actions: 'wantRecording' }, { target: 'suspended', actions: 'wantRecording' }] } },
             starting: {
               tags: 'starting',
               invoke: {
                 id: 'startRecord',
                 src: 'startRecord',
                 input: ({ context }) => ({ producerId: context.producerId ?? '' }),
-                onDone: {
-                  target: 'recording',
-                  actions: [
-                    assign({ recordingId: ({ event }) => event.output.recordingId }),
-                    emit(({ event }) => ({ type: 'recordingStarted', recordingId: event.output.recordingId }) as const),
-                  ],
-                },
-                onError: { target: 'failed', actions: assign({ recordingError: ({ event }) => toErrorInfo(event.error) }) },
+                onDone: [
+                  // stopRecord() was called meanwhile: stop what just started.
+                  { guard: 'recordingUnwanted', target: 'stopping', actions: [
+                      assign({ recordingId: ({ event }) => event.output.recordingId, recordingPath: ({ event }) => event.output.path }),
+                      emit(({ event }) => ({ type: 'recordingStarted', recordingId: event.output.recordingId }) as const),
+                    ] },
+                  { target: 'recording', actions: [
+                      assign({ recordingId: ({ event }) => event.output.recordingId, recordingPath: ({ event }) => event.output.path }),
+                      emit(({ event }) => ({ type: 'recordingStarted', recordingId: event.output.recordingId }) as const),
+                    ] },
+                ],
+                onError: { target: 'failed', actions: assign({ recordingWanted: false, recordingError: ({ event }) => toErrorInfo(event.error) }) },
               },
-              on: { suspend: { target: 'suspended', actions: assign({ recordingId: undefined, recordingError: connectionLost }) } },
+              on: { stopRecord: { actions: 'unwantRecording' } },
             },
-            recording: {
-              tags: 'recording',
-              on: {
-                // stopRecord() answers with the recording it stops, never an earlier one.
-                stopRecord: { target: 'stopping', actions: assign({ recordingError: undefined, lastRecording: undefined }) },
-                suspend: { target: 'suspended', actions: assign({ recordingId: undefined }) },
-              },
+            recording: { tags: 'recording', on: { stopRecord: { target: 'stopping', actions: 'unwantRecording' } } },
+            // Wanted, not running: the connection was lost while recording (the server finalized that
+            // segment), or startRecord() came before the track was produced. Starts once produced.
+            suspended: {
+              tags: 'suspended',
+              always: { guard: 'isProduced', target: 'starting' },
+              // Nothing runs on the server: stopping is only forgetting the intent.
+              on: { stopRecord: { target: 'idle', actions: assign({ recordingWanted: false }) } },
             },
-            // The connection was lost while recording (the server finalized that segment): once the
-            // track is produced again, recording starts again, in a new segment.
-            suspended: { tags: 'suspended', always: { guard: 'isProduced', target: 'starting' } },
             stopping: {
               tags: 'stopping',
               invoke: {
                 id: 'stopRecord',
                 src: 'stopRecord',
                 input: ({ context }) => ({ producerId: context.producerId ?? '' }),
-                onDone: {
-                  target: 'idle',
-                  actions: [
-                    assign({ recordingId: undefined, lastRecording: ({ event }) => event.output }),
-                    emit(({ event }) => ({ type: 'recordingStopped', recording: event.output, error: undefined }) as const),
-                  ],
-                },
+                onDone: [
+                  // startRecord() was called meanwhile: start a new recording once this one is done.
+                  { guard: 'recordingWanted', target: 'starting', actions: [
+                      assign({ recordingId: undefined, recordingPath: undefined, lastRecording: ({ event }) => event.output }),
+                      emit(({ event }) => ({ type: 'recordingStopped', recording: event.output, error: undefined }) as const),
+                    ] },
+                  { target: 'idle', actions: [
+                      assign({ recordingId: undefined, recordingPath: undefined, lastRecording: ({ event }) => event.output }),
+                      emit(({ event }) => ({ type: 'recordingStopped', recording: event.output, error: undefined }) as const),
+                    ] },
+                ],
                 onError: {
                   target: 'failed',
                   actions: [
-                    assign({ recordingId: undefined, recordingError: ({ event }) => toErrorInfo(event.error) }),
+                    assign({ recordingId: undefined, recordingWanted: false, recordingError: ({ event }) => toErrorInfo(event.error) }),
                     emit(({ context }) => ({ type: 'recordingStopped', recording: undefined, error: context.recordingError }) as const),
                   ],
                 },
               },
-              // The server finalized the recording with its producer, but its answer is lost.
-              on: { suspend: { target: 'idle', actions: assign({ recordingId: undefined, recordingError: connectionLost }) } },
+              on: { startRecord: { actions: 'wantRecording' } },
             },
-            failed: { tags: 'failed', on: { startRecord: { guard: 'isProduced', target: 'starting', actions: assign({ recordingError: undefined }) } } },
+            // Only while produced (a lost connection makes it idle).
+            failed: { tags: 'failed', on: { startRecord: { target: 'starting', actions: 'wantRecording' } } },
           },
         },
         // What is sent: `replaceTrack` makes the new track the one produced from now on (after a

@@ -41,6 +41,8 @@ export class MediaDevice {
   readonly #transports = new Map<Direction, Transport>();
   readonly #pendingConnect = new Map<Direction, PendingConnect>();
   readonly #producers = new Map<string, Producer>();
+  /** The appData objects of productions asked paused (the transport's `produce` event hands back the same object). */
+  readonly #producedPaused = new WeakSet<object>();
   readonly #consumers = new Map<string, Consumer>();
 
   constructor(request: Requester, createDevice: () => Device = () => new Device(), ice: IceOptions = {}) {
@@ -91,7 +93,9 @@ export class MediaDevice {
     });
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        this.#request('produce', { transportId: transport.id, kind, rtpParameters: fromMediasoupClient.rtpParameters(rtpParameters), appData })
+        // A track produced paused is paused on the server from its first moment: nothing reaches a consumer.
+        const paused = this.#producedPaused.has(appData);
+        this.#request('produce', { transportId: transport.id, kind, rtpParameters: fromMediasoupClient.rtpParameters(rtpParameters), appData, ...(paused && { paused }) })
           .then(({ producerId }) => callback({ id: producerId }))
           .catch(errback);
       });
@@ -150,35 +154,55 @@ export class MediaDevice {
     if (!transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'no send transport');
     if (options.track.readyState === 'ended') throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the track has ended');
     let producer: Producer;
+    const appData = { ...options.appData };
+    if (options.paused) this.#producedPaused.add(appData);
     try {
-      // stopTracks: false — the track belongs to the page, and is produced again after a reconnect.
       const encodings = sendEncodings(options.track, options.send);
-      producer = await transport.produce({ track: options.track, stopTracks: false, appData: options.appData, ...(encodings && { encodings }) });
+      producer = await transport.produce({
+        track: options.track,
+        // The track belongs to the page (and is produced again after a reconnect): never stopped, never disabled.
+        stopTracks: false,
+        disableTrackOnPause: false,
+        // A paused producer's transceiver is inactive: not one RTP packet (a disabled track would still send black frames or silence).
+        zeroRtpOnPause: true,
+        // Produced paused: the sender drops its track before anything is negotiated, so not one packet leaves before the pause below.
+        ...(options.paused && { onRtpSender: (sender: RTCRtpSender) => void sender.replaceTrack(null).catch(() => undefined) }),
+        appData,
+        ...(encodings && { encodings }),
+      });
     } catch (error) {
       throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
     }
     this.#producers.set(producer.id, producer);
-    if (options.paused) {
-      producer.pause();
-      await this.#request('pauseProducer', { producerId: producer.id });
-    }
+    // Its transceiver goes inactive; the sender gets its track back when it is resumed (startSending).
+    if (options.paused) producer.pause();
     return producer.id;
   }
 
-  async pauseProducer(producerId: string): Promise<void> {
-    const producer = this.#producers.get(producerId);
-    producer?.pause();
-    try {
-      await this.#request('pauseProducer', { producerId });
-    } catch (error) {
-      producer?.resume();
-      throw error;
-    }
+  /** Stops the local producer's packets at once (its transceiver goes inactive); the server is told apart. */
+  stopSending(producerId: string | undefined): void {
+    const producer = producerId === undefined ? undefined : this.#producers.get(producerId);
+    if (producer && !producer.closed && !producer.paused) producer.pause();
   }
 
+  /** The local producer sends again (once the server's producer is live). */
+  startSending(producerId: string | undefined): void {
+    const producer = producerId === undefined ? undefined : this.#producers.get(producerId);
+    if (!producer || producer.closed || !producer.paused) return;
+    // Produced paused, its sender has had no track (see produce): it gets it back before the transceiver sends again.
+    const sender = producer.rtpSender;
+    if (sender && producer.track && sender.track !== producer.track) void sender.replaceTrack(producer.track).catch(() => undefined);
+    producer.resume();
+  }
+
+  /** Asks the server to pause its producer (the local one stopped sending already: `stopSending`). */
+  async pauseProducer(producerId: string): Promise<void> {
+    await this.#request('pauseProducer', { producerId });
+  }
+
+  /** Asks the server to resume its producer (the local one sends again after: `startSending`). */
   async resumeProducer(producerId: string): Promise<void> {
     await this.#request('resumeProducer', { producerId });
-    this.#producers.get(producerId)?.resume();
   }
 
   /** Sends `track` instead on the local producer: the server's producer, and every consumer of it, stay. */

@@ -1,4 +1,4 @@
-import { producerState, recordingState, sourceState, type ProducerSnapshot, type ProducerState, type Recording } from '../../machines/producerMachine.js';
+import { producerState, recordingState, sourceState, type ProducerSnapshot, type ProducerState, type Recording, type RecordingState } from '../../machines/producerMachine.js';
 import type { ProducerRef } from '../../machines/clientMachine.js';
 import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
@@ -7,6 +7,11 @@ import { TrackManager } from './TrackManager.js';
 import { untilSnapshot } from './untilSnapshot.js';
 
 export type { ProducerState };
+
+/** Where a pause/resume intent is applied (or the producer ended). */
+const settledMedia: readonly ProducerState[] = ['live', 'paused', 'closing', 'closed'];
+/** Where a recording rests: no request in flight, nothing waiting for the producer. */
+const restingRecording: readonly RecordingState[] = ['idle', 'failed', 'recording'];
 
 type ProducerCommand = { type: 'pause' } | { type: 'resume' } | { type: 'startRecord' } | { type: 'stopRecord' } | { type: 'replaceTrack'; track: unknown };
 
@@ -127,7 +132,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     return this.current === 'closed';
   }
 
-  /** Paused by `pause()` (or produced paused); kept across a reconnect. */
+  /** The page's last word: true from a `pause()` call on (also while reconnecting), false from a `resume()` call on (or produced paused); kept across a reconnect. */
   get paused(): boolean {
     return this.#ref.getSnapshot().context.paused;
   }
@@ -139,25 +144,42 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
   }
 
   /**
-   * Pauses sending; resolves once the server paused its producer. Resolves at once if paused.
-   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when not `live` (e.g. `waiting`
-   * while reconnecting, or resuming); `PRODUCER_CLOSED` when closed, before or meanwhile;
-   * `CONNECTION_CLOSED` when the connection drops before the answer; `TIMEOUT` after
-   * `requestTimeout`; `SERVER_ERROR` (or the server's own code) when the server fails.
+   * Pauses sending: the browser stops sending this track at once (not one packet leaves after the
+   * call, whatever the connection is doing) and `paused` is true at once; resolves once the server
+   * paused its producer. Called while reconnecting (or while another pause/resume is in flight) it is
+   * kept as the intent and applied once produced again: the track is then produced paused. The last
+   * call wins: a pause superseded by a later `resume()` resolves when that one is applied.
+   * Resolves at once if paused.
+   * @throws {@link MediaInfraError} (as a rejection) `PRODUCER_CLOSED` when closed, before or
+   * meanwhile; the server's refusal (`SERVER_ERROR` or its own code, `TIMEOUT` after
+   * `requestTimeout`): the producer then sends again and `paused` is false.
    */
   pause(): Promise<void> {
-    return this.command({ type: 'pause' }, 'pausing', 'paused');
+    return this.#intent({ type: 'pause' }, 'paused');
   }
 
   /**
-   * Resumes sending; resolves once the server resumed its producer. Resolves at once if live.
-   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when not `paused` (e.g.
-   * `waiting` while reconnecting, or pausing); `PRODUCER_CLOSED` when closed, before or meanwhile;
-   * `CONNECTION_CLOSED` when the connection drops before the answer; `TIMEOUT` after
-   * `requestTimeout`; `SERVER_ERROR` (or the server's own code) when the server fails.
+   * Resumes sending; resolves once the server resumed its producer (the browser sends again then).
+   * Called while reconnecting (or while another pause/resume is in flight) it is kept as the intent
+   * and applied once produced again; the last call wins. Resolves at once if live.
+   * @throws {@link MediaInfraError} (as a rejection) `PRODUCER_CLOSED` when closed, before or
+   * meanwhile; the server's refusal (`SERVER_ERROR` or its own code, `TIMEOUT` after
+   * `requestTimeout`): the producer then stays paused.
    */
   resume(): Promise<void> {
-    return this.command({ type: 'resume' }, 'resuming', 'live');
+    return this.#intent({ type: 'resume' }, 'live');
+  }
+
+  /** Records a pause/resume intent and awaits the state where it settles: `done`, or the other one (superseded or refused). */
+  async #intent(command: { type: 'pause' | 'resume' }, done: 'paused' | 'live'): Promise<void> {
+    const snapshot = this.#ref.getSnapshot();
+    const state = producerState(snapshot);
+    if (this.isEnded(state)) throw this.closedError();
+    if (state === done && snapshot.context.paused === (done === 'paused')) return;
+    const end = await this.run(command, (s) => settledMedia.includes(producerState(s)));
+    if (this.isEnded(producerState(end))) throw this.closedError();
+    // Superseded by a later call: resolved with it. Refused by the server: its reason.
+    if (producerState(end) !== done && end.context.error) throw MediaInfraError.fromInfo(end.context.error, ErrorCode.SERVER_ERROR);
   }
 
   /**
@@ -171,38 +193,58 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
   }
 
   /**
-   * Starts recording this track on the server; resolves once the recording runs.
-   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when not produced (`waiting`,
-   * `producing`) or a recording is already running or stopping; `PRODUCER_CLOSED` when closed,
-   * before or meanwhile; `UNSUPPORTED_CODEC` when the server cannot record this track's codec;
+   * Starts recording this track on the server; resolves once the recording runs, and `recording`
+   * is true at once. Called while reconnecting (or before the track is first produced, or while a
+   * stopRecord() is in flight) it is kept as the intent and applied once produced; called while
+   * another startRecord() is in flight it resolves with that one.
+   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when a recording is already
+   * running, or a later stopRecord() came before it started; `PRODUCER_CLOSED` when closed, before
+   * or meanwhile; `UNSUPPORTED_CODEC` when the server cannot record this track's codec;
    * `SERVER_ERROR` when the recorder fails (ffmpeg missing or crashing: the reason is in the
-   * message); `CONNECTION_CLOSED` when the connection drops first (the recording then starts again by
-   * itself once produced again); `TIMEOUT` after `recordingTimeout`.
+   * message); `TIMEOUT` after `recordingTimeout`.
    */
   async startRecord(): Promise<void> {
-    this.check({ type: 'startRecord' });
-    const end = await this.run({ type: 'startRecord' }, (s) => recordingState(s) !== 'starting');
-    if (this.isEnded(producerState(end))) throw this.closedError();
-    if (recordingState(end) !== 'recording') throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
+    const state = this.#recordingCall('startRecord', ['idle', 'failed', 'stopping'], ['starting', 'suspended']);
+    const end = await this.#settledRecording(state, { type: 'startRecord' });
+    if (recordingState(end) !== 'recording') {
+      throw MediaInfraError.fromInfo(end.context.recordingError ?? { code: ErrorCode.INVALID_STATE, message: 'stopRecord() was called before the recording started' }, ErrorCode.INVALID_STATE);
+    }
   }
 
   /**
    * Stops the recording; resolves with the finished recording's id and file path once the file is
-   * complete.
-   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when no recording is running;
-   * `PRODUCER_CLOSED` when closed, before or meanwhile; `SERVER_ERROR` when the file could not be
-   * finished (or no media arrived before it stopped: the recording ends `failed`);
-   * `CONNECTION_CLOSED` when the connection drops before the answer (the server finalizes the file
-   * anyway); `TIMEOUT` after `recordingTimeout`.
+   * complete. Called while reconnecting, no new segment starts: it resolves at once with the segment
+   * the server finalized when the connection was lost. Called while the recording is starting, it
+   * is stopped once started; while another stopRecord() is in flight, it resolves with that one.
+   * @throws {@link MediaInfraError} (as a rejection) `INVALID_STATE` when no recording is running
+   * or wanted (or none had run yet when it was called); `PRODUCER_CLOSED` when closed, before or
+   * meanwhile; `SERVER_ERROR` when the file could not be finished (or no media arrived before it
+   * stopped: the recording ends `failed`); `TIMEOUT` after `recordingTimeout`.
    */
   async stopRecord(): Promise<Recording> {
-    this.check({ type: 'stopRecord' });
-    const end = await this.run({ type: 'stopRecord' }, (s) => recordingState(s) !== 'stopping');
+    const state = this.#recordingCall('stopRecord', ['recording', 'starting', 'suspended'], ['stopping']);
+    const end = await this.#settledRecording(state, { type: 'stopRecord' });
+    const recording = end.context.lastRecording;
+    if (!recording) throw MediaInfraError.fromInfo(end.context.recordingError ?? { code: ErrorCode.INVALID_STATE, message: 'no recording had run' }, ErrorCode.INVALID_STATE);
+    return recording;
+  }
+
+  /** Checks a recording call: `send` the states where it is a new intent, `join` those where one like it is in flight. */
+  #recordingCall(name: 'startRecord' | 'stopRecord', send: RecordingState[], join: RecordingState[]): 'send' | 'join' {
+    const snapshot = this.#ref.getSnapshot();
+    if (this.isEnded(producerState(snapshot))) throw this.closedError();
+    const state = recordingState(snapshot);
+    if (send.includes(state)) return 'send';
+    if (join.includes(state)) return 'join';
+    throw new MediaInfraError(ErrorCode.INVALID_STATE, `cannot ${name} a producer whose recording is ${state}`);
+  }
+
+  /** The first snapshot where the recording rests (nothing in flight, nothing waiting for the producer), or it closed. */
+  async #settledRecording(call: 'send' | 'join', command: { type: 'startRecord' | 'stopRecord' }): Promise<ProducerSnapshot> {
+    const settled = (s: ProducerSnapshot) => restingRecording.includes(recordingState(s));
+    const end = call === 'send' ? await this.run(command, settled) : await untilSnapshot(this.#ref, (s) => producerState(s) === 'closed' || settled(s));
     if (this.isEnded(producerState(end))) throw this.closedError();
-    if (recordingState(end) !== 'idle' || !end.context.lastRecording) {
-      throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.SERVER_ERROR);
-    }
-    return end.context.lastRecording;
+    return end;
   }
 
   /**

@@ -142,6 +142,8 @@ const producerLogic = producerMachine.provide({
   },
   actions: {
     releaseProducer: ({ system }, params) => servicesOf(system).device.releaseProducer(params.producerId),
+    stopSending: ({ system }, params) => servicesOf(system).device.stopSending(params.producerId),
+    startSending: ({ system }, params) => servicesOf(system).device.startSending(params.producerId),
   },
 });
 

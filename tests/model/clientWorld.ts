@@ -179,7 +179,7 @@ export function describeRequest(method: string, data: any, transports: ReadonlyM
     case 'restartIce':
       return `${method} ${transports.get(data.transportId) ?? '?'}`;
     case 'produce':
-      return `produce ${data.kind} ${transports.get(data.transportId) ?? '?'}`;
+      return `produce ${data.kind} ${transports.get(data.transportId) ?? '?'}${data.paused ? ' paused' : ''}`;
     case 'pauseProducer':
     case 'resumeProducer':
     case 'closeProducer':

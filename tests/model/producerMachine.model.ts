@@ -2,7 +2,7 @@
 // real producer actor and MediaDevice, the scripted fake server answering. Checked at every step
 // by ProducerOracle: the manager's state, paused, recording and id, its events, the outcome of
 // every call, and the requests the server received.
-import type { EventObject } from 'xstate';
+import { assign, type EventObject } from 'xstate';
 import { producerMachine } from '../../machines/producerMachine.js';
 import type { ProduceManager } from '../../src/client/index.js';
 import { fakeTrack } from '../unit/support/fakeServer.js';
@@ -11,6 +11,8 @@ import { settle, type ModelSpec } from './modelHarness.js';
 import { ProducerOracle } from './producerOracle.js';
 import { actorErrors } from './samples.js';
 
+/** What the page calls on its ProduceManager. */
+const PAGE_CALLS = new Set(['pause', 'resume', 'startRecord', 'stopRecord']);
 const PRODUCER_METHODS = new Set(['produce', 'pauseProducer', 'resumeProducer', 'closeProducer', 'startRecord', 'stopRecord', 'leave']);
 const REQUESTS: Record<string, 'produce' | 'pauseProducer' | 'resumeProducer' | 'closeProducer' | 'startRecord' | 'stopRecord'> = {
   produce: 'produce',
@@ -57,13 +59,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     if (answer) {
       const method = REQUESTS[answer[2]!]!;
       if (answer[1] === 'error') return world.server.refuse(method);
-      world.server.answer(method);
-      // A paused track is produced paused: the server is asked to pause it as part of producing.
-      if (method === 'produce') {
-        await settle();
-        if (world.server.pending.some((r) => r.method === 'pauseProducer')) world.server.answer('pauseProducer');
-      }
-      return;
+      return world.server.answer(method);
     }
     switch (type) {
       case 'produce':
@@ -105,6 +101,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     client: world.client.state,
     produceTrack,
     manager: manager && { state: manager.state, paused: manager.paused, recording: manager.recording, id: manager.id, track: tracks.indexOf(manager.track) },
+    local: world.devices.sending,
     log: events.splice(0),
     server: world.requests(PRODUCER_METHODS),
     calls: calls.list(),
@@ -115,7 +112,11 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
 export const model: ModelSpec = {
   name: 'producerMachine',
   // For planning only: its reports to a parent and local side effects made harmless.
-  machine: producerMachine.provide({ actions: { releaseProducer: () => {}, reportClosed: () => {} } }),
+  // The page has the ProduceManager once the track was first produced (live: nothing can be asked
+  // before): planning marks that in appData, which nothing else of the graph reads.
+  machine: producerMachine.provide({
+    actions: { releaseProducer: () => {}, stopSending: () => {}, startSending: assign({ appData: { handed: true } }), reportClosed: () => {} },
+  }),
   input: { key: 'producer.1', track: {}, kind: 'video', appData: {}, paused: false, send: {} },
   samples: {
     'xstate.done.actor.produce': [{ type: 'xstate.done.actor.produce', output: { producerId: 'p1' } }],
@@ -135,12 +136,18 @@ export const model: ModelSpec = {
   },
   // Closing a producer the server never had asks the server nothing: there is no answer to give.
   // The page swaps a track once it has the manager: planned where it is produced.
-  realisable: (s, e) =>
-    (!/^xstate\.(done|error)\.actor\.closeProducer$/.test(e.type) && e.type !== 'replaceTrack') || s.context.producerId !== undefined,
+  realisable: (s, e) => {
+    // The page's calls need the manager.
+    if (PAGE_CALLS.has(e.type) && !s.context.appData.handed) return false;
+    return (!/^xstate\.(done|error)\.actor\.closeProducer$/.test(e.type) && e.type !== 'replaceTrack') || s.context.producerId !== undefined;
+  },
   serialize: (s) =>
     JSON.stringify({
       value: s.value,
+      handed: s.context.appData.handed === true,
       paused: s.context.paused,
+      serverPaused: s.context.serverPaused,
+      recordingWanted: s.context.recordingWanted,
       producerId: s.context.producerId,
       recordingId: s.context.recordingId,
       lastRecording: s.context.lastRecording?.id,

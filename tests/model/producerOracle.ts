@@ -9,6 +9,9 @@
 //   done.X / error.X   the server answers / refuses the request X
 //   producerClosed / recordingEnded   the server's notifications
 //   replaceTrack  the page gives a new track; done.replaceTrack / error.…: the browser's track swap
+// The page's pause/resume and startRecord/stopRecord are intents (README "Calls while
+// reconnecting"): taken at once in every state, the last one winning, applied to the server once
+// the track is produced; a pause stops the local producer's packets at once.
 import type { EventObject } from 'xstate';
 import type { Oracle } from './modelHarness.js';
 
@@ -23,12 +26,23 @@ const ACTIVE: ReadonlySet<Media> = new Set(['waiting', 'producing', ...SENT]);
 
 export class ProducerOracle implements Oracle {
   media: Media = 'waiting';
-  /** What the page asked for last: pause() / resume() that the server accepted. */
+  /** The page's last word: pause() / resume() (or a refusal that undid it). */
   paused = false;
+  /** What the server's producer is. */
+  serverPaused = false;
+  /** The last refusal of a pause/resume, until the next call. */
+  mediaError: string | undefined;
   recording: Recording = 'idle';
+  /** The page's last word: startRecord() / stopRecord(). */
+  recordingWanted = false;
+  /** The running segment (its id), and the last finished recording a stopRecord() answers with. */
+  segment: string | undefined;
+  lastRecording: string | undefined;
+  recordingError: string | undefined;
   link: Link = 'connecting';
   /** The server's id of this producer while produced (kept once closed, as `id` is). */
   serverId: string | undefined;
+  produced = false;
   issued = 0;
   recordings = 0;
   /** produceTrack() hands the ProduceManager over once produced. */
@@ -55,6 +69,8 @@ export class ProducerOracle implements Oracle {
             track: this.track,
           }
         : undefined,
+      // The local producer: it sends only while live (a pause stops it at once, a resume once the server resumed).
+      local: this.produced && ACTIVE.has(this.media) ? (this.media === 'live' ? 'sending' : 'paused') : 'none',
       log: this.#log.splice(0),
       server: this.#server.splice(0),
       calls: this.#calls.map((c) => `${c.name}:${c.outcome}`),
@@ -69,23 +85,22 @@ export class ProducerOracle implements Oracle {
         this.link = 'connected';
         this.producedWith = this.track;
         this.#to('producing');
-        this.#server.push('produce video send');
+        // Produced as the page wants it now: paused from its first moment.
+        this.serverPaused = this.paused;
+        this.#server.push(`produce video send${this.paused ? ' paused' : ''}`);
         return true;
       case 'xstate.done.actor.produce': {
         if (this.media !== 'producing') return false;
         this.serverId = `p${++this.issued}`;
-        // A track paused before is produced paused: the server is told at once.
-        if (this.paused) this.#server.push(`pauseProducer ${this.serverId}`);
-        this.#to(this.paused ? 'paused' : 'live');
+        this.produced = true;
+        // The state the production settles in comes before the page is told (or handed the manager).
+        this.#settleMedia();
         if (this.handed) this.#emit(`produced:${this.serverId}`);
         else [this.handed, this.produceTrack] = [true, 'ok'];
         // A swap asked for before: done already if this production sent the new track, made now if not.
         if (this.source === 'pending') this.#swap();
-        // A recording cut by a lost connection goes on in a new segment.
-        if (this.recording === 'suspended') {
-          this.recording = 'starting';
-          this.#server.push(`startRecord ${this.serverId}`);
-        }
+        // A recording wanted while the track was not produced starts now.
+        if (this.recording === 'suspended') this.#startRecording();
         return true;
       }
       case 'xstate.error.actor.produce':
@@ -120,27 +135,26 @@ export class ProducerOracle implements Oracle {
         return true;
       case 'xstate.done.actor.pauseProducer':
         if (this.media !== 'pausing') return false;
-        this.paused = true;
-        this.#to('paused');
+        this.serverPaused = true;
+        this.#settleMedia();
         this.#emit('paused');
-        this.#settle('pause', 'ok');
         return true;
       case 'xstate.error.actor.pauseProducer':
         if (this.media !== 'pausing') return false;
-        this.#to('live');
-        this.#settle('pause', 'SERVER_ERROR');
+        // Refused: the intent falls back to what the server has.
+        [this.paused, this.mediaError] = [false, 'SERVER_ERROR'];
+        this.#settleMedia();
         return true;
       case 'xstate.done.actor.resumeProducer':
         if (this.media !== 'resuming') return false;
-        this.paused = false;
-        this.#to('live');
+        this.serverPaused = false;
+        this.#settleMedia();
         this.#emit('resumed');
-        this.#settle('resume', 'ok');
         return true;
       case 'xstate.error.actor.resumeProducer':
         if (this.media !== 'resuming') return false;
-        this.#to('paused');
-        this.#settle('resume', 'SERVER_ERROR');
+        [this.paused, this.mediaError] = [true, 'SERVER_ERROR'];
+        this.#settleMedia();
         return true;
       case 'close':
         if (this.media === 'closed') return false;
@@ -159,36 +173,39 @@ export class ProducerOracle implements Oracle {
         this.#close(undefined);
         return true;
       case 'startRecord':
+      case 'stopRecord':
         if (!this.handed) return false;
-        this.#startRecord();
+        if (e.type === 'startRecord') this.#startRecord();
+        else this.#stopRecord();
         return true;
       case 'xstate.done.actor.startRecord':
         if (this.recording !== 'starting' || !ACTIVE.has(this.media)) return false;
-        this.recording = 'recording';
-        this.recordings++;
+        this.segment = `r${++this.recordings}`;
         this.#emit('recording:true');
-        this.#settle('startRecord', 'ok');
+        // stopRecord() was called meanwhile: what just started is stopped.
+        if (!this.recordingWanted) this.#stopRecording();
+        else this.recording = 'recording';
+        this.#settleRecording();
         return true;
       case 'xstate.error.actor.startRecord':
         if (this.recording !== 'starting' || !ACTIVE.has(this.media)) return false;
-        this.recording = 'failed';
-        this.#settle('startRecord', 'SERVER_ERROR');
-        return true;
-      case 'stopRecord':
-        if (!this.handed) return false;
-        this.#stopRecord();
+        [this.recording, this.recordingWanted, this.recordingError] = ['failed', false, 'SERVER_ERROR'];
+        this.#settleRecording();
         return true;
       case 'xstate.done.actor.stopRecord':
         if (this.recording !== 'stopping' || !ACTIVE.has(this.media)) return false;
-        this.recording = 'idle';
-        this.#emit('recording:false', `recordingended:r${this.recordings}`);
-        this.#settle('stopRecord', `ok:r${this.recordings}`);
+        [this.lastRecording, this.segment] = [this.segment, undefined];
+        this.#emit('recording:false', `recordingended:${this.lastRecording}`);
+        // startRecord() was called meanwhile: a new recording starts.
+        if (this.recordingWanted) this.#startRecording();
+        else this.recording = 'idle';
+        this.#settleRecording();
         return true;
       case 'xstate.error.actor.stopRecord':
         if (this.recording !== 'stopping' || !ACTIVE.has(this.media)) return false;
-        this.recording = 'failed';
+        [this.recording, this.recordingWanted, this.recordingError, this.segment] = ['failed', false, 'SERVER_ERROR', undefined];
         this.#emit('recording:false');
-        this.#settle('stopRecord', 'SERVER_ERROR');
+        this.#settleRecording();
         return true;
       case 'replaceTrack':
         if (!this.handed) return false;
@@ -226,10 +243,6 @@ export class ProducerOracle implements Oracle {
     if (this.handed) this.#log.push(...events);
   }
 
-  #settle(name: string, outcome: string): void {
-    for (const call of this.#calls) if (call.name === name && call.outcome === 'pending') call.outcome = outcome;
-  }
-
   #settleAll(outcome: (name: string) => string): void {
     for (const call of this.#calls) if (call.outcome === 'pending') call.outcome = outcome(call.name);
   }
@@ -242,7 +255,7 @@ export class ProducerOracle implements Oracle {
     if (!this.handed) this.produceTrack = this.link === 'closed' ? 'CLIENT_CLOSED' : (error ?? 'PRODUCER_CLOSED');
   }
 
-  /** The connection is lost: the server's producer is gone; the track waits for the next one. */
+  /** The connection is lost: the server's producer is gone; the track waits for the next one, intents kept. */
   #lost(): void {
     if (this.media === 'closing') {
       // closeProducer was in flight: its answer will never come, the producer is closed all the same
@@ -252,12 +265,29 @@ export class ProducerOracle implements Oracle {
     if (!ACTIVE.has(this.media)) return;
     // A track swap waits for the next production, which sends the new track.
     if (this.source === 'replacing') this.source = 'pending';
-    // README.md "Staying connected": a call in flight when the socket drops rejects with CONNECTION_CLOSED.
-    for (const call of this.#calls) if (call.outcome === 'pending' && call.name !== 'replaceTrack') call.outcome = 'CONNECTION_CLOSED';
-    this.serverId = undefined;
+    [this.serverId, this.produced] = [undefined, false];
     this.#to('waiting');
-    if (this.recording === 'starting' || this.recording === 'recording') this.recording = 'suspended';
-    else this.recording = 'idle';
+    // The server finalized the running segment (if any): that is the last recording now.
+    if (this.segment) [this.lastRecording, this.segment] = [this.segment, undefined];
+    this.recording = this.recordingWanted ? 'suspended' : 'idle';
+    this.#settleRecording();
+  }
+
+  /** The intent applied where the server differs; once it matches, the pending pause/resume calls settle. */
+  #settleMedia(): void {
+    if (this.paused && !this.serverPaused) {
+      this.#to('pausing');
+      this.#server.push(`pauseProducer ${this.serverId}`);
+    } else if (!this.paused && this.serverPaused) {
+      this.#to('resuming');
+      this.#server.push(`resumeProducer ${this.serverId}`);
+    } else {
+      this.#to(this.paused ? 'paused' : 'live');
+      const done = this.paused ? 'pause' : 'resume';
+      for (const call of this.#calls) {
+        if ((call.name === 'pause' || call.name === 'resume') && call.outcome === 'pending') call.outcome = call.name === done || !this.mediaError ? 'ok' : this.mediaError;
+      }
+    }
   }
 
   /** The local producer exists: it is swapped to the newest track, at once when it sends that one already. */
@@ -272,43 +302,72 @@ export class ProducerOracle implements Oracle {
   }
 
   #pauseOrResume(command: 'pause' | 'resume'): void {
-    const from = command === 'pause' ? 'live' : 'paused';
-    const done = command === 'pause' ? 'paused' : 'live';
+    const wantPaused = command === 'pause';
     if (!ACTIVE.has(this.media)) return void this.#calls.push({ name: command, outcome: 'PRODUCER_CLOSED' });
-    if (this.media === done) return void this.#calls.push({ name: command, outcome: 'ok' });
-    if (this.media !== from) return void this.#calls.push({ name: command, outcome: 'INVALID_STATE' });
+    if (this.media === (wantPaused ? 'paused' : 'live') && this.paused === wantPaused) return void this.#calls.push({ name: command, outcome: 'ok' });
     this.#calls.push({ name: command, outcome: 'pending' });
-    this.#to(command === 'pause' ? 'pausing' : 'resuming');
-    this.#server.push(`${command}Producer ${this.serverId}`);
+    [this.paused, this.mediaError] = [wantPaused, undefined];
+    if (this.media === 'live' || this.media === 'paused') this.#settleMedia();
   }
 
-  #startRecord(): void {
-    if (!ACTIVE.has(this.media)) return void this.#calls.push({ name: 'startRecord', outcome: 'PRODUCER_CLOSED' });
-    if ((this.recording !== 'idle' && this.recording !== 'failed') || this.serverId === undefined) {
-      return void this.#calls.push({ name: 'startRecord', outcome: 'INVALID_STATE' });
-    }
-    this.#calls.push({ name: 'startRecord', outcome: 'pending' });
+  #startRecording(): void {
     this.recording = 'starting';
     this.#server.push(`startRecord ${this.serverId}`);
   }
 
-  #stopRecord(): void {
-    if (!ACTIVE.has(this.media)) return void this.#calls.push({ name: 'stopRecord', outcome: 'PRODUCER_CLOSED' });
-    if (this.recording !== 'recording') return void this.#calls.push({ name: 'stopRecord', outcome: 'INVALID_STATE' });
-    this.#calls.push({ name: 'stopRecord', outcome: 'pending' });
+  #stopRecording(): void {
     this.recording = 'stopping';
     this.#server.push(`stopRecord ${this.serverId}`);
   }
 
+  #startRecord(): void {
+    if (!ACTIVE.has(this.media)) return void this.#calls.push({ name: 'startRecord', outcome: 'PRODUCER_CLOSED' });
+    if (this.recording === 'recording') return void this.#calls.push({ name: 'startRecord', outcome: 'INVALID_STATE' });
+    this.#calls.push({ name: 'startRecord', outcome: 'pending' });
+    // In flight already (or waiting for the producer): this call waits with it.
+    if (this.recording === 'starting' || this.recording === 'suspended') return;
+    [this.recordingWanted, this.recordingError, this.lastRecording] = [true, undefined, undefined];
+    if (this.recording === 'stopping') return;
+    if (this.produced) this.#startRecording();
+    else this.recording = 'suspended';
+  }
+
+  #stopRecord(): void {
+    if (!ACTIVE.has(this.media)) return void this.#calls.push({ name: 'stopRecord', outcome: 'PRODUCER_CLOSED' });
+    if (this.recording === 'idle' || this.recording === 'failed') return void this.#calls.push({ name: 'stopRecord', outcome: 'INVALID_STATE' });
+    this.#calls.push({ name: 'stopRecord', outcome: 'pending' });
+    if (this.recording === 'stopping') return;
+    if (this.recording === 'suspended') {
+      // Nothing runs on the server: the intent is dropped; the answer is the segment the lost connection ended, if any.
+      [this.recording, this.recordingWanted] = ['idle', false];
+      this.#settleRecording();
+      return;
+    }
+    [this.recordingWanted, this.recordingError, this.lastRecording] = [false, undefined, undefined];
+    if (this.recording === 'recording') this.#stopRecording();
+  }
+
+  /** Once the recording rests (nothing in flight, nothing waiting for the producer), the pending recording calls settle. */
+  #settleRecording(): void {
+    if (this.recording === 'starting' || this.recording === 'stopping' || this.recording === 'suspended') return;
+    for (const call of this.#calls) {
+      if (call.outcome !== 'pending') continue;
+      if (call.name === 'startRecord') call.outcome = this.recording === 'recording' ? 'ok' : (this.recordingError ?? 'INVALID_STATE');
+      if (call.name === 'stopRecord') call.outcome = this.lastRecording ? `ok:${this.lastRecording}` : (this.recordingError ?? 'INVALID_STATE');
+    }
+  }
+
   /** The server ended this track's recording by itself. */
   #recordingEnded(state: 'finished' | 'failed'): void {
-    const stopping = this.recording === 'stopping';
-    this.recording = state === 'failed' ? 'failed' : 'idle';
     this.#emit('recording:false');
-    if (state === 'finished') {
-      this.#emit(`recordingended:r${this.recordings}`);
+    this.recordingWanted = false;
+    if (state === 'failed') [this.recording, this.recordingError] = ['failed', 'SERVER_ERROR'];
+    else {
+      this.recording = 'idle';
+      this.lastRecording = `r${this.recordings}`;
+      this.#emit(`recordingended:${this.lastRecording}`);
     }
-    this.#settle('startRecord', 'SERVER_ERROR');
-    this.#settle('stopRecord', state === 'finished' && stopping ? `ok:r${this.recordings}` : 'SERVER_ERROR');
+    this.segment = undefined;
+    this.#settleRecording();
   }
 }

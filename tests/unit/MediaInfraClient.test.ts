@@ -364,8 +364,10 @@ describe('MediaInfraClient: reconnecting', () => {
     expect(server.sockets).toHaveLength(2);
     expect([mic.id, cam.id]).not.toEqual(oldIds);
     expect(cam.paused).toBe(true);
-    // the paused producer was produced again and paused on the new server producer
-    expect(server.requests.filter((r) => r.method === 'pauseProducer').map((r) => r.data.producerId)).toContain(cam.id);
+    // the paused producer was produced again paused: the server's producer is paused from its first moment
+    const produced = server.requests.filter((r) => r.method === 'produce');
+    expect(produced.map((r) => [r.data.kind, r.data.paused ?? false])).toEqual([['audio', false], ['video', false], ['audio', false], ['video', true]]);
+    expect(server.requests.filter((r) => r.method === 'pauseProducer')).toHaveLength(1);
     expect(consumers[0]!.state).toBe('closed');
     expect((await rejection(consumers[0]!.pause())).code).toBe('CONSUMER_CLOSED');
     expect(consumers[1]!.state).toBe('live');

@@ -66,7 +66,7 @@ describe("a client's log", () => {
     expect(text).toMatch(/^debug \[media-infra:device\] send transport connecting$/m);
     expect(text).toMatch(/^debug \[media-infra:client\] connecting → connected$/m);
     expect(text).toMatch(/^debug \[media-infra:client\] connected → reconnecting$/m);
-    expect(text).toMatch(/^debug \[media-infra:client\] reconnection attempt 1 of 3 in \d+ ms$/m);
+    expect(text).toMatch(/^debug \[media-infra:client\] reconnection attempt 1 of 3 to ws:\/\/media\.test\/v1\/ws in \d+ ms$/m);
     expect(text).toMatch(/^debug \[media-infra:client\] reconnecting → connected$/m);
     // What was sent and received stays out: capabilities, parameters, appData, the token.
     for (const secret of [TOKEN, encodeURIComponent(TOKEN), 'do-not-log', 'secretNote', 'mimeType', 'rtpCapabilities', 'fingerprint']) {

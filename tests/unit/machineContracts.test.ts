@@ -61,12 +61,14 @@ interface Node {
   type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
   tags: string[];
   states: Record<string, Node>;
+  always?: Array<{ guard?: unknown }>;
 }
 
 /** The tags of every configuration of states under `node` (a parallel node combines its regions'). */
 function tagSets(node: Node): Set<string>[] {
   const own = new Set(node.tags);
-  const children = Object.values(node.states).filter((child) => child.type !== 'history');
+  // A state left at once by an unguarded eventless transition is never a state the machine rests in.
+  const children = Object.values(node.states).filter((child) => child.type !== 'history' && !child.always?.some((t) => !t.guard));
   if (children.length === 0) return [own];
   if (node.type === 'parallel') {
     return children.reduce<Set<string>[]>(

@@ -23,7 +23,7 @@ function liveProducer() {
       startRecord: fromPromise(async () => ({ recordingId: 'r1' })),
       stopRecord: fromPromise(async () => ({ id: 'r1', path: '/r1' })),
     },
-    actions: { releaseProducer: () => {}, reportClosed: () => {} },
+    actions: { releaseProducer: () => {}, stopSending: () => {}, startSending: () => {}, reportClosed: () => {} },
   });
   const track = fakeTrack('video');
   const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'video', appData: {}, paused: false, send: {} } }).start();

@@ -41,30 +41,44 @@ describe('ConsumeManager', () => {
 });
 
 describe('ProduceManager', () => {
-  it('refuses commands that do not fit the state with INVALID_STATE', async () => {
+  it('takes pause and startRecord before the first production as intents; refuses only what cannot be (INVALID_STATE)', async () => {
     let finishProduce: (v: { producerId: string }) => void = () => {};
+    const produced: unknown[] = [];
     const machine = producerMachine.provide({
       actors: {
-        produce: fromPromise(() => new Promise<{ producerId: string }>((resolve) => (finishProduce = resolve))),
+        produce: fromPromise(({ input }: { input: { paused: boolean } }) => {
+          produced.push(input.paused);
+          return new Promise<{ producerId: string }>((resolve) => (finishProduce = resolve));
+        }),
         pauseProducer: fromPromise(async () => {}),
         resumeProducer: fromPromise(async () => {}),
         closeProducer: fromPromise(async () => {}),
-        startRecord: fromPromise(async () => ({ recordingId: 'r1' })),
+        startRecord: fromPromise(async () => ({ recordingId: 'r1', path: '/r1' })),
         stopRecord: fromPromise(async () => ({ id: 'r1', path: '/r1' })),
       },
-      actions: { releaseProducer: () => {}, reportClosed: () => {} },
+      actions: { releaseProducer: () => {}, stopSending: () => {}, startSending: () => {}, reportClosed: () => {} },
     });
     const track = fakeTrack('audio');
     const actor = createActor(machine, { input: { key: 'producer.1', track, kind: 'audio', appData: {}, paused: false, send: {} } }).start();
     const pm = new ProduceManager(actor);
     expect(pm.state).toBe('waiting');
-    await expect(pm.pause()).rejects.toMatchObject({ code: 'INVALID_STATE' });
-    await expect(pm.startRecord()).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    // Not refused: kept, and said at once.
+    const pausing = pm.pause();
+    const recording = pm.startRecord();
+    expect([pm.paused, pm.recording]).toEqual([true, true]);
+    await expect(pm.stopRecord().then(() => 'resolved', (e: { code: string }) => e.code)).resolves.toBe('INVALID_STATE');
+    expect(pm.recording).toBe(false);
+    await expect(recording).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    const recordingAgain = pm.startRecord();
     actor.send({ type: 'produce' });
     expect(pm.state).toBe('producing');
     finishProduce({ producerId: 'p1' });
-    await until(() => pm.state === 'live');
-    expect(pm.id).toBe('p1');
+    await pausing;
+    await recordingAgain;
+    // Produced paused, as the page asked while it waited.
+    expect(produced).toEqual([true]);
+    expect([pm.state, pm.paused, pm.recording, pm.id]).toEqual(['paused', true, true, 'p1']);
+    await expect(pm.startRecord()).rejects.toMatchObject({ code: 'INVALID_STATE' });
     // a track that ends closes the producer
     track.dispatchEvent(new Event('ended'));
     await until(() => pm.state === 'closed');

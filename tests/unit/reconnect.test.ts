@@ -179,17 +179,46 @@ describe('calls made while reconnecting', () => {
     return { ...started, pm, back: () => (server.mode = { accept: true }) };
   }
 
-  it('pause / resume / startRecord / stopRecord reject at once with INVALID_STATE (the producer is waiting)', async () => {
-    const { pm, back, client } = await outage();
+  it('pause / resume / startRecord / stopRecord are intents: kept at once, applied once produced again, the last one wins', async () => {
+    const { pm, back, client, server } = await outage();
+    server.handlers.startRecord = () => ({ recordingId: 'rec-1', path: '/recordings/rec-1.webm' });
     expect(pm.state).toBe('waiting');
-    for (const call of [() => pm.pause(), () => pm.resume(), () => pm.startRecord(), () => pm.stopRecord()]) {
-      expect((await rejection(call())).code).toBe('INVALID_STATE');
-    }
+    const outcomes: string[] = [];
+    const track = (name: string, call: Promise<unknown>) => call.then(() => outcomes.push(`${name}:ok`), (e: { code: string }) => outcomes.push(`${name}:${e.code}`));
+    const settled = [track('pause', pm.pause()), track('resume', pm.resume()), track('pause again', pm.pause()), track('startRecord', pm.startRecord())];
+    // Said at once, nothing settled yet: nothing can be applied before the reconnect.
+    expect([pm.paused, pm.recording]).toEqual([true, true]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(outcomes).toEqual([]);
+    const before = server.requests.length;
     back();
+    await Promise.all(settled);
+    expect(outcomes.sort()).toEqual(['pause again:ok', 'pause:ok', 'resume:ok', 'startRecord:ok']);
+    expect([client.state, pm.state, pm.paused, pm.recording]).toEqual(['connected', 'paused', true, true]);
+    // The last intent, applied once: produced paused (no pause or resume request), then recorded.
+    const sent = server.requests.slice(before).filter((r) => ['produce', 'pauseProducer', 'resumeProducer', 'startRecord'].includes(r.method));
+    expect(sent.map((r) => [r.method, r.data.paused ?? r.data.producerId])).toEqual([
+      ['produce', true],
+      ['startRecord', pm.id],
+    ]);
+  });
+
+  it('stopRecord() while reconnecting resolves at once with the segment the server finalized; no new segment starts', async () => {
+    const server = new FakeServer();
+    server.handlers.startRecord = () => ({ recordingId: 'rec-1', path: '/recordings/rec-1.webm' });
+    const { client } = tracked(startClient(server, { reconnect: { initialDelay: 1, maxDelay: 5, maxAttempts: 1_000, jitter: 0 } }));
+    const pm = await client.produceTrack(fakeTrack('video'));
+    await pm.startRecord();
+    server.mode = { unreachable: true };
+    server.current!.serverClose(1006);
+    await waitForState(client, 'reconnecting');
+    expect(pm.recording).toBe(true);
+    await expect(pm.stopRecord()).resolves.toEqual({ id: 'rec-1', path: '/recordings/rec-1.webm' });
+    expect(pm.recording).toBe(false);
+    server.mode = { accept: true };
     await waitForState(client, 'connected');
     await until(() => pm.state === 'live');
-    await pm.pause(); // and they work again once produced
-    expect(pm.paused).toBe(true);
+    expect(server.methods().filter((m) => m === 'startRecord')).toHaveLength(1);
   });
 
   it('close() is applied at once: resolved, and the track is not produced again', async () => {
@@ -213,18 +242,21 @@ describe('calls made while reconnecting', () => {
     expect(client.state).toBe('connected');
   });
 
-  it('a pause in flight when the socket drops rejects with CONNECTION_CLOSED, never hangs', async () => {
+  it('a pause in flight when the socket drops is kept: the track is produced paused after the reconnect, and the call resolves then', async () => {
     const server = new FakeServer();
     const { client } = tracked(startClient(server));
     const pm = await client.produceTrack(fakeTrack('audio'));
     server.handlers.pauseProducer = () => NO_ANSWER;
-    const pausing = pm.pause();
+    let outcome = 'pending';
+    const pausing = pm.pause().then(() => (outcome = 'ok'), (e: { code: string }) => (outcome = e.code));
     await until(() => server.methods().includes('pauseProducer'));
     server.current!.serverClose(1006);
-    expect((await rejection(pausing)).code).toBe('CONNECTION_CLOSED');
-    await waitForState(client, 'connected');
-    await until(() => pm.state === 'live');
-    expect(pm.paused).toBe(false);
+    await waitForState(client, 'reconnecting');
+    expect(outcome).toBe('pending');
+    await pausing;
+    expect(outcome).toBe('ok');
+    expect([client.state, pm.state, pm.paused]).toEqual(['connected', 'paused', true]);
+    expect(server.requests.filter((r) => r.method === 'produce').at(-1)!.data.paused).toBe(true);
   });
 
   it('close() while a pause and a startRecord are in flight: both reject with PRODUCER_CLOSED', async () => {
@@ -243,24 +275,24 @@ describe('calls made while reconnecting', () => {
     expect((await rejection(starting)).code).toBe('PRODUCER_CLOSED');
   });
 
-  it('a startRecord in flight when the socket drops rejects with CONNECTION_CLOSED (and records once produced again)', async () => {
+  it('a startRecord in flight when the socket drops resolves once it records again, after the reconnect', async () => {
     const server = new FakeServer();
     const { client } = tracked(startClient(server));
     const pm = await client.produceTrack(fakeTrack('video'));
     server.handlers.startRecord = () => NO_ANSWER;
     const starting = pm.startRecord();
     await until(() => server.methods().includes('startRecord'));
-    server.handlers.startRecord = () => ({ recordingId: 'rec-2' });
+    server.handlers.startRecord = () => ({ recordingId: 'rec-2', path: '/recordings/rec-2.webm' });
     server.current!.serverClose(1006);
-    expect((await rejection(starting)).code).toBe('CONNECTION_CLOSED');
-    await waitForState(client, 'connected');
-    await until(() => pm.state === 'live' && pm.recording, 2_000, 'live and recording');
+    await starting;
+    expect([client.state, pm.state, pm.recording]).toEqual(['connected', 'live', true]);
+    expect(server.requests.filter((r) => r.method === 'startRecord').map((r) => r.data.producerId).at(-1)).toBe(pm.id);
   });
 
-  it('a stopRecord in flight when the socket drops rejects with CONNECTION_CLOSED, never with an earlier recording', async () => {
+  it('a stopRecord in flight when the socket drops resolves with the recording the server finalized, never an earlier one', async () => {
     const server = new FakeServer();
     let n = 0;
-    server.handlers.startRecord = () => ({ recordingId: `rec-${++n}` });
+    server.handlers.startRecord = () => ({ recordingId: `rec-${++n}`, path: `/recordings/rec-${n}.webm` });
     server.handlers.stopRecord = () => ({ id: `rec-${n}`, path: `/recordings/rec-${n}.webm` });
     const { client } = tracked(startClient(server));
     const pm = await client.produceTrack(fakeTrack('video'));
@@ -271,11 +303,11 @@ describe('calls made while reconnecting', () => {
     const stopping = pm.stopRecord();
     await until(() => server.methods().filter((m) => m === 'stopRecord').length === 2);
     server.current!.serverClose(1006);
-    const outcome = await stopping.then((recording) => recording.id, (error: { code: string }) => error.code);
-    expect(outcome).toBe('CONNECTION_CLOSED');
+    await expect(stopping).resolves.toEqual({ id: 'rec-2', path: '/recordings/rec-2.webm' });
     // The server finalized that recording with its producer: it is not recorded again.
     await waitForState(client, 'connected');
     await until(() => pm.state === 'live');
     expect(pm.recording).toBe(false);
+    expect(server.methods().filter((m) => m === 'startRecord')).toHaveLength(2);
   });
 });
