@@ -12,7 +12,7 @@ import { CloseCode } from '../../src/protocol/codes.js';
 import { EXPIRED_GRACE_MS, hashToken, SessionLimitError } from '../../src/server/ma/sessions.js';
 import { INTERRUPTED_REASON, NODE_LOST_REASON, type RecordingStart } from '../../src/server/mr/recordingStore.js';
 import { StoreUnavailableError } from '../../src/server/store/errors.js';
-import { CONNECT_TIMEOUT_MS, MIGRATION_LOCK, PG_SCHEMA_VERSION } from '../../src/server/store/postgresDatabase.js';
+import { CONNECT_TIMEOUT_MS, MIGRATION_LOCK, numberTypes, PG_SCHEMA_VERSION } from '../../src/server/store/postgresDatabase.js';
 import { RetryingWrites } from '../../src/server/store/retryingWrites.js';
 import { openStores, type Stores } from '../../src/server/store/stores.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
@@ -105,7 +105,7 @@ const engines: Engine[] = [
           await client.connect();
           try {
             // BIGINT columns as numbers, as the store reads them (pg gives strings by default).
-            return (await client.query({ text: sql, types: { getTypeParser: (oid: number) => (oid === pg.types.builtins.INT8 ? Number : (v: string) => v) } })).rows as Record<string, unknown>[];
+            return (await client.query({ text: sql, types: numberTypes() })).rows as Record<string, unknown>[];
           } finally {
             await client.end();
           }

@@ -66,6 +66,13 @@ function storeError(err: unknown): unknown {
   return isUnavailable(err) ? new StoreUnavailableError(`the database is unavailable: ${(err as Error).message}`, { cause: err }) : err;
 }
 
+/** BIGINT (epoch ms, bytes, counts) as numbers, not pg's strings: all of them stay far below 2^53. */
+export function numberTypes(): pg.CustomTypesConfig {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, Number);
+  return types;
+}
+
 export class PgDatabase {
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -75,8 +82,7 @@ export class PgDatabase {
       connectionString: url.href,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       application_name: `media-infra ${nodeId}`,
-      // BIGINT (epoch ms, bytes, counts) as numbers: all of them stay far below 2^53.
-      types: { getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as never)) as never },
+      types: numberTypes(),
     };
     try {
       // Its own connection: waiting for other nodes' migrations is not "the database is down".

@@ -32,7 +32,10 @@ export async function openStores(config: StoresConfig, nodeId: string, logger: L
       engine: 'postgres',
       sessions,
       recordings: new PostgresRecordingStore(db, nodeId),
-      close: () => (closing ??= (sessions.close(), db.close())),
+      close: () => {
+        sessions.close();
+        return (closing ??= db.close());
+      },
     };
   }
   const db = openDatabase(config.databasePath);
