@@ -357,6 +357,13 @@ describe('a room across two nodes', () => {
     await n1.pipes.until(() => n1.pipes.consumers === 0, 'the pipe consumer released');
     expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
     expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
+
+    // A listener again: the producer is piped again (same id), over the same pair.
+    const b3 = await client(n2, 'room-k', 'erin');
+    await b3.listen();
+    const third = await b3.consumerOf(producerId);
+    await b3.until(() => b3.packets(third.ssrc) > 0, 'RTP at a listener after the release');
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
   });
 
   it('closes the pipes of a room when the room closes on either side', async () => {

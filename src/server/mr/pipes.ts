@@ -42,6 +42,8 @@ interface Piped {
   /** Shared with the room's registry: its `paused` is the origin's latest. */
   info: RemoteProducer;
   producer: Promise<ms.Producer | undefined>;
+  /** The origin made a pipe consumer for it: closing it here without the origin's say asks for that one's close. */
+  served: boolean;
   /** Local consumers of it now, and consumes on their way: it closes when both are zero. */
   consumers: number;
   pending: number;
@@ -120,7 +122,7 @@ export class RoomPipes {
   use(nodeId: string, info: RemoteProducer): { producer: Promise<ms.Producer | undefined>; done: () => void } {
     let piped = this.piped.get(info.producerId);
     if (!piped || piped.closed) {
-      const created: Piped = { nodeId, info, producer: Promise.resolve(undefined), consumers: 0, pending: 0, closed: false, syncing: Promise.resolve() };
+      const created: Piped = { nodeId, info, producer: Promise.resolve(undefined), served: false, consumers: 0, pending: 0, closed: false, syncing: Promise.resolve() };
       created.producer = this.createPipeProducer(created);
       this.piped.set(info.producerId, created);
       piped = created;
@@ -235,8 +237,9 @@ export class RoomPipes {
       const transport = await this.linked(nodeId);
       if (piped.closed) return undefined;
       const answer = read(PipedProducer, await this.cluster.request(nodeId, { type: RoomRequest.pipeConsume, roomId: this.roomId, producerId: info.producerId }));
+      piped.served = true;
       if (piped.closed) {
-        this.cluster.send(nodeId, { type: PIPE_RELEASE, roomId: this.roomId, producerId: info.producerId });
+        this.askRelease(piped);
         return undefined;
       }
       // The answer is the origin's state when it answered: its later events apply on top (syncPaused).
@@ -258,17 +261,26 @@ export class RoomPipes {
     } catch (err) {
       this.logger.warn({ producerId: info.producerId, from: nodeId, err: (err as Error).message }, 'piping a remote producer failed');
       this.closePiped(piped);
+      this.askRelease(piped);
       return undefined;
     }
   }
 
+  /** Nobody here uses it now (every use is done, so it is made or failed): close it, and its feed at the origin. */
   private releaseIfUnused(piped: Piped): void {
     if (piped.closed || piped.consumers > 0 || piped.pending > 0) return;
     this.closePiped(piped);
-    void piped.producer.then((producer) => {
-      // It was made: the origin's pipe consumer feeds it, ask for that to stop.
-      if (producer && this.links.has(piped.nodeId)) this.cluster.send(piped.nodeId, { type: PIPE_RELEASE, roomId: this.roomId, producerId: piped.info.producerId });
-    });
+    this.askRelease(piped);
+  }
+
+  /**
+   * Asks the origin to close the pipe consumer feeding `piped`. Sent at once, so it goes before the
+   * pipe.consume of a pipe producer made again for the same producer (the origin reads them in order).
+   */
+  private askRelease(piped: Piped): void {
+    if (!piped.served || !this.links.has(piped.nodeId)) return;
+    piped.served = false;
+    this.cluster.send(piped.nodeId, { type: PIPE_RELEASE, roomId: this.roomId, producerId: piped.info.producerId });
   }
 
   private closePiped(piped: Piped): void {
