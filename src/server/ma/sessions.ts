@@ -63,8 +63,17 @@ export function newSession(roomId: string, userId: string, ttlSeconds: number, n
   return { token, session };
 }
 
+/** A row of the Session table as both engines store it (times in epoch ms). */
+export interface SessionRow {
+  token_hash: string;
+  room_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 /** A stored row as a lookup answers it: `expired` from the instant it expires. */
-export function lookupOf(row: { token_hash: string; room_id: string; user_id: string; created_at: number; expires_at: number } | undefined, now: number): SessionLookup {
+export function lookupOf(row: SessionRow | undefined, now: number): SessionLookup {
   if (!row) return { status: 'unknown' };
   if (row.expires_at <= now) return { status: 'expired' };
   return {

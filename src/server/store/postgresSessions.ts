@@ -8,17 +8,10 @@ import {
   SessionLimitError,
   type IssuedSession,
   type SessionLookup,
+  type SessionRow,
   type SessionStore,
 } from '../ma/sessions.js';
 import type { PgDatabase } from './postgresDatabase.js';
-
-interface Row {
-  token_hash: string;
-  room_id: string;
-  user_id: string;
-  created_at: number;
-  expires_at: number;
-}
 
 // One statement: the count is taken and the row inserted together, or neither (cap reached).
 const INSERT = `WITH slot AS (UPDATE session_count SET n = n + 1 WHERE n < $6 RETURNING n)
@@ -52,7 +45,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async lookup(token: string, now = Date.now()): Promise<SessionLookup> {
-    const { rows } = await this.db.query<Row>('SELECT token_hash, room_id, user_id, created_at, expires_at FROM session WHERE token_hash = $1', [hashToken(token)]);
+    const { rows } = await this.db.query<SessionRow>('SELECT token_hash, room_id, user_id, created_at, expires_at FROM session WHERE token_hash = $1', [hashToken(token)]);
     return lookupOf(rows[0], now);
   }
 

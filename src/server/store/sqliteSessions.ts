@@ -9,23 +9,16 @@ import {
   SessionLimitError,
   type IssuedSession,
   type SessionLookup,
+  type SessionRow,
   type SessionStore,
 } from '../ma/sessions.js';
 import type { Db } from './sqliteDatabase.js';
-
-interface Row {
-  token_hash: string;
-  room_id: string;
-  user_id: string;
-  created_at: number;
-  expires_at: number;
-}
 
 export class SqliteSessionStore implements SessionStore {
   /** Rows in the table, kept here so that each issue does not count them (this process owns the file). */
   private rows: number;
   private readonly insert: Database.Statement<[string, string, string, number, number]>;
-  private readonly select: Database.Statement<[string], Row>;
+  private readonly select: Database.Statement<[string], SessionRow>;
   private readonly purge: Database.Statement<[number]>;
   private stopPurging: (() => void) | undefined;
 
@@ -35,7 +28,7 @@ export class SqliteSessionStore implements SessionStore {
     private readonly maxSessions = Number.POSITIVE_INFINITY,
   ) {
     this.insert = db.prepare('INSERT INTO session (token_hash, room_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
-    this.select = db.prepare<[string], Row>('SELECT * FROM session WHERE token_hash = ?');
+    this.select = db.prepare<[string], SessionRow>('SELECT * FROM session WHERE token_hash = ?');
     this.purge = db.prepare('DELETE FROM session WHERE expires_at < ?');
     this.rows = (db.prepare('SELECT COUNT(*) AS n FROM session').get() as { n: number }).n;
   }
