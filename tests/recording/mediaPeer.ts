@@ -4,7 +4,8 @@
 // once by ffmpeg, then looped), so that what the server records can be decoded and measured.
 //
 // Like a browser it answers a keyframe request (PLI) with a keyframe: the next frame is sent from
-// an all-keyframe encoding of the same clip; and a paused producer stops sending.
+// an all-keyframe encoding of the same clip; and a paused producer stops sending. `losePicture()`
+// skips one picture, as a frame lost on the way would.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,6 +98,8 @@ interface Sending {
   producerId: string;
   paused: boolean;
   timer: NodeJS.Timeout;
+  /** Pictures to skip (video): their number goes by, nothing is sent. */
+  lose: number;
 }
 
 export class MediaPeer {
@@ -136,7 +139,7 @@ export class MediaPeer {
         kind,
         rtpParameters: { mid: tr.mid, codecs: [codec], headerExtensions: [], encodings: [{ ssrc: tr.sender.ssrc }], rtcp: { cname: `rec-${tr.sender.ssrc}`, reducedSize: true } },
       });
-      this.tracks.set(kind, { producerId, paused: false, timer: kind === 'video' ? this.sendVideo(tr) : this.sendAudio(tr) });
+      this.tracks.set(kind, { producerId, paused: false, lose: 0, timer: kind === 'video' ? this.sendVideo(tr) : this.sendAudio(tr) });
     }
   }
 
@@ -160,6 +163,15 @@ export class MediaPeer {
     this.tracks.get(kind)!.paused = !on;
   }
 
+  /**
+   * The next video picture is not sent, but counted: the receiver sees a gap in the VP8 picture ids
+   * (not in the RTP sequence numbers, so nobody retransmits it), and can decode nothing after it until
+   * a keyframe, which this peer sends only when asked.
+   */
+  losePicture(): void {
+    this.tracks.get('video')!.lose += 1;
+  }
+
   private sendVideo(tr: RTCRtpTransceiver): NodeJS.Timeout {
     const { video, keyframes } = testMedia();
     let n = 0;
@@ -169,8 +181,16 @@ export class MediaPeer {
     // Timestamps from the clock, as a camera's: a paused stretch is a gap, not squeezed out.
     const t0 = performance.now();
     return setInterval(() => {
-      if (this.tracks.get('video')?.paused) return;
-      const i = n % video.length;
+      const track = this.tracks.get('video');
+      if (track?.paused) return;
+      if (track && track.lose > 0) {
+        track.lose -= 1;
+        n += 1;
+        return;
+      }
+      // The clip's first frame is its only keyframe: looped, the others follow on from the last one,
+      // so that keyframes come only when asked, as a browser's do.
+      const i = n < video.length ? n : 1 + ((n - 1) % (video.length - 1));
       const frame = keyframeAsked ? keyframes[i]! : video[i]!;
       keyframeAsked = false;
       const timestamp = Math.round(((performance.now() - t0) * 90000) / 1000) >>> 0;

@@ -107,6 +107,15 @@ async function runClient(peer: MediaPeer, client: number): Promise<Outcome[]> {
   return outcomes;
 }
 
+/** The server's last log lines of a producer's recordings (flow samples, how they ended): what a failure message shows. */
+function recordingLog(logs: string, producerId: string): string {
+  return logs
+    .split('\n')
+    .filter((l) => l.includes(producerId) && /recording (flow|finished|failed)/.test(l))
+    .slice(-8)
+    .join('\n');
+}
+
 /** When the server received and answered each request, by request id (its debug request log). */
 function requestTimes(logs: string): Map<number, { received: number; answered: number }> {
   const times = new Map<number, { received: number; answered: number }>();
@@ -153,9 +162,10 @@ describe('recording under load', () => {
     const clientErrors: number[] = [];
     for (const o of withMedia) {
       const at = `client ${o.client} cycle ${o.cycle} ${o.kind} (${o.plan})`;
-      expect(o.stop, at).toMatchObject({ ok: true });
+      const log = () => `${at}\n${recordingLog(server.logs(), peers[o.client]!.producerId(o.kind))}`;
+      expect(o.stop, log()).toMatchObject({ ok: true });
       if (!o.stop.ok) continue;
-      expect(rows.find((r) => r.id === (o.stop as { id: string }).id), at).toMatchObject({ state: 'finished', kind: o.kind });
+      expect(rows.find((r) => r.id === (o.stop as { id: string }).id), log()).toMatchObject({ state: 'finished', kind: o.kind });
       const p = probe(o.stop.path);
       expect(p.codec, at).toBe(o.kind === 'video' ? 'vp8' : 'opus');
       expect(p.frames, at).toBeGreaterThan(0);

@@ -1,28 +1,34 @@
 // One recording of one producer: a PlainTransport consumer sends the producer's RTP to an ffmpeg
-// process that writes it, without re-encoding, into the codec's natural container.
+// process (recorderProcess.ts) that writes it, without re-encoding, into the codec's natural
+// container (recordingFormat.ts).
 //
 // Every step waits for a signal from the thing itself, never for a guessed delay, so a busy machine
 // makes a recording slower, not failed:
-// - ready: ffmpeg's own sockets are bound to both UDP ports (the kernel's socket table);
+// - ready: ffmpeg's own sockets are bound to both UDP ports (the kernel's socket table, recorderPorts.ts);
 // - has media: ffmpeg's `-progress` output says a frame is in the file; until then keyframes are
-//   asked for again, with backoff (a file can only begin with one);
+//   asked for again, with backoff (keyframePacer.ts: a file can only begin with one);
 // - stopped: the consumer is paused and ffmpeg has read every packet sent (its socket's receive
 //   queue is empty), then an RTCP BYE ends its input and it writes the container's index;
-// - finished: ffprobe decodes the file.
+// - finished: ffprobe decodes the file and its frames cover the time media was sent to it
+//   (recordingProbe.ts, mediaFlow.ts).
 // The timeouts left are safety nets for a stuck ffmpeg; each is named and its expiry is a reason.
 //
-// The file is flushed as it is written (every packet, clusters of half a second, Ogg pages of a
-// tenth), so one cut short by kill -9 decodes up to the cut; and ffmpeg dies with the server
-// (PR_SET_PDEATHSIG), so a crash leaves no process behind.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+// The file is flushed as it is written, so one cut short by kill -9 decodes up to the cut; and
+// ffmpeg dies with the server (PR_SET_PDEATHSIG), so a crash leaves no process behind.
+import type { Socket } from 'node:dgram';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { types as ms } from 'mediasoup';
 import { ErrorCode } from '../../protocol/codes.js';
 import { MediaError } from './errors.js';
+import { KeyframePacer } from './keyframePacer.js';
+import { FlowMeter, producerIdle, type FlowSample } from './mediaFlow.js';
+import { PortTaken, RecorderError } from './recorderError.js';
+import { bindUdp, ephemeralPorts, freeUdpPortPair, sendRtcpBye, socketOf, untilSockets } from './recorderPorts.js';
+import { RecorderProcess, type Exit, type Progress } from './recorderProcess.js';
+import { formatOf, recordingPath, recordingSdp } from './recordingFormat.js';
+import { coverageShortfall, probeRecording } from './recordingProbe.js';
 
 export type RecordingState = 'recording' | 'finished' | 'failed';
 
@@ -45,21 +51,6 @@ export interface StartRecordingOptions {
   ffprobePath?: string;
 }
 
-/** Container, SDP lines and flushing flags per codec: no transcoding, the codec's natural container. */
-const matroskaFlush = ['-cluster_time_limit', '500'];
-const formats: Record<string, { ext: string; muxer: string; flush: string[]; rtpmap: string; fmtp?: (p: Record<string, unknown>) => string }> = {
-  'video/vp8': { ext: 'webm', muxer: 'webm', flush: matroskaFlush, rtpmap: 'VP8/90000' },
-  'video/vp9': { ext: 'webm', muxer: 'webm', flush: matroskaFlush, rtpmap: 'VP9/90000' },
-  'video/h264': {
-    ext: 'mkv',
-    muxer: 'matroska',
-    flush: matroskaFlush,
-    rtpmap: 'H264/90000',
-    fmtp: (p) => `packetization-mode=${p['packetization-mode'] ?? 1};profile-level-id=${p['profile-level-id'] ?? '42e01f'}`,
-  },
-  'audio/opus': { ext: 'ogg', muxer: 'ogg', flush: ['-page_duration', '100000'], rtpmap: 'opus/48000/2', fmtp: () => 'minptime=10;useinbandfec=1' },
-};
-
 /** Safety nets for a stuck ffmpeg (ms). The real waits are for the signals above. */
 export const RECORDER_TIMEOUTS = {
   /** ffmpeg started → both ports bound (200 ms of CPU; seconds when many start on a busy machine). */
@@ -72,42 +63,19 @@ export const RECORDER_TIMEOUTS = {
   drain: 5_000,
   /** stop(): the BYE → ffmpeg exiting; then SIGINT, and SIGKILL after as long again. */
   finalize: 10_000,
-  /** ffprobe decoding the start of the finished file. */
+  /** ffprobe reading the finished file. */
   probe: 20_000,
 };
-/** Keyframe requests until the first frame is written: after 250 ms, then doubling, at most every 2 s. */
-const KEYFRAME_RETRY_FIRST_MS = 250;
-const KEYFRAME_RETRY_MAX_MS = 2_000;
-/** A producer that received no packet for this long sends nothing: startRecord and stop() do not wait for its media (ms). */
-const IDLE_MS = 1_000;
-/** Video with no new frame written for this long while its producer sends gets a keyframe request (ms). */
-const STALL_MS = 1_000;
 /** Starts tried when a port was taken between picking it and ffmpeg binding it. */
 const START_ATTEMPTS = 3;
-/** ffmpeg's progress report period (s): how soon its first written frame is known. */
-const PROGRESS_PERIOD_S = '0.1';
-/** Frames ffprobe decodes to call a file playable (the whole file is demuxed by ffmpeg already). */
-const PROBE_FRAMES = 30;
-/** util-linux's setpriv sets PR_SET_PDEATHSIG before it execs ffmpeg (Linux; absent, ffmpeg runs as is). */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-/** Why a recording could not start or did not finish; its message is the reason in the row and the logs. */
-export class RecorderError extends Error {
-  override name = 'RecorderError';
-}
-/** ffmpeg exited before binding its ports because one was taken: worth another pair. */
-class PortTaken extends RecorderError {}
-
-/** The file a recording of `producer` is written to (UNSUPPORTED_CODEC if it cannot be recorded). */
-export function recordingPath(dir: string, id: string, producer: ms.Producer): string {
-  return join(dir, `${id}.${formatOf(producer).format.ext}`);
-}
-
-function formatOf(producer: ms.Producer) {
-  const mime = producer.rtpParameters.codecs[0]?.mimeType.toLowerCase() ?? '';
-  const format = formats[mime];
-  if (!format) throw new MediaError(ErrorCode.UNSUPPORTED_CODEC, `cannot record codec ${mime}`);
-  return { mime, format };
+interface Ports {
+  rtp: number;
+  rtcp: number;
+  ssrc: number;
+  sdpPath: string;
+  /** Where mediasoup's RTCP goes, and the BYE comes from. */
+  rtcpSink: Socket;
 }
 
 export class Recording {
@@ -121,24 +89,29 @@ export class Recording {
   private readonly firstMedia = new Promise<void>((resolve) => (this.mediaArrived = resolve));
   /** The first keyframe (video) or packet (audio) sent to ffmpeg: where the file will begin. */
   private readonly firstForwarded: Promise<void>;
-  private keyFrameTimer: NodeJS.Timeout | undefined;
-  private stderr = '';
+  private readonly ffmpeg: RecorderProcess;
+  private readonly keyframes: KeyframePacer;
+  private readonly flow: FlowMeter;
+  private written: Progress = { frame: 0, outTimeUs: 0 };
 
   private constructor(
     readonly id: string,
     readonly path: string,
     readonly kind: ms.MediaKind,
-    private readonly ffmpeg: ChildProcess,
+    startFfmpeg: (onProgress: (p: Progress) => void) => RecorderProcess,
     private readonly transport: ms.PlainTransport,
     private readonly consumer: ms.Consumer,
     private readonly producer: ms.Producer,
-    private readonly ports: { rtp: number; rtcp: number; ssrc: number; sdpPath: string; rtcpSink: Socket },
+    private readonly ports: Ports,
     private readonly logger: Logger,
     private readonly ffprobePath: string,
   ) {
     this.result = new Promise((resolve) => (this.settle = resolve));
+    this.keyframes = new KeyframePacer(consumer, logger);
+    this.flow = new FlowMeter(consumer, producer, (s) => void this.onSample(s));
     this.firstForwarded = this.watchForwarded();
-    this.watchProgress();
+    this.ffmpeg = startFfmpeg((p) => this.onProgress(p));
+    void this.ffmpeg.exited.then((exit) => this.onExit(exit));
     // Whatever closes the producer (or its transport) ends the recording, finalized.
     consumer.on('producerclose', () => void this.stop());
     consumer.on('transportclose', () => void this.stop());
@@ -193,25 +166,14 @@ export class Recording {
       const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: { codecs: [codec], headerExtensions: [] }, paused: true });
       const consumed = consumer.rtpParameters.codecs[0];
       if (!consumed) throw new RecorderError('the recording consumer has no codec');
-      const pt = consumed.payloadType;
-      const fmtp = format.fmtp ? `a=fmtp:${pt} ${format.fmtp(consumed.parameters ?? {})}\n` : '';
-      await writeFile(
-        sdpPath,
-        `v=0\no=- 0 0 IN IP4 127.0.0.1\ns=media-infra ${id}\nc=IN IP4 127.0.0.1\nt=0 0\n` +
-          `m=${producer.kind} ${rtpPort} RTP/AVP ${pt}\na=rtcp:${rtcpPort}\na=rtpmap:${pt} ${format.rtpmap}\n${fmtp}a=recvonly\n`,
-      );
-      const ffmpeg = spawnWithParent(opts.ffmpegPath ?? 'ffmpeg', [
-        '-nostdin', '-hide_banner', '-loglevel', 'warning', '-progress', 'pipe:1', '-stats_period', PROGRESS_PERIOD_S,
-        '-protocol_whitelist', 'file,udp,rtp', '-fflags', '+genpts',
-        // Stream info from the first keyframe alone: no frame-rate probing to delay the file's start.
-        '-fpsprobesize', '0', '-buffer_size', String(1 << 20),
-        '-i', sdpPath, '-map', '0', '-c', 'copy', '-flush_packets', '1', ...format.flush, '-f', format.muxer, '-y', path,
-      ]);
+      await writeFile(sdpPath, recordingSdp(id, producer.kind, format, consumed, rtpPort, rtcpPort));
       const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
-      recording = new Recording(id, path, producer.kind, ffmpeg, transport, consumer, producer, { rtp: rtpPort, rtcp: rtcpPort, ssrc, sdpPath, rtcpSink }, log, opts.ffprobePath ?? 'ffprobe');
+      const ports = { rtp: rtpPort, rtcp: rtcpPort, ssrc, sdpPath, rtcpSink };
+      const ffmpeg = (onProgress: (p: Progress) => void) => new RecorderProcess(opts.ffmpegPath ?? 'ffmpeg', sdpPath, path, format, onProgress);
+      recording = new Recording(id, path, producer.kind, ffmpeg, transport, consumer, producer, ports, log, opts.ffprobePath ?? 'ffprobe');
       await recording.whenReady();
       await consumer.resume();
-      recording.requestKeyFramesUntilMedia();
+      recording.keyframes.start();
       // Answered when the file's first frame is on its way, so that the time between startRecord and
       // stopRecord is what the file holds; stop() still waits for ffmpeg to have written it.
       await recording.mediaOrPaused(RECORDER_TIMEOUTS.startMedia, recording.firstForwarded);
@@ -258,12 +220,14 @@ export class Recording {
     // A file can only begin with a keyframe: one stopped before its first frame while the producer
     // sends (a very short recording) waits for it rather than end empty.
     if (!this.hasMedia && !this.consumer.closed && !this.consumer.producerPaused) await this.mediaOrPaused(RECORDER_TIMEOUTS.stopMedia, this.firstMedia);
-    clearTimeout(this.keyFrameTimer);
+    this.keyframes.stop();
     if (this.exited) return this.result;
     // The BYE overtakes RTP still queued for ffmpeg (it reads RTCP first): stop sending, let it read
     // everything, then end its input.
     await this.consumer.pause().catch(() => undefined);
-    const drained = await untilSockets(this.ffmpeg, [this.ports.rtp], (s) => s.rxQueue === 0, RECORDER_TIMEOUTS.drain).catch((err: Error) => err);
+    // What the file must cover ends here: later periods (ffmpeg finalizing) sent nothing.
+    void this.flow.finish();
+    const drained = await untilSockets(this.ffmpeg.process, [this.ports.rtp], (s) => s.rxQueue === 0, RECORDER_TIMEOUTS.drain).catch((err: Error) => err);
     if (drained instanceof Error) this.logger.warn({ err: drained.message }, 'ffmpeg did not read everything before the stop');
     if (this.exited) return this.result;
     sendRtcpBye(this.ports.rtcpSink, this.ports.rtcp, this.ports.ssrc);
@@ -275,16 +239,14 @@ export class Recording {
 
   /** Both ports bound by ffmpeg's own sockets; or why not. */
   private async whenReady(): Promise<void> {
-    const ready = await untilSockets(this.ffmpeg, [this.ports.rtp, this.ports.rtcp], () => true, RECORDER_TIMEOUTS.ready).then(
+    const ready = await untilSockets(this.ffmpeg.process, [this.ports.rtp, this.ports.rtcp], () => true, RECORDER_TIMEOUTS.ready).then(
       () => true,
       () => false,
     );
     if (ready) return;
-    if (this.ffmpeg.pid !== undefined && this.ffmpeg.exitCode === null && this.ffmpeg.signalCode === null) {
-      throw new RecorderError(`ffmpeg did not bind its ports within ${RECORDER_TIMEOUTS.ready} ms`);
-    }
+    if (this.ffmpeg.running) throw new RecorderError(`ffmpeg did not bind its ports within ${RECORDER_TIMEOUTS.ready} ms`);
     const { reason } = await this.result;
-    if (/address already in use/i.test(this.stderr)) throw new PortTaken(reason);
+    if (/address already in use/i.test(this.ffmpeg.errors)) throw new PortTaken(reason);
     throw new RecorderError(reason ?? 'ffmpeg exited before it was ready');
   }
 
@@ -301,25 +263,12 @@ export class Recording {
       media,
       this.result,
       new Promise<void>((resolve) => this.consumer.once('producerpause', (onPause = resolve))),
-      this.producerIdle(idle),
+      producerIdle(this.producer, idle),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
     ]);
     idle.over = true;
     clearTimeout(timer);
     if (onPause) this.consumer.off('producerpause', onPause);
-  }
-
-  /** Resolves once the producer has received no packet for IDLE_MS (its stats, from the worker). */
-  private async producerIdle(watch: { over: boolean }): Promise<void> {
-    let last = -1;
-    while (!watch.over) {
-      const stats = await this.producer.getStats().catch(() => []);
-      const packets = stats.reduce((n, s) => n + s.packetCount, 0);
-      if (packets === last) return;
-      last = packets;
-      await new Promise((r) => setTimeout(r, IDLE_MS));
-    }
-    return new Promise(() => undefined); // the wait ended otherwise
   }
 
   /** Resolves at the first keyframe (video) or packet (audio) the worker forwards to ffmpeg. */
@@ -337,224 +286,66 @@ export class Recording {
     });
   }
 
-  /** Video: ask for a keyframe until ffmpeg has written a frame (again at once when the producer resumes). */
-  private requestKeyFramesUntilMedia(): void {
-    if (this.kind !== 'video') return;
-    let delay = KEYFRAME_RETRY_FIRST_MS;
-    const tick = (): void => {
-      clearTimeout(this.keyFrameTimer);
-      if (this.hasMedia || this.exited || this.consumer.closed) return;
-      if (!this.consumer.producerPaused) void this.consumer.requestKeyFrame().catch(() => undefined);
-      this.keyFrameTimer = setTimeout(tick, delay);
-      delay = Math.min(delay * 2, KEYFRAME_RETRY_MAX_MS);
-    };
-    this.consumer.on('producerresume', () => {
-      delay = KEYFRAME_RETRY_FIRST_MS;
-      tick();
-    });
-    tick();
+  /** ffmpeg's report (sent when it writes): a frame or a timestamp above 0 means a frame went into the file. */
+  private onProgress(p: Progress): void {
+    this.written = p;
+    if (!this.hasMedia && (p.frame > 0 || p.outTimeUs > 0)) {
+      this.hasMedia = true;
+      this.keyframes.firstWritten();
+      this.flow.start();
+      this.logger.debug({ sinceStart: Date.now() - this.startedAt.getTime() }, 'first frame written');
+      this.mediaArrived();
+    }
   }
 
-  /**
-   * ffmpeg's reports: a `frame=` or `out_time_us=` above 0 means a frame went into the file. Video
-   * whose frame count stops growing while its producer sends has lost a packet: ffmpeg drops frames
-   * until the next keyframe, and a browser sends one only when asked.
-   */
-  private watchProgress(): void {
-    let pending = '';
-    let frame = 0;
-    let outTime = 0;
-    let lastFrame = 0;
-    let lastAdvance = performance.now();
-    let lastAsked = 0;
-    this.ffmpeg.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const [key, value] = line.split('=', 2);
-        if (key === 'frame') frame = Number(value) || 0;
-        else if (key === 'out_time_us') outTime = Number(value) || 0;
-        else if (key === 'progress' && !this.hasMedia && (frame > 0 || outTime > 0)) {
-          this.hasMedia = true;
-          clearTimeout(this.keyFrameTimer);
-          this.logger.debug({ sinceStart: Date.now() - this.startedAt.getTime() }, 'first frame written');
-          this.mediaArrived();
-        } else if (key === 'progress' && this.hasMedia && this.kind === 'video') {
-          const now = performance.now();
-          if (frame > lastFrame || this.consumer.producerPaused || !this.active) lastAdvance = now;
-          else if (now - lastAdvance > STALL_MS && now - lastAsked > STALL_MS) {
-            lastAsked = now;
-            this.logger.debug({ frame }, 'no new frame written: asking for a keyframe');
-            void this.consumer.requestKeyFrame().catch(() => undefined);
-          }
-          lastFrame = frame;
-        }
-      }
-    });
-    this.ffmpeg.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr = (this.stderr + chunk).slice(-2000)));
-    this.ffmpeg.on('exit', (code, signal) => void this.onExit(code, signal));
-    this.ffmpeg.on('error', (err) => void this.onExit(null, null, `ffmpeg could not run: ${err.message}`));
+  /** Each second: what the worker sent beside what ffmpeg wrote and what its socket dropped, where frames go missing. */
+  private async onSample(s: FlowSample): Promise<void> {
+    if (this.active) this.keyframes.sample(this.written.frame, s.packets);
+    const socket = await socketOf(this.ffmpeg.process, this.ports.rtp);
+    this.logger.debug({ ...s, written: this.written.frame, socketDrops: socket?.drops, keyframeRequests: this.keyframes.requests }, 'recording flow');
   }
 
   /** A start that failed: ffmpeg gone and nothing it wrote kept. */
   private async discard(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.keyFrameTimer);
+    this.keyframes.stop();
     if (!this.exited) this.ffmpeg.kill('SIGKILL');
     await this.result;
     await rm(this.path, { force: true });
   }
 
-  private async onExit(code: number | null, signal: NodeJS.Signals | null, error?: string): Promise<void> {
+  private async onExit({ code, signal, error }: Exit): Promise<void> {
     if (this.exited) return;
     this.exited = true;
-    clearTimeout(this.keyFrameTimer);
+    this.keyframes.stop();
     // Read before closing the transport: its close would look like a requested stop.
     const requested = this.stopping;
     this.stopping = true;
+    const flow = await this.flow.finish();
     this.transport.close();
     this.ports.rtcpSink.close();
     await rm(this.ports.sdpPath, { force: true });
-    const reason = error ?? (await this.failure(code, signal, requested));
+    const reason = error ?? (await this.failure(code, signal, requested, flow));
     const bytes = await stat(this.path).then((s) => s.size, () => 0);
     // An empty file is no recording: nothing is left of it but the row.
     if (reason && bytes === 0) await rm(this.path, { force: true });
-    if (reason) this.logger.error({ code, signal, bytes, ffmpeg: this.stderrTail() }, `recording failed: ${reason}`);
-    else this.logger.info({ bytes }, 'recording finished');
+    const summary = { bytes, sentPackets: flow.packets, flowingMs: Math.round(flow.flowingMs), written: this.written.frame, keyframeRequests: this.keyframes.requests };
+    if (reason) this.logger.error({ code, signal, ...summary, ffmpeg: this.ffmpeg.stderrTail() }, `recording failed: ${reason}`);
+    else this.logger.info(summary, 'recording finished');
     this.settle({ state: reason ? 'failed' : 'finished', endedAt: new Date(), bytes, ...(reason && { reason }) });
   }
 
-  /** Why the ended recording is not a playable file, or undefined if it is. */
-  private async failure(code: number | null, signal: NodeJS.Signals | null, requested: boolean): Promise<string | undefined> {
-    const last = this.stderrTail().at(-1);
-    if (code === 127 && /failed to execute|not found/i.test(this.stderr)) return `ffmpeg not found: ${last ?? ''}`;
+  /** Why the ended recording is not a playable file of what was sent to it, or undefined if it is. */
+  private async failure(code: number | null, signal: NodeJS.Signals | null, requested: boolean, flow: { flowingMs: number; packets: number }): Promise<string | undefined> {
+    const last = this.ffmpeg.stderrTail().at(-1);
+    if (code === 127 && /failed to execute|not found/i.test(this.ffmpeg.errors)) return `ffmpeg not found: ${last ?? ''}`;
     if (!requested) return `ffmpeg died (${code ?? signal})${last ? `: ${last}` : ''}`;
     const noMedia = 'no media arrived before it stopped';
     // ffmpeg exits 0 at end of input (BYE) and 255 after SIGINT: both finalize the file.
     if (code !== 0 && code !== 255) return this.hasMedia ? `ffmpeg exited ${code ?? signal} while finalizing${last ? `: ${last}` : ''}` : noMedia;
-    const probed = await probeFrames(this.ffprobePath, this.path);
-    if (typeof probed === 'number' && probed > 0) return undefined;
-    return this.hasMedia && typeof probed === 'string' ? probed : noMedia;
-  }
-
-  private stderrTail(): string[] {
-    return this.stderr.trim().split('\n').filter(Boolean).slice(-3);
-  }
-}
-
-/** Frames ffprobe decodes at the start of `path`, or why it could not. */
-function probeFrames(ffprobe: string, path: string): Promise<number | string> {
-  const args = ['-v', 'error', '-count_frames', '-read_intervals', `%+#${PROBE_FRAMES}`, '-show_entries', 'stream=nb_read_frames', '-of', 'json', path];
-  return new Promise((resolve) => {
-    execFile(ffprobe, args, { timeout: RECORDER_TIMEOUTS.probe }, (err, stdout, stderr) => {
-      if (err) return resolve(`the file does not decode: ${(stderr.trim().split('\n').pop() || err.message).slice(0, 200)}`);
-      const streams = (JSON.parse(stdout) as { streams?: Array<{ nb_read_frames?: string }> }).streams ?? [];
-      resolve(Number(streams[0]?.nb_read_frames ?? 0));
-    });
-  });
-}
-
-/** Starts `command` so that it is killed when this process dies, however it dies. */
-function spawnWithParent(command: string, args: string[]): ChildProcess {
-  const options = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
-  return SETPRIV ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args], options) : spawn(command, args, options);
-}
-
-/**
- * A compound RTCP packet, empty receiver report + BYE (RFC 3550 6.4.2, 6.6), for `ssrc`. The RR is
- * there because ffmpeg drops RTP/RTCP datagrams shorter than 12 bytes.
- */
-function sendRtcpBye(socket: Socket, port: number, ssrc: number): void {
-  const packet = Buffer.alloc(16);
-  packet.writeUInt8(0x80, 0); // version 2, no report blocks
-  packet.writeUInt8(201, 1); // RR
-  packet.writeUInt16BE(1, 2);
-  packet.writeUInt32BE(ssrc >>> 0, 4);
-  packet.writeUInt8(0x81, 8); // version 2, one source
-  packet.writeUInt8(203, 9); // BYE
-  packet.writeUInt16BE(1, 10);
-  packet.writeUInt32BE(ssrc >>> 0, 12);
-  socket.send(packet, port, '127.0.0.1');
-}
-
-let ephemeral: { min: number; max: number } | undefined;
-/** The kernel's ephemeral port range (where bind(0) picks), read once. */
-function ephemeralPorts(): { min: number; max: number } {
-  if (!ephemeral) {
-    const [min, max] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    ephemeral = min && max ? { min, max } : { min: 32768, max: 60999 };
-  }
-  return ephemeral;
-}
-
-/** A loopback UDP socket on `port` (0: any), or undefined if it is taken. */
-function bindUdp(port: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => (s.close(), resolve(undefined)));
-    s.bind(port, '127.0.0.1', () => resolve(s));
-  });
-}
-
-/** A free pair of UDP ports p, p+1 (ffmpeg's RTP demuxer always takes RTCP on RTP + 1). */
-async function freeUdpPortPair(): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await bindUdp(0);
-    if (!first) continue;
-    const port = first.address().port;
-    const second = port < 65535 ? await bindUdp(port + 1) : undefined;
-    await Promise.all([first, second].map((s) => s && new Promise<void>((r) => s.close(() => r()))));
-    if (second) return [port, port + 1];
-  }
-  throw new RecorderError('no free UDP port pair for the recorder');
-}
-
-interface UdpSocket {
-  port: number;
-  inode: string;
-  /** Bytes waiting in its receive queue. */
-  rxQueue: number;
-}
-
-/** How often the kernel's tables are read while something waits on them (ms). */
-const SOCKET_POLL_MS = 25;
-let lastTable: { at: number; sockets: Promise<UdpSocket[]> } | undefined;
-
-/** The kernel's IPv4 UDP sockets, one read per poll period shared by every waiter (many recordings start and stop at once). */
-function udpSockets(): Promise<UdpSocket[]> {
-  if (!lastTable || performance.now() - lastTable.at >= SOCKET_POLL_MS) lastTable = { at: performance.now(), sockets: readUdpTable() };
-  return lastTable.sockets;
-}
-
-/** /proc/net/udp: local address, queues, inode. */
-async function readUdpTable(): Promise<UdpSocket[]> {
-  const table = await readFile('/proc/net/udp', 'utf8');
-  return table
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f.length > 9)
-    .map((f) => ({ port: parseInt(f[1]!.split(':')[1]!, 16), rxQueue: parseInt(f[4]!.split(':')[1]!, 16), inode: f[9]! }));
-}
-
-/** The socket inodes `pid` holds open. */
-async function socketInodes(pid: number): Promise<Set<string>> {
-  const dir = `/proc/${pid}/fd`;
-  const links = await Promise.all((await readdir(dir).catch(() => [])).map((fd) => readlink(join(dir, fd)).catch(() => '')));
-  return new Set(links.flatMap((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1] ?? []));
-}
-
-/**
- * Waits until, on each port, a socket of `proc` satisfies `test`. Polls the kernel's tables:
- * there is no event for another process binding a port or reading its queue.
- */
-async function untilSockets(proc: ChildProcess, ports: number[], test: (s: UdpSocket) => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) throw new RecorderError('ffmpeg is not running');
-    const [sockets, owned] = await Promise.all([udpSockets(), socketInodes(proc.pid)]);
-    if (ports.every((port) => sockets.some((s) => s.port === port && owned.has(s.inode) && test(s)))) return;
-    if (Date.now() > deadline) throw new RecorderError(`timed out after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, SOCKET_POLL_MS));
+    const file = await probeRecording(this.ffprobePath, this.path, RECORDER_TIMEOUTS.probe);
+    if (typeof file === 'string') return this.hasMedia ? file : noMedia;
+    if (file.decoded === 0) return noMedia;
+    return coverageShortfall(file, flow);
   }
 }

@@ -11,7 +11,8 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
 import { MediaError } from './errors.js';
-import { Recording, recordingPath, type RecordingResult } from './recorder.js';
+import { Recording, type RecordingResult } from './recorder.js';
+import { recordingPath } from './recordingFormat.js';
 import type { RecordingStore } from './recordingStore.js';
 import { RetryingWrites } from '../store/retryingWrites.js';
 
