@@ -1,7 +1,7 @@
 // The facades over single actors, with fake actor implementations (no signaling, no device).
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
-import { producerMachine } from '../../machines/producerMachine.js';
+import { producerMachine, type ProducerInput } from '../../machines/producerMachine.js';
 import { ConsumeManager } from '../../src/client/ConsumeManager.js';
 import { MediaInfraError } from '../../src/client/MediaInfraError.js';
 import { ProduceManager } from '../../src/client/ProduceManager.js';
@@ -46,14 +46,14 @@ describe('ProduceManager', () => {
     const produced: unknown[] = [];
     const machine = producerMachine.provide({
       actors: {
-        produce: fromPromise(({ input }: { input: { paused: boolean } }) => {
+        produce: fromPromise<{ producerId: string }, Omit<ProducerInput, 'key'>>(({ input }) => {
           produced.push(input.paused);
           return new Promise<{ producerId: string }>((resolve) => (finishProduce = resolve));
         }),
         pauseProducer: fromPromise(async () => {}),
         resumeProducer: fromPromise(async () => {}),
         closeProducer: fromPromise(async () => {}),
-        startRecord: fromPromise(async () => ({ recordingId: 'r1', path: '/r1' })),
+        startRecord: fromPromise(async (): Promise<{ recordingId: string; path?: string }> => ({ recordingId: 'r1', path: '/r1' })),
         stopRecord: fromPromise(async () => ({ id: 'r1', path: '/r1' })),
       },
       actions: { releaseProducer: () => {}, stopSending: () => {}, startSending: () => {}, reportClosed: () => {} },
