@@ -1,9 +1,10 @@
 // A real PostgreSQL 15 for the tests (Debian's binaries, installed by the set-up), on a free
 // loopback port with its own data directory: no docker, no mock. initdb and pg_ctl refuse to run
 // as root, so they run as the `postgres` user. stop() keeps the data (a "database down" fault that
-// start() ends); close() also removes it.
+// start() ends); close() also removes it, unless the caller named its own directory (`npm run
+// cluster` keeps ./data/cluster/postgres across runs).
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,15 +39,22 @@ function asPostgres(binary: string, args: string[]): Promise<{ stdout: string; s
   return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', path, ...args]) : run(path, args);
 }
 
-export async function startPostgres(): Promise<Postgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'media-infra-pg-'));
+export interface PostgresOptions {
+  /** Keep the cluster here (created when missing, kept by close()); default: a new temporary one. */
+  dir?: string;
+}
+
+export async function startPostgres({ dir: keptDir }: PostgresOptions = {}): Promise<Postgres> {
+  const dir = keptDir ?? mkdtempSync(join(tmpdir(), 'media-infra-pg-'));
+  mkdirSync(dir, { recursive: true });
   const data = join(dir, 'data');
   const log = join(dir, 'postgres.log');
   if (process.getuid?.() === 0) {
     const { uid, gid } = await uidOf('postgres');
     chownSync(dir, uid, gid);
   }
-  await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const fresh = !existsSync(join(data, 'PG_VERSION'));
+  if (fresh) await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   let port = 0;
   let running = false;
   let closed = false;
@@ -78,7 +86,7 @@ export async function startPostgres(): Promise<Postgres> {
     running = false;
   };
 
-  await asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', DB_NAME]);
+  if (fresh) await asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', DB_NAME]);
   // pg_isready: the database answers over TCP on loopback, as the server will reach it.
   await asPostgres('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-d', DB_NAME, '-t', PG_CTL_WAIT_S]);
 
@@ -90,7 +98,7 @@ export async function startPostgres(): Promise<Postgres> {
       if (closed) return;
       closed = true;
       await stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (keptDir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
