@@ -24,6 +24,7 @@ const silent = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'media-infra-stores-'));
 const NOW = 1_000_000_000_000;
 const TTL_S = 60;
+const CLUSTER = new URL('redis://127.0.0.1:1');
 
 let postgres: Postgres;
 beforeAll(async () => {
@@ -98,8 +99,9 @@ const engines: Engine[] = [
     async database() {
       const databaseUrl = await freshPgUrl();
       return {
+        // Nodes of a cluster (the stores never contact Redis: REDIS_URL only says they are not alone).
         open: (nodeId, maxSessions = 1_000) =>
-          track(openStores({ databasePath: join(dir, 'unused.db'), databaseUrl, sessionTtlSeconds: TTL_S, maxSessions }, nodeId, silent)),
+          track(openStores({ databasePath: join(dir, 'unused.db'), databaseUrl, redisUrl: CLUSTER, sessionTtlSeconds: TTL_S, maxSessions }, nodeId, silent)),
         async rows(sql) {
           const client = new pg.Client(databaseUrl.href);
           await client.connect();
@@ -261,6 +263,15 @@ describe('PostgreSQL', () => {
       await client.end();
     }
     await expect(openStores(config(url), 'node-new', silent)).rejects.toThrow(/schema version 99/);
+  });
+
+  it('a node alone on it (no REDIS_URL) fails every interrupted recording at start, whatever node id an earlier start had', async () => {
+    const url = await freshPgUrl();
+    const before = await track(openStores(config(url), 'node-before', silent));
+    await before.recordings.started(recording('rec-before', 'room'));
+    const after = await track(openStores(config(url), 'node-after', silent));
+    expect(await after.recordings.failInterrupted(NOW + 1)).toBe(1);
+    expect(await after.recordings.get('rec-before')).toMatchObject({ state: 'failed', reason: INTERRUPTED_REASON, nodeId: 'node-before' });
   });
 
   it('a database that accepts connections but never answers counts as down after CONNECT_TIMEOUT_MS', async () => {

@@ -56,8 +56,8 @@ export interface RecordingStore {
   /** Oldest first; at most LIST_LIMIT rows. */
   list(roomId?: string): Promise<RecordingInfo[]>;
   /**
-   * At start: this node's rows still 'recording' belong to a process that died (kill -9, power
-   * loss) before finalizing them. Their files are cut short (they decode up to the cut: see
+   * At start: this node's rows still 'recording' (every such row when the node runs alone: no
+   * REDIS_URL) belong to a process that died (kill -9, power loss) before finalizing them. Their files are cut short (they decode up to the cut: see
    * recorder.ts), so they are marked failed (INTERRUPTED_REASON), not fine, with the size the
    * file really has. Resolves with how many.
    */

@@ -19,9 +19,14 @@ const COLUMNS = 'id, room_id, user_id, producer_id, kind, path, started_at, ende
 const END_ROW = "UPDATE recording SET ended_at = $1, bytes = $2, state = $3, reason = $4 WHERE id = $5 AND state = 'recording'";
 
 export class PostgresRecordingStore implements RecordingStore {
+  /**
+   * `alone`: no cluster (no REDIS_URL), so every running row is this node's, whatever id an earlier
+   * start had (NODE_ID is generated per start when unset).
+   */
   constructor(
     private readonly db: PgDatabase,
     private readonly nodeId: string,
+    private readonly alone: boolean,
   ) {}
 
   async started(r: RecordingStart): Promise<void> {
@@ -48,9 +53,11 @@ export class PostgresRecordingStore implements RecordingStore {
     return rows.map(toInfo);
   }
 
-  /** Only this node's rows: the files are on its disk, and other nodes' recordings may be running. */
+  /** In a cluster only this node's rows: the files are on its disk, and other nodes' recordings may be running. */
   async failInterrupted(now = Date.now()): Promise<number> {
-    const { rows } = await this.db.query<Pick<RecordingRow, 'id' | 'path'>>("SELECT id, path FROM recording WHERE node_id = $1 AND state = 'recording'", [this.nodeId]);
+    const { rows } = await this.db.query<Pick<RecordingRow, 'id' | 'path'>>("SELECT id, path FROM recording WHERE ($1::text IS NULL OR node_id = $1) AND state = 'recording'", [
+      this.alone ? null : this.nodeId,
+    ]);
     const sizes = await Promise.all(rows.map((r) => fileSize(r.path)));
     const ids = rows.map((r) => r.id);
     if (ids.length === 0) return 0;

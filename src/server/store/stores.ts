@@ -20,7 +20,7 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export type StoresConfig = Pick<Config, 'databasePath' | 'databaseUrl' | 'sessionTtlSeconds' | 'maxSessions'>;
+export type StoresConfig = Pick<Config, 'databasePath' | 'databaseUrl' | 'redisUrl' | 'sessionTtlSeconds' | 'maxSessions'>;
 
 /** Opens and migrates the database. Rejects with StoreUnavailableError when PostgreSQL cannot be reached. */
 export async function openStores(config: StoresConfig, nodeId: string, logger: Logger): Promise<Stores> {
@@ -31,7 +31,7 @@ export async function openStores(config: StoresConfig, nodeId: string, logger: L
     return {
       engine: 'postgres',
       sessions,
-      recordings: new PostgresRecordingStore(db, nodeId),
+      recordings: new PostgresRecordingStore(db, nodeId, config.redisUrl === undefined),
       close: () => {
         sessions.close();
         return (closing ??= db.close());
