@@ -77,6 +77,8 @@ describe('simulcast: receivers choose their layer (Chromium, real server)', () =
     await expect.poll(async () => (await outboundVideo(a)).map((o) => o.rid), { timeout: 20_000 }).toEqual(['r0', 'r1', 'r2']);
     expect(await b.evaluate((id) => (globalThis as any).consumers.find((c: any) => c.id === id).spatialLayers, consumerId)).toBe(3);
 
+    // Unasked, the server forwards the top layer once the bandwidth carries it: only the request brings it down.
+    await waitForLayer(b, consumerId, 2);
     expect(await consumerCall(b, consumerId, 'await cm.setPreferredLayers({ spatialLayer: 0 })')).toEqual({ ok: true });
     await waitForLayer(b, consumerId, 0);
     const small = await waitForSize(b, consumerId, 'width > 0 && width <= 320');
