@@ -34,6 +34,23 @@ describe('loadConfig', () => {
     expect(c.announcedIp).toBeUndefined();
   });
 
+  it('reads the cluster settings: engine URLs by scheme (never echoing them), REDIS_URL only with DATABASE_URL, NODE_ID, NODE_MAX_PEERS from the workers', () => {
+    const c = loadConfig({ MEDIA_API_KEY: KEY, NUM_WORKERS: '3' });
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.nodeId).toMatch(/^node-[0-9a-f]{8}$/);
+    expect(c.nodeMaxPeers).toBe(300);
+    const cluster = loadConfig({ MEDIA_API_KEY: KEY, DATABASE_URL: 'postgres://u:secret@db:5432/media', REDIS_URL: 'redis://cache:6379', NODE_ID: 'a.b-1', NODE_MAX_PEERS: '7' });
+    expect(cluster.databaseUrl?.host).toBe('db:5432');
+    expect(cluster.redisUrl?.host).toBe('cache:6379');
+    expect(cluster).toMatchObject({ nodeId: 'a.b-1', nodeMaxPeers: 7 });
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, REDIS_URL: 'redis://cache:6379' })).toThrow(/REDIS_URL .* needs DATABASE_URL/);
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, DATABASE_URL: 'mysql://u:secret@db/x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, DATABASE_URL: 'mysql://u:secret@db/x' })).not.toThrow(/secret/);
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, NODE_ID: 'no spaces' })).toThrow(/NODE_ID/);
+    expect(() => loadConfig({ MEDIA_API_KEY: KEY, NODE_MAX_PEERS: '0' })).toThrow(/NODE_MAX_PEERS/);
+  });
+
   it('has the demo on only in development (no MEDIA_API_KEY configured) or with DEMO=1', () => {
     expect(loadConfig({ MEDIA_API_KEY: KEY }).demo).toBe(false);
     expect(loadConfig({ MEDIA_API_KEY: KEY, HOST: '127.0.0.1' }).demo).toBe(false);
