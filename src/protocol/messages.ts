@@ -52,6 +52,23 @@ const NodeUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^wss?:\/
 const LayerIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(15));
 /** The layers a simulcast or SVC consumer receives (or should receive). */
 const Layers = v.object({ spatialLayer: LayerIndex, temporalLayer: v.optional(LayerIndex) });
+/** mediasoup's score of an RTP stream: 10 is perfect, 0 is nothing usable. */
+const Score = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10));
+const Count = v.pipe(v.number(), v.minValue(0));
+/** The server's side of one stream (call health): what it received from a producer or sent to a consumer. */
+const ServerStreamStats = v.object({
+  /** The best of its encodings' scores (a simulcast producer), `null` before the first. */
+  score: v.nullable(Score),
+  bitrateBps: Count,
+  packets: Count,
+  packetsLost: v.number(),
+  /** The last RTCP interval's loss, 0-1. */
+  lossFraction: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+  jitterMs: v.nullable(v.number()),
+  roundTripTimeMs: v.nullable(v.number()),
+  nackCount: Count,
+  pliCount: Count,
+});
 
 /** Requests the client sends: name → [data schema, response data schema]. */
 export const requests = {
@@ -92,6 +109,10 @@ export const requests = {
   /** `path`: where the file is written (the client's answer for a segment the server finalizes when the connection is lost). */
   startRecord: [v.object({ producerId: Id }), v.object({ recordingId: Id, path: v.optional(v.string()) })],
   stopRecord: [v.object({ producerId: Id }), v.object({ id: Id, path: v.string() })],
+  /** The server's side of one of this client's producers (call health). */
+  getProducerStats: [v.object({ producerId: Id }), ServerStreamStats],
+  /** The server's side of one of this client's consumers (call health). */
+  getConsumerStats: [v.object({ consumerId: Id }), ServerStreamStats],
   /** Heartbeat: a socket that cannot answer this in time is treated as lost. */
   ping: [Empty, v.object({ now: v.number() })],
   /** Release everything of this client on the server; the server then closes the socket (1000). */
@@ -138,6 +159,14 @@ export const notifications = {
     code: v.picklist([ErrorCode.UNSUPPORTED_CODEC, ErrorCode.INVALID_STATE]),
     message: v.string(),
   }),
+  /** The server's score of what it receives from one of our producers changed (its best encoding). */
+  producerScore: v.object({ producerId: Id, score: Score }),
+  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer changed. */
+  consumerScore: v.object({ consumerId: Id, score: Score, producerScore: Score }),
+  /** The room's dominant speaker changed (`null`: nobody speaks, or the speaker paused or left). */
+  activeSpeaker: v.object({ speaker: v.nullable(v.object({ userId: Id, producerId: Id })) }),
+  /** The room's audio producers above the silence threshold in the last interval, in dBov (-127..0); absent ones are silent. */
+  audioLevels: v.object({ levels: v.pipe(v.array(v.object({ producerId: Id, dBov: v.pipe(v.number(), v.minValue(-127), v.maxValue(0)) })), v.maxLength(256)) }),
   /** The server closed one of our producers (not at our request). */
   producerClosed: v.object({ producerId: Id, reason: v.string() }),
   /** A recording ended without `stopRecord` (producer closed, ffmpeg died, shutdown). */
@@ -161,6 +190,8 @@ export type RtpParameters = v.InferOutput<typeof RtpParameters>;
 /** The router's capabilities and a consumer's parameters as the client receives them. */
 export type RtpCapabilitiesOutline = v.InferOutput<typeof RtpCapabilitiesOutline>;
 export type RtpParametersOutline = v.InferOutput<typeof RtpParametersOutline>;
+/** The server's side of one stream, as `getProducerStats` / `getConsumerStats` answer. */
+export type ServerStreamStats = v.InferOutput<typeof ServerStreamStats>;
 
 /** Longest error message on the wire, in characters. */
 export const MAX_ERROR_MESSAGE = 1000;

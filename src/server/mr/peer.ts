@@ -9,6 +9,7 @@ import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse } from '
 import { fromMediasoup, toMediasoup } from './protocolAdapter.js';
 import { MediaError } from './errors.js';
 import type { EndedRecording, Recordings } from './recordings.js';
+import { consumerStats, forwardConsumerScore, forwardProducerScore, producerStats } from './streamHealth.js';
 
 type Direction = 'send' | 'recv';
 interface TransportEntry {
@@ -106,6 +107,13 @@ export class Peer implements PeerHandle {
     setConsumerPreferredLayers: (data) => this.setConsumerPreferredLayers(data),
     startRecord: (data) => this.startRecord(data),
     stopRecord: (data) => this.stopRecord(data),
+    getProducerStats: ({ producerId }) => producerStats(this.producer(producerId)),
+    getConsumerStats: ({ consumerId }) => consumerStats(this.consumer(consumerId)),
+  };
+
+  /** A notification for this peer's client while it is open (the room's: the speaker, audio levels). */
+  readonly tell: Notify = (method, data) => {
+    if (!this.closed) this.notify(method, data);
   };
 
   async request(req: PeerRequest): Promise<PeerResponse> {
@@ -213,6 +221,7 @@ export class Peer implements PeerHandle {
     }
     this.producers.set(producer.id, producer);
     producer.on('transportclose', () => this.producers.delete(producer.id));
+    forwardProducerScore(producer, this.tell);
     this.logger.debug({ producerId: producer.id, kind: producer.kind }, 'producer created');
     // Same synchronous block as the map insert: a concurrent `listen` sees it exactly once.
     this.room.announceProducer(producer, this);
@@ -293,6 +302,7 @@ export class Peer implements PeerHandle {
     consumer.on('transportclose', () => gone('transport closed'));
     consumer.on('producerpause', () => this.notify('consumerProducerPaused', { consumerId: consumer.id }));
     consumer.on('producerresume', () => this.notify('consumerProducerResumed', { consumerId: consumer.id }));
+    forwardConsumerScore(consumer, this.tell);
     consumer.on('layerschange', (layers) => {
       if (!this.closed) this.notify('consumerLayersChanged', { consumerId: consumer.id, layers: layers ?? null });
     });

@@ -5,6 +5,7 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Peer, PeerRoom } from './peer.js';
 import type { ClusterRooms, RoomSpan } from './roomSpan.js';
+import { RoomSpeakers, type Broadcast } from './speakerObserver.js';
 import type { WorkerSlot } from './workers.js';
 
 /** What every browser we target can send: Opus, VP8, VP9 profile 0, H264 constrained baseline. */
@@ -33,6 +34,8 @@ export class Room implements PeerRoom {
     private readonly logger: Logger,
     private readonly onClosed: (room: Room) => void,
     cluster: ClusterRooms | undefined,
+    /** Who speaks (call health): its own producers only, not those piped from other nodes. */
+    readonly speakers: RoomSpeakers,
   ) {
     this.span = cluster?.open(this);
     // The worker died: every peer loses its transports; the gateway drops their sockets so the
@@ -43,16 +46,21 @@ export class Room implements PeerRoom {
   static async create(id: string, slot: WorkerSlot, logger: Logger, onClosed: (room: Room) => void, cluster?: ClusterRooms): Promise<Room> {
     // Counted before the await so rooms created together spread over the workers.
     slot.rooms += 1;
-    let router: ms.Router;
+    let router: ms.Router | undefined;
+    let room: Room | undefined;
+    let speakers: RoomSpeakers;
     try {
       router = await slot.worker.createRouter({ mediaCodecs, appData: { roomId: id } });
+      speakers = await RoomSpeakers.create(router, (method, data) => room?.broadcast(method, data));
     } catch (err) {
       slot.rooms -= 1;
+      router?.close();
       throw err;
     }
     const log = logger.child({ roomId: id });
     log.info({ worker: slot.index, routerId: router.id }, 'room opened');
-    return new Room(id, router, slot, log, onClosed, cluster);
+    room = new Room(id, router, slot, log, onClosed, cluster, speakers);
+    return room;
   }
 
   get webRtcServer(): ms.WebRtcServer {
@@ -74,8 +82,14 @@ export class Room implements PeerRoom {
     else this.span?.peersChanged(this.peers.size);
   }
 
+  /** Tells every peer's client (call health: the speaker, audio levels). */
+  readonly broadcast: Broadcast = (method, data) => {
+    for (const peer of this.peers.values()) peer.tell(method, data);
+  };
+
   /** A producer went live: every other peer that is listening starts consuming it, here and on the other nodes. */
   announceProducer(producer: ms.Producer, owner: Peer): void {
+    this.speakers.add(producer, owner.userId);
     for (const peer of this.peers.values()) {
       if (peer !== owner && peer.listening) void peer.consume(producer, owner.userId);
     }
