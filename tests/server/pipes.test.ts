@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Cluster } from '../../src/server/cluster/cluster.js';
+import { RedisCluster } from '../../src/server/cluster/redisCluster.js';
 import { createLogger } from '../../src/server/logger.js';
 import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
@@ -20,6 +22,7 @@ import { WorkerPool } from '../../src/server/mr/workers.js';
 import { openDatabase } from '../../src/server/store/sqliteDatabase.js';
 import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js';
 import { MemoryNetwork } from '../support/memoryCluster.js';
+import { startRedis } from '../support/redis.js';
 import { freePort } from '../support/server.js';
 import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
 
@@ -244,9 +247,12 @@ class PipeWatch {
 }
 
 interface Node {
+  cluster: Cluster;
   media: MediaRouter;
   pool: WorkerPool;
   pipes: PipeWatch;
+  /** Its MediaRouter, cluster membership and database closed (once). */
+  stop(): Promise<void>;
 }
 
 const running: { close: () => Promise<void> }[] = [];
@@ -254,7 +260,7 @@ afterEach(async () => {
   for (const r of running.splice(0).reverse()) await r.close();
 });
 
-async function startNode(network: MemoryNetwork, id: string): Promise<Node> {
+async function startNode(cluster: Cluster, id = cluster.nodeId): Promise<Node> {
   const mediasoup = await loadMediasoup();
   const rtcMin = 10_000 + ((await freePort()) % 2_000) * 10;
   let worker: ms.Worker | undefined;
@@ -263,21 +269,22 @@ async function startNode(network: MemoryNetwork, id: string): Promise<Node> {
   const pool = await WorkerPool.start(mediasoup, { numWorkers: 1, listenIp: '127.0.0.1', rtcMinPort: rtcMin, rtcMaxPort: rtcMin + 9 }, logger).finally(() => mediasoup.observer.off('newworker', catchWorker));
   const db = openDatabase(':memory:');
   const recordings = new Recordings(new SqliteRecordingStore(db, id), mkdtempSync(join(tmpdir(), 'media-infra-pipes-')), logger);
-  const cluster = network.node(id);
   await cluster.start();
   const media = new MediaRouter(pool, recordings, logger, { cluster, pipeListen: { ip: '127.0.0.1' } });
-  running.push({
-    close: async () => {
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
       media.close();
+      await cluster.close();
       db.close();
-    },
-  });
-  return { media, pool, pipes: new PipeWatch(worker!) };
+    })());
+  running.push({ close: stop });
+  return { cluster, media, pool, pipes: new PipeWatch(worker!), stop };
 }
 
 async function twoNodes(): Promise<{ network: MemoryNetwork; n1: Node; n2: Node }> {
   const network = new MemoryNetwork();
-  const [n1, n2] = [await startNode(network, 'n1'), await startNode(network, 'n2')];
+  const [n1, n2] = [await startNode(network.node('n1')), await startNode(network.node('n2'))];
   return { network, n1, n2 };
 }
 
@@ -472,5 +479,34 @@ describe('a room across two nodes', () => {
     await Promise.all([a.until(() => a.packets(ca.ssrc) >= 10, 'RTP at node 1'), b.until(() => b.packets(cb.ssrc) >= 10, 'RTP at node 2')]);
     expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 1 });
     expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 1 });
+  });
+});
+
+describe('a room across two nodes over a real Redis', () => {
+  it('carries media, pause and resume between nodes; a node that leaves the cluster takes its pipes with it', async () => {
+    const redis = await startRedis();
+    running.push(redis);
+    const node = (id: string) => startNode(new RedisCluster({ redisUrl: redis.url, nodeId: id, url: `http://${id}.invalid`, maxPeers: 100, logger }));
+    const n1 = await node('r1');
+    const n2 = await node('r2');
+    const a = await client(n1, 'room-redis', 'alice');
+    const producerId = await a.produce();
+    const b = await client(n2, 'room-redis', 'bob');
+    await b.listen();
+    const consumer = await b.consumerOf(producerId);
+    await b.until(() => b.packets(consumer.ssrc) >= 10, 'RTP from node 1 at node 2');
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
+
+    await a.ok('pauseProducer', { producerId });
+    await b.notification('consumerProducerPaused', (d) => d['consumerId'] === consumer.id);
+    await a.ok('resumeProducer', { producerId });
+    await b.notification('consumerProducerResumed', (d) => d['consumerId'] === consumer.id);
+
+    // Node 1 leaves the cluster while its media goes on (a clean close: the others hear nodeLost at
+    // once, and nothing more of node 1's rooms reaches them).
+    await n1.cluster.close();
+    expect(await b.notification('consumerClosed', (d) => d['consumerId'] === consumer.id)).toMatchObject({ reason: 'producer closed' });
+    await n2.pipes.until(() => n2.pipes.open === 0, 'node 2 closed its pipe');
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
   });
 });
