@@ -32,7 +32,11 @@ async function main(): Promise<void> {
     logger.fatal({ err: (err as Error).message }, 'cannot start');
     process.exit(1);
   }
-  logger.info({ url: server.url, workers: config.numWorkers, database: config.databasePath }, 'listening');
+  // Engine URLs are never logged (they may hold passwords): only which engine, and this node's name.
+  logger.info(
+    { url: server.url, workers: config.numWorkers, database: config.databaseUrl ? 'postgresql' : config.databasePath, ...(config.redisUrl && { cluster: 'redis', nodeId: config.nodeId }) },
+    'listening',
+  );
   logger.info({ demo: config.demo }, config.demo ? `demo on at ${server.url}/ (it issues tokens without the API key: development only)` : 'demo off (MEDIA_API_KEY is set; DEMO=1 turns it on)');
 
   const stop = (signal: NodeJS.Signals) => {

@@ -145,11 +145,10 @@ describe('a cluster of two nodes (Chromium, real PostgreSQL and Redis)', () => {
   });
 
   it('a recording made on A’s node is listed, and its file served with ranges, by the other node too', async () => {
-    const { id, path } = await a.page.evaluate(async () => {
-      const video = (globalThis as any).producers.find((p: any) => p.kind === 'video');
-      await video.startRecord();
-      return video.stopRecord();
-    });
+    await a.page.evaluate(() => (globalThis as any).producers.find((p: any) => p.kind === 'video').startRecord());
+    // A second of media into the file (B decoding 30 frames meanwhile) before stopping.
+    await waitForFrames(b.page, Date.now(), 30);
+    const { id, path } = await a.page.evaluate(() => (globalThis as any).producers.find((p: any) => p.kind === 'video').stopRecord());
     const other = b.node;
     const listed = await other.recordings(room);
     expect(listed.find((r) => r.id === id)).toMatchObject({ state: 'finished', path });
@@ -178,7 +177,8 @@ describe('a cluster of two nodes (Chromium, real PostgreSQL and Redis)', () => {
     for (const p of [a.page, b.page]) expect(await p.evaluate(() => (globalThis as any).states)).toEqual(['connecting', 'connected']);
   });
 
-  it('PostgreSQL stopped: the token API answers 503 with a typed error; the call goes on', async () => {
+  it('PostgreSQL stopped: the token API answers 503 with a typed error; the call goes on; a new socket is told to try again and gets in once it is back', async () => {
+    const carol = await a.node.connect(room, 'carol');
     const t0 = Date.now();
     await pg.stop();
     const res = await fetch(`${a.node.httpUrl}/v1/api/connect`, {
@@ -191,10 +191,18 @@ describe('a cluster of two nodes (Chromium, real PostgreSQL and Redis)', () => {
     await waitForFrames(b.page, Date.now(), 30);
     const { gap } = await longestGap(b.page, t0);
     expect(gap).toBeLessThan(1_000);
+    // A client whose token cannot be checked now: closed 1013, retried with backoff, never 'unauthorized'.
+    const { page: c } = await openClientPage(browser, a.node.httpUrl);
+    pages.push(c);
+    await createFaultClient(c, carol.url, carol.token, { options: FAST_CLIENT_OPTIONS });
+    await c.waitForFunction(() => (globalThis as any).closeCodes.filter((code: number) => code === 1013).length >= 2, null, { timeout: 15_000 });
+    expect(await c.evaluate(() => (globalThis as any).client.state)).not.toBe('closed');
     await pg.start();
-    await until(async () => (await fetch(`${a.node.httpUrl}/healthz`)).ok, 10_000, 'health');
-    const again = await a.node.connect(room, 'carol');
+    await waitForClientState(c, 'connected');
+    expect(await c.evaluate(() => (globalThis as any).client.closeReason)).toBeUndefined();
+    const again = await a.node.connect(room, 'dave');
     expect(again.token).toBeTruthy();
+    await c.evaluate(() => (globalThis as any).client.close());
   });
 
   it('kill -9 of A’s node: A reconnects to the other node by itself with the same producers; B decodes A again, nothing duplicated', async () => {
