@@ -154,6 +154,8 @@ describe('recording under load', () => {
     const outcomes = (await Promise.all(peers.map((peer, client) => runClient(peer, client)))).flat();
     const elapsed = performance.now() - began;
     burner.stop();
+    // Printed at once: a run that overruns its bound still says how long the recordings took.
+    console.log(`stress: ${outcomes.length} recordings stopped ${(elapsed / 1000).toFixed(1)} s after the first start; checking the files`);
 
     const rows = await server.recordings(ROOM);
     const timing = requestTimes(server.logs());
