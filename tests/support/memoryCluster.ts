@@ -26,8 +26,6 @@ export class MemoryNetwork {
   readonly nodes = new Map<string, MemoryCluster>();
   /** roomId → nodeId → peers. */
   readonly rooms = new Map<string, Map<string, number>>();
-  /** Every message delivered, in order (for tests that check what crossed). */
-  readonly log: { from: string; to: string; message: ClusterMessage }[] = [];
   /**
    * Called with each message just before its handler runs (a reply's type is `reply:<request type>`),
    * so a test can act at a chosen moment; a promise returned holds this message, and every later
@@ -59,17 +57,18 @@ export class MemoryNetwork {
   }
 
   /** Delivery on a later turn of the event loop, in order per (sender, receiver); dropped if either end is gone by then. */
-  deliver(from: string, to: string, message: ClusterMessage, act: (target: MemoryCluster) => void): void {
+  deliver(from: string, to: string, message: ClusterMessage, act: (target: MemoryCluster, message: ClusterMessage) => void): void {
     const key = `${from}>${to}`;
     let link = this.links.get(key);
     if (!link) this.links.set(key, (link = { queue: [], running: false }));
+    // What crosses is JSON, copied when sent, as over Redis: nothing shared between nodes.
+    const sent = JSON.parse(JSON.stringify(message)) as ClusterMessage;
     link.queue.push(async () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const target = this.nodes.get(to);
       if (!target?.live || !this.nodes.get(from)?.live) return;
-      await this.onDeliver?.(from, to, message);
-      this.log.push({ from, to, message });
-      act(target);
+      await this.onDeliver?.(from, to, sent);
+      if (target.live) act(target, sent);
     });
     if (!link.running) void this.pump(link);
   }
@@ -141,7 +140,7 @@ export class MemoryCluster implements Cluster {
   }
 
   send(nodeId: string, message: ClusterMessage): void {
-    this.network.deliver(this.nodeId, nodeId, message, (target) => target.messageHandlers.get(message.type)?.(message, this.nodeId));
+    this.network.deliver(this.nodeId, nodeId, message, (target, sent) => target.messageHandlers.get(sent.type)?.(sent, this.nodeId));
   }
 
   broadcast(message: ClusterMessage): void {
@@ -155,14 +154,14 @@ export class MemoryCluster implements Cluster {
       const timer = setTimeout(() => this.settle(id, new ClusterRequestError(`${message.type} to ${nodeId}: no answer within ${timeoutMs} ms`)), timeoutMs);
       this.pending.set(id, { to: nodeId, resolve: resolve as (value: unknown) => void, reject, timer });
     });
-    this.network.deliver(this.nodeId, nodeId, message, (target) => {
-      const handler = target.requestHandlers.get(message.type);
+    this.network.deliver(this.nodeId, nodeId, message, (target, sent) => {
+      const handler = target.requestHandlers.get(sent.type);
       const reply = (outcome: { ok: true; value: unknown } | { ok: false; error: string }) =>
         this.network.deliver(nodeId, this.nodeId, { type: `reply:${message.type}` }, (asker) => asker.settle(id, outcome.ok ? outcome : new ClusterRequestError(outcome.error)));
       if (!handler) return reply({ ok: false, error: `node ${nodeId} has no handler for ${message.type}` });
       Promise.resolve()
-        .then(() => handler(message, this.nodeId))
-        // The value crosses as JSON would: nothing shared between nodes.
+        .then(() => handler(sent, this.nodeId))
+        // The answer crosses as JSON too.
         .then((value) => reply({ ok: true, value: value === undefined ? undefined : JSON.parse(JSON.stringify(value)) }))
         .catch((err: Error) => reply({ ok: false, error: err.message }));
     });
