@@ -169,8 +169,9 @@ export const producerMachine = setup({
       },
       states: {
         // Paused or live: `paused` is the page's intent, taken at once in every state (the last call
-        // wins; a pause also stops sending at once), and `serverPaused` what the server's producer
-        // is. Each apply step ends in `settling`, which sends the difference to the server, if any.
+        // wins), and `serverPaused` what the server's producer is. Each apply step ends in
+        // `settling`, which sends the difference to the server, if any. Only `live` sends: a pause
+        // stops the local producer on the way out of it (`pausing`'s entry), before the server hears of it.
         media: {
           initial: 'waiting',
           on: {
@@ -180,7 +181,8 @@ export const producerMachine = setup({
               target: '.waiting',
               actions: [{ type: 'releaseProducer', params: ({ context }) => ({ producerId: context.producerId }) }, assign({ producerId: undefined })],
             },
-            pause: { actions: ['wantPaused', { type: 'stopSending', params: ({ context }) => ({ producerId: context.producerId }) }] },
+            // Kept for later: nothing is sent in these states (no local producer yet, or paused already).
+            pause: { actions: 'wantPaused' },
             resume: { actions: 'wantLive' },
           },
           states: {

@@ -36,12 +36,23 @@ const MUTANTS = [
   ['transportMachine', 'assignment: restarts are not counted again from 0 once connected', 'entry: assign({ iceRestarts: 0 }),', ''],
   ['transportMachine', 'action: a created transport is not reported', "assign({ transportId: ({ event }) => event.output.transportId }), 'reportCreated'", 'assign({ transportId: ({ event }) => event.output.transportId })'],
 
-  ['producerMachine', 'target: pause goes straight to paused', "live: { tags: 'live', on: { pause: { target: 'pausing'", "live: { tags: 'live', on: { pause: { target: 'paused'"],
+  ['producerMachine', 'target: pause goes straight to paused', "on: { pause: { target: 'pausing', actions: 'wantPaused' } }", "on: { pause: { target: 'paused', actions: 'wantPaused' } }"],
   ['producerMachine', 'guard: wantsPaused negated', 'wantsPaused: ({ context }) => context.paused', 'wantsPaused: ({ context }) => !context.paused'],
   ['producerMachine', 'guard: isThisProducer matches any producer', "&& event.producerId === context.producerId", ''],
-  ['producerMachine', 'assignment: a resumed producer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
-  ['producerMachine', "action: 'paused' is not emitted", "onDone: { target: 'paused', actions: [assign({ paused: true }), emit({ type: 'paused' })] }", "onDone: { target: 'paused', actions: [assign({ paused: true })] }"],
+  ['producerMachine', 'assignment: a resumed producer stays paused on the server', "onDone: { target: 'settling', actions: [assign({ serverPaused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'settling', actions: [assign({ serverPaused: true }), emit({ type: 'resumed' })] }"],
+  ['producerMachine', "action: 'paused' is not emitted", "onDone: { target: 'settling', actions: [assign({ serverPaused: true }), emit({ type: 'paused' })] }", "onDone: { target: 'settling', actions: [assign({ serverPaused: true })] }"],
   ['producerMachine', 'target: a suspended recording does not start again', "always: { guard: 'isProduced', target: 'starting' }", "always: { guard: 'isProduced', target: 'idle' }"],
+  // Intents (issue 16)
+  ['producerMachine', 'action: a pause does not stop the local producer at once', "entry: { type: 'stopSending', params: ({ context }) => ({ producerId: context.producerId }) },", ''],
+  ['producerMachine', 'action: live does not send again', "entry: { type: 'startSending', params: ({ context }) => ({ producerId: context.producerId }) },", ''],
+  ['producerMachine', 'guard: pauseUnapplied negated', 'pauseUnapplied: ({ context }) => context.paused && !context.serverPaused', 'pauseUnapplied: ({ context }) => !(context.paused && !context.serverPaused)'],
+  ['producerMachine', 'assignment: a production ignores the intent', 'entry: assign({ serverPaused: ({ context }) => context.paused }),', 'entry: assign({ serverPaused: false }),'],
+  ['producerMachine', 'assignment: a refused pause keeps the intent', "onError: { target: 'settling', actions: assign({ paused: false, error:", "onError: { target: 'settling', actions: assign({ error:"],
+  ['producerMachine', 'target: a startRecord while reconnecting is refused', "{ target: 'suspended', actions: 'wantRecording' }] } },", "{ target: 'idle', actions: 'wantRecording' }] } },"],
+  ['producerMachine', 'guard: a stopRecord during the start is forgotten', "{ guard: 'recordingUnwanted', target: 'stopping',", "{ guard: 'recordingUnwanted', target: 'recording',"],
+  ['producerMachine', 'target: a lost connection forgets the recording intent', "{ guard: 'recordingWanted', target: '.suspended', actions: 'cutSegment' },", "{ guard: 'recordingWanted', target: '.idle', actions: 'cutSegment' },"],
+  ['producerMachine', 'action: the segment a lost connection ends is not kept', "{ target: '.idle', actions: 'cutSegment' },", "{ target: '.idle' },"],
+  ['producerMachine', 'target: a startRecord during a stop is forgotten', "{ guard: 'recordingWanted', target: 'starting', actions: [", "{ guard: 'recordingWanted', target: 'idle', actions: ["],
 
   ['consumerMachine', 'target: a consumed track starts paused', "onDone: 'live',", "onDone: 'paused',"],
   // consumerMachine has no guard: the nearest is a condition on a transition, here one that never holds
@@ -55,6 +66,12 @@ const MUTANTS = [
   ['clientMachine', 'guard: isNewConsumer ignores listening', "event.method === 'newConsumer' && context.listening &&", "event.method === 'newConsumer' &&"],
   ['clientMachine', 'assignment: 4001 closes as expired', "params: { reason: 'unauthorized' }", "params: { reason: 'expired' }"],
   ['clientMachine', 'target: an answered listen listens again', "onDone: '#client.running.connected.subscribed'", "onDone: '#client.running.connected.idle'"],
+  // Node rotation (issue 15)
+  ['clientMachine', 'action: a failed reconnection attempt tries the same node again', "onSignalingClosed('#client.running.reconnecting.backingOff', ['tryNextNode'])", "onSignalingClosed('#client.running.reconnecting.backingOff', [])"],
+  ['clientMachine', 'action: a welcome does not learn the other nodes', "actions: ['assignWelcome', 'learnNodes']", "actions: ['assignWelcome']"],
+  ['clientMachine', 'action: a connection lost once connected skips its own node', "onSignalingClosed('#client.running.reconnecting', [])", "onSignalingClosed('#client.running.reconnecting', ['tryNextNode'])"],
+  ['clientMachine', 'guard: 1013 taken as a refusal', 'event.code === CloseCode.UNAUTHORIZED,', '(event.code === CloseCode.UNAUTHORIZED || event.code === CloseCode.TRY_AGAIN_LATER),'],
+  ['signalingMachine', 'assignment: connect forgets the node it was given', "connect: { target: 'connection', actions: assign({ url: ({ event }) => event.url }) },", "connect: { target: 'connection' },"],
 ];
 
 const args = process.argv.slice(2);
