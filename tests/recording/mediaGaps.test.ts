@@ -2,7 +2,7 @@
 // frame after it until a keyframe, and wrote no progress meanwhile, so none was asked for: the file
 // kept what came before, marked finished), and a producer paused for longer than ffmpeg's default
 // 10 s wait for packets (ffmpeg gave up). Real server, werift peers sending real VP8 and Opus.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { probe } from '../support/ffprobe.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { MediaPeer } from './mediaPeer.js';
@@ -13,7 +13,8 @@ const AFTER_MS = 5_000;
 /** Longer than the SDP demuxer's default `listen_timeout` (10 s). */
 const PAUSED_MS = 11_000;
 
-describe('a recording across a gap in its media', () => {
+// Concurrent: the lost picture is recorded while the other producer's pause goes by.
+describe.concurrent('a recording across a gap in its media', () => {
   let server: ServerProcess;
   const peers: MediaPeer[] = [];
   beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('a recording across a gap in its media', () => {
     await server?.stop();
   });
 
-  it('goes on after a lost picture: a keyframe is asked for, the file holds the whole time', async () => {
+  it('goes on after a lost picture: a keyframe is asked for, the file holds the whole time', async ({ expect }) => {
     const peer = peers[0]!;
     const producerId = peer.producerId('video');
     await peer.socket.ok('startRecord', { producerId });
@@ -43,7 +44,7 @@ describe('a recording across a gap in its media', () => {
     expect(p.duration, `${p.duration} s recorded of ${between.toFixed(1)} s`).toBeGreaterThan(between * 0.9);
   });
 
-  it(`records a producer paused for ${PAUSED_MS / 1000} s before its first media`, async () => {
+  it(`records a producer paused for ${PAUSED_MS / 1000} s before its first media`, async ({ expect }) => {
     const peer = peers[1]!;
     await peer.pause('video');
     const producerId = peer.producerId('video');
