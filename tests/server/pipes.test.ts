@@ -502,6 +502,16 @@ describe('a room across two nodes over a real Redis', () => {
     await a.ok('resumeProducer', { producerId });
     await b.notification('consumerProducerResumed', (d) => d['consumerId'] === consumer.id);
 
+    // Redis goes away and comes back empty: node 1's close of a producer meanwhile was broadcast to
+    // nobody; once the link is back node 2 asks node 1 again and closes what is gone.
+    const a2 = await client(n1, 'room-redis', 'carol');
+    const second = await a2.produce();
+    const secondConsumer = await b.consumerOf(second);
+    await redis.stop();
+    await a2.ok('closeProducer', { producerId: second });
+    await redis.start();
+    expect(await b.notification('consumerClosed', (d) => d['consumerId'] === secondConsumer.id)).toMatchObject({ reason: 'producer closed' });
+
     // Node 1 leaves the cluster while its media goes on (a clean close: the others hear nodeLost at
     // once, and nothing more of node 1's rooms reaches them).
     await n1.cluster.close();

@@ -42,6 +42,11 @@ export interface ClusterEvents {
    * cluster-wide chores (its recordings marked failed "node lost", its directory entries removed).
    */
   nodeLost: (nodeId: string, cleanup: boolean) => void;
+  /**
+   * This node's link to the others came back after an outage (Redis restarted or unreachable):
+   * messages sent meanwhile may be lost, so whatever was learnt from them is asked for again.
+   */
+  resynced: () => void;
 }
 
 export interface Cluster {

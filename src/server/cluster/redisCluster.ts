@@ -125,6 +125,7 @@ export class RedisCluster implements Cluster {
   readonly #dispatcher: Dispatcher;
   readonly #liveness = new Liveness(NODE_DEAD_MS, 2 * HEARTBEAT_MS);
   readonly #lostListeners = new Set<ClusterEvents['nodeLost']>();
+  readonly #resyncListeners = new Set<ClusterEvents['resynced']>();
   /** The truth about this node's rooms; Redis holds a copy that is rewritten from it. */
   readonly #rooms = new Map<string, number>();
   readonly #pending = new Map<string, Pending>();
@@ -318,12 +319,14 @@ export class RedisCluster implements Cluster {
     this.#dispatcher.onRequest(type, handler);
   }
 
-  on<K extends keyof ClusterEvents>(_event: K, listener: ClusterEvents[K]): void {
-    this.#lostListeners.add(listener);
+  on<K extends keyof ClusterEvents>(event: K, listener: ClusterEvents[K]): void {
+    if (event === 'nodeLost') this.#lostListeners.add(listener as ClusterEvents['nodeLost']);
+    else this.#resyncListeners.add(listener as ClusterEvents['resynced']);
   }
 
-  off<K extends keyof ClusterEvents>(_event: K, listener: ClusterEvents[K]): void {
-    this.#lostListeners.delete(listener);
+  off<K extends keyof ClusterEvents>(event: K, listener: ClusterEvents[K]): void {
+    if (event === 'nodeLost') this.#lostListeners.delete(listener as ClusterEvents['nodeLost']);
+    else this.#resyncListeners.delete(listener as ClusterEvents['resynced']);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -551,6 +554,13 @@ export class RedisCluster implements Cluster {
     if (this.#down && this.#pub.isReady && this.#sub.isReady) {
       this.#down = false;
       this.#log?.info('cluster: Redis connection back');
+      for (const listener of [...this.#resyncListeners]) {
+        try {
+          listener();
+        } catch (err) {
+          this.#log?.error({ err: (err as Error).message }, 'cluster: resynced listener threw');
+        }
+      }
     }
   }
 

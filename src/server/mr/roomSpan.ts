@@ -119,6 +119,11 @@ export class RoomSpan {
     return undefined;
   }
 
+  /** The cluster's messages may have been lost (an outage): ask the other nodes again what they hold. */
+  rediscover(): void {
+    if (this.discovered && !this.closed) void this.discover();
+  }
+
   private async discover(): Promise<void> {
     const nodes = await this.cluster.roomNodes(this.room.id).catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'room directory unavailable: remote producers are learnt from broadcasts only');
@@ -168,6 +173,9 @@ export class ClusterRooms {
   private readonly onNodeLost = (nodeId: string) => {
     for (const span of this.spans.values()) span.nodeGone(nodeId);
   };
+  private readonly onResynced = () => {
+    for (const span of this.spans.values()) span.rediscover();
+  };
 
   constructor(
     private readonly cluster: Cluster,
@@ -204,6 +212,7 @@ export class ClusterRooms {
       return span.pipes.answerConsume(from, producer);
     });
     cluster.on('nodeLost', this.onNodeLost);
+    cluster.on('resynced', this.onResynced);
   }
 
   /** The span of a room opening here; it leaves the map when it closes with its room. */
@@ -218,6 +227,7 @@ export class ClusterRooms {
   /** Stops listening to the cluster (the node is shutting down). */
   detach(): void {
     this.cluster.off('nodeLost', this.onNodeLost);
+    this.cluster.off('resynced', this.onResynced);
   }
 
   private span(roomId: string): RoomSpan {
