@@ -316,9 +316,10 @@ export class Peer implements PeerHandle {
       producerPaused: consumer.producerPaused,
       appData: producer.appData,
       ...(consumer.type === 'simulcast' && {
-        // The client's encodings as validated (rtp.ts): mediasoup keeps the keys it has no type for.
-        spatialLayers: (producer.rtpParameters.encodings ?? []).map((e) => ({
-          scaleResolutionDownBy: (e as { scaleResolutionDownBy?: number }).scaleResolutionDownBy ?? 1,
+        // The client's encodings as validated (rtp.ts): mediasoup keeps the keys it has no type for. A
+        // producer piped from another node has none: each layer half the next, the browsers' default.
+        spatialLayers: (producer.rtpParameters.encodings ?? []).map((e, i, all) => ({
+          scaleResolutionDownBy: (e as { scaleResolutionDownBy?: number }).scaleResolutionDownBy ?? 2 ** (all.length - 1 - i),
         })),
       }),
     });
