@@ -15,6 +15,9 @@
 //             every datagram of the ICE session it carried so far, both ways, for good: only
 //             connectivity checks with new ICE credentials pass, and then the flows they succeeded
 //             on. So media comes back only through an ICE restart the page really applied.
+//   loss      UdpRelay.lose(fraction): the relay drops that fraction of the page's RTP and RTCP
+//             datagrams (random, seeded: the same run drops the same ones), nothing else: ICE and DTLS
+//             pass, so the connection stays up with a lossy uplink. lose(0) ends it.
 //
 // Limits of the ICE fault: only UDP host candidates are relayed (TCP candidates are removed so
 // that ICE cannot escape the block over TCP); the relay is on loopback, so it models a path that
@@ -186,6 +189,11 @@ export class UdpRelay {
   /** Binding requests with new ICE credentials let through while blocked, and their server ufrags. */
   freshChecks = 0;
   readonly freshUfrags = new Set<string>();
+  /** lose(): the fraction of the page's RTP/RTCP dropped, and the seeded generator that picks them. */
+  #loss = 0;
+  #seed = 1;
+  /** Datagrams lose() dropped. */
+  lost = 0;
 
   private constructor(socket: UdpSocket, readonly port: number, readonly targetPort: number, private readonly host: string) {
     this.#socket = socket;
@@ -210,6 +218,19 @@ export class UdpRelay {
   block(): void {
     if (this.#seenUfrags.size === 0) throw new Error('no ICE check went through the relay yet');
     this.#staleUfrags = new Set(this.#seenUfrags);
+  }
+
+  /** Drops `fraction` (0-1) of the page's RTP and RTCP datagrams from now on; 0 ends the loss. */
+  lose(fraction: number): void {
+    this.#loss = fraction;
+  }
+
+  /** Whether lose() takes this datagram from the page: RTP/RTCP only (first byte 128-191, RFC 7983). */
+  #lost(msg: Buffer): boolean {
+    if (this.#loss <= 0 || msg.length === 0 || msg[0]! < 128 || msg[0]! > 191) return false;
+    // A Park-Miller generator: reproducible from run to run.
+    this.#seed = (this.#seed * 48271) % 2147483647;
+    return this.#seed / 2147483647 < this.#loss;
   }
 
   #closed = false;
@@ -251,6 +272,7 @@ export class UdpRelay {
   #fromPage(msg: Buffer, from: RemoteInfo): void {
     const key = `${from.address}:${from.port}`;
     if (!this.#passFromPage(msg, key)) return void this.dropped++;
+    if (this.#lost(msg)) return void this.lost++;
     let flow = this.#flows.get(key);
     if (!flow) {
       flow = createSocket('udp4');
