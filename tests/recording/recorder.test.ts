@@ -85,7 +85,7 @@ describe('Recording', () => {
     const sentAfter = sent();
     const sentBetween = { frames: sentAfter.frames - sentBefore.frames, seconds: sentAfter.seconds - sentBefore.seconds };
     const result = await rec.stop();
-    expect(result.state).toBe('finished');
+    expect(result.state, result.reason).toBe('finished');
     expect(result.bytes).toBeGreaterThan(1000);
     const p = probe(rec.path);
     expect(p.codec).toBe(kind === 'video' ? 'vp8' : 'opus');
@@ -105,7 +105,7 @@ describe('Recording', () => {
     const rec = await Recording.start({ router, producer, id: `short-${kind}`, dir, logger });
     await new Promise((r) => setTimeout(r, 500)); // the length being recorded, not a race
     const result = await rec.stop();
-    expect(result).toMatchObject({ state: 'finished' });
+    expect(result, result.reason).toMatchObject({ state: 'finished' });
     expect(probe(rec.path).frames).toBeGreaterThan(0);
     proc.kill('SIGKILL');
     producer.close();
@@ -135,7 +135,7 @@ describe('Recording', () => {
     await new Promise((r) => setTimeout(r, 2_000)); // two seconds of media to finalize
     producer.close();
     const result = await rec.ended;
-    expect(result.state).toBe('finished');
+    expect(result.state, result.reason).toBe('finished');
     expect(probe(rec.path).frames).toBeGreaterThan(0);
     proc.kill('SIGKILL');
   });

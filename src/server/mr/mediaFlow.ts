@@ -78,9 +78,11 @@ export class FlowMeter {
   }
 
   private sample(): void {
+    // Timed when asked for, not when the worker answers (seconds later on a busy machine): the last
+    // sample is asked for right after the consumer paused, and that is where the sending ended.
+    const at = performance.now();
     // Samples in order: each period is judged from the one before.
     this.sampling = this.sampling.then(async () => {
-      const at = performance.now();
       const [stats, received] = await Promise.all([this.consumer.getStats().catch(() => []), producerReceived(this.producer)]);
       const sent = stats.find((s) => s.type === 'outbound-rtp');
       if (!sent) return; // closed: the last period is not known
