@@ -87,7 +87,8 @@ describe('producer and consumer lifecycles in Chromium', () => {
       return { ...traced, during, states, events, after: { state: p.state, paused: p.paused } };
     })) as Traced & { during: unknown; states: string[]; events: number; after: unknown };
     expect(paused.ok).toBe(true);
-    expect(paused.during).toEqual({ state: 'pausing', paused: false });
+    // `paused` is the page's intent: true from the call on, before the server answered.
+    expect(paused.during).toEqual({ state: 'pausing', paused: true });
     expect(answered(paused, 'pauseProducer')).toMatchObject({ ok: true });
     expect(paused.states).toEqual(['pausing', 'paused']);
     expect(paused.events).toBe(1);
@@ -271,7 +272,7 @@ describe('producer and consumer lifecycles in Chromium', () => {
     await waitForFrames(b, video, 10);
   });
 
-  it('calls in the wrong state reject INVALID_STATE and change nothing', async () => {
+  it('calls in the wrong state reject INVALID_STATE and change nothing; a call while another is in flight is an intent, the last one winning', async () => {
     const { a, b, roomId, video } = await sending();
 
     const producer = await a.evaluate(async () => {
@@ -281,40 +282,49 @@ describe('producer and consumer lifecycles in Chromium', () => {
       const out: Record<string, unknown> = {};
       out.stopRecordIdle = await w.trace(() => p.stopRecord());
       out.afterStopRecord = [p.state, p.paused, p.recording];
-      // Two calls before the server answered the first: the second does not fit 'pausing'.
+      // A second call before the server answered the first: the same intent, it waits with it.
       const first = w.trace(() => p.pause());
-      out.pauseWhilePausing = await code(p.pause());
-      out.resumeWhilePausing = await code(p.resume());
+      const again = code(p.pause());
+      out.duringPausing = [p.state, p.paused];
       out.first = await first;
+      out.pauseWhilePausing = await again;
       out.afterPause = [p.state, p.paused, p.recording];
       // Pausing what is paused is not an error: it resolves at once, without asking the server.
       out.pauseWhenPaused = await w.trace(() => p.pause());
+      // A pause while resuming is the last word: applied once the resume is answered.
       const resumed = w.trace(() => p.resume());
-      out.pauseWhileResuming = await code(p.pause());
+      const pauseWhileResuming = code(p.pause());
       out.resumed = await resumed;
+      out.pauseWhileResuming = await pauseWhileResuming;
       out.afterResume = [p.state, p.paused, p.recording];
+      out.finalResume = await w.trace(() => p.resume());
+      out.afterFinalResume = [p.state, p.paused, p.recording];
       return out;
     });
     const stopIdle = producer['stopRecordIdle'] as Traced;
     expect(stopIdle).toMatchObject({ ok: false, name: 'MediaInfraError', code: 'INVALID_STATE' });
     expect(stopIdle.wire).toEqual([]);
     expect(producer['afterStopRecord']).toEqual(['live', false, false]);
-    expect(producer['pauseWhilePausing']).toBe('MediaInfraError:INVALID_STATE');
-    expect(producer['resumeWhilePausing']).toBe('MediaInfraError:INVALID_STATE');
+    expect(producer['duringPausing']).toEqual(['pausing', true]);
+    expect(producer['pauseWhilePausing']).toBe('resolved');
     const first = producer['first'] as Traced;
     expect(first.ok).toBe(true);
-    // One request only: the rejected calls sent nothing.
+    // One request only: the second call joined the first.
     expect(sent(first, 'pauseProducer')).toBe(1);
     expect(sent(first, 'resumeProducer')).toBe(0);
     expect(producer['afterPause']).toEqual(['paused', true, false]);
     expect(producer['pauseWhenPaused']).toMatchObject({ ok: true, wire: [] });
-    expect(producer['pauseWhileResuming']).toBe('MediaInfraError:INVALID_STATE');
+    // The resume was answered, then the pause that came after it applied: the resume call resolves (superseded).
     const resumed = producer['resumed'] as Traced;
-    expect(sent(resumed, 'resumeProducer')).toBe(1);
-    expect(sent(resumed, 'pauseProducer')).toBe(0);
-    expect(producer['afterResume']).toEqual(['live', false, false]);
-    // B saw exactly one pause and one resume.
-    expect(await waitForConsumerEvent(b, video, 'producerresumed')).toEqual(['state:live', 'producerpaused', 'producerresumed']);
+    expect(resumed.ok).toBe(true);
+    expect(producer['pauseWhileResuming']).toBe('resolved');
+    expect([sent(resumed, 'resumeProducer'), sent(resumed, 'pauseProducer')]).toEqual([1, 1]);
+    expect(producer['afterResume']).toEqual(['paused', true, false]);
+    expect(producer['finalResume']).toMatchObject({ ok: true });
+    expect(producer['afterFinalResume']).toEqual(['live', false, false]);
+    // B saw each of them, in order.
+    await b.waitForFunction((id) => ((globalThis as any).consumerEvents[id] ?? []).filter((e: string) => e === 'producerresumed').length === 2, video, { timeout: 10_000 });
+    expect(await b.evaluate((id) => (globalThis as any).consumerEvents[id], video)).toEqual(['state:live', 'producerpaused', 'producerresumed', 'producerpaused', 'producerresumed']);
 
     // Recording: a second start while the first is starting, a stop while starting.
     const producerId = await a.evaluate(() => (globalThis as any).producers[0].id as string);
@@ -325,13 +335,12 @@ describe('producer and consumer lifecycles in Chromium', () => {
       const p = w.producers[0];
       const code = (x: Promise<unknown>) => x.then(() => 'resolved', (e: any) => `${e.name}:${e.code}`);
       const first = w.trace(() => p.startRecord());
+      // The same call while the first is in flight waits with it (a stop would be the last word: tests/model).
       const startWhileStarting = await code(p.startRecord());
-      const stopWhileStarting = await code(p.stopRecord());
-      return { startWhileStarting, stopWhileStarting, first: await first, recording: p.recording, id: p.id };
+      return { startWhileStarting, first: await first, recording: p.recording, id: p.id };
     });
     expect(recording).toMatchObject({
-      startWhileStarting: 'MediaInfraError:INVALID_STATE',
-      stopWhileStarting: 'MediaInfraError:INVALID_STATE',
+      startWhileStarting: 'resolved',
       first: { ok: true },
       recording: true,
     });
@@ -342,20 +351,18 @@ describe('producer and consumer lifecycles in Chromium', () => {
     const stopped = await a.evaluate(async () => {
       const w = globalThis as any;
       const p = w.producers[0];
-      const code = (x: Promise<unknown>) => x.then(() => 'resolved', (e: any) => `${e.name}:${e.code}`);
       const first = w.trace(() => p.stopRecord());
-      const stopWhileStopping = await code(p.stopRecord());
-      const startWhileStopping = await code(p.startRecord());
-      return { stopWhileStopping, startWhileStopping, first: await first, recording: p.recording };
+      const stopWhileStopping = p.stopRecord().then((r: { id: string }) => r.id, (e: any) => `${e.name}:${e.code}`);
+      return { stopWhileStopping: await stopWhileStopping, first: await first, recording: p.recording };
     });
     // On failure, the server's recording log lines say why (ffmpeg's last words included).
     const recordingLog = () => server.logs().split('\n').filter((l) => /recording/.test(l)).join('\n');
     expect(stopped, recordingLog()).toMatchObject({
-      stopWhileStopping: 'MediaInfraError:INVALID_STATE',
-      startWhileStopping: 'MediaInfraError:INVALID_STATE',
       first: { ok: true, value: { id: expect.any(String), path: expect.any(String) } },
       recording: false,
     });
+    // The second stop waited with the first and answers with the same recording.
+    expect(stopped.stopWhileStopping).toBe((stopped.first as Traced & { value: { id: string } }).value.id);
     expect(sent(stopped.first as Traced, 'stopRecord')).toBe(1);
     expect(sent(stopped.first as Traced, 'startRecord')).toBe(0);
     expect(await server.recordings(roomId)).toMatchObject([{ producerId: recording.id, state: 'finished' }]);
