@@ -4,7 +4,12 @@
 // hands it what other nodes say.
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { Cluster, ClusterMessage } from '../cluster/cluster.js';
+import { ClusterRequestError, type Cluster, type ClusterMessage } from '../cluster/cluster.js';
+
+/** After an outage, a node's producers are asked for this many times, each waiting this long. */
+const REDISCOVER_ATTEMPTS = 5;
+const REDISCOVER_TIMEOUT_MS = 2_000;
+const REDISCOVER_PAUSE_MS = 500;
 import type { Peer } from './peer.js';
 import {
   PIPE_RELEASE,
@@ -121,10 +126,15 @@ export class RoomSpan {
 
   /** The cluster's messages may have been lost (an outage): ask the other nodes again what they hold. */
   rediscover(): void {
-    if (this.discovered && !this.closed) void this.discover();
+    if (this.discovered && !this.closed) void this.discover(REDISCOVER_ATTEMPTS);
   }
 
-  private async discover(): Promise<void> {
+  /**
+   * Asks every other node of the room for its producers. `attempts` > 1 after an outage: the other
+   * node's own link may come back a moment after this one's, and a request sent before it listens
+   * again is lost, so an unanswered one is asked again (bounded).
+   */
+  private async discover(attempts = 1): Promise<void> {
     const nodes = await this.cluster.roomNodes(this.room.id).catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'room directory unavailable: remote producers are learnt from broadcasts only');
       return new Map<string, number>();
@@ -132,7 +142,7 @@ export class RoomSpan {
     await Promise.all(
       [...nodes.keys()].filter((id) => id !== this.cluster.nodeId).map(async (nodeId) => {
         try {
-          const { producers } = read(ProducersAnswer, await this.cluster.request(nodeId, { type: RoomRequest.producers, roomId: this.room.id }));
+          const { producers } = read(ProducersAnswer, await this.askProducers(nodeId, attempts));
           if (this.closed) return;
           const { opened, closed, kept } = this.remote.replace(nodeId, producers);
           for (const entry of closed) this.pipes.closeProducer(entry.info.producerId);
@@ -143,6 +153,18 @@ export class RoomSpan {
         }
       }),
     );
+  }
+
+  private async askProducers(nodeId: string, attempts: number): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.cluster.request(nodeId, { type: RoomRequest.producers, roomId: this.room.id }, attempts > 1 ? REDISCOVER_TIMEOUT_MS : undefined);
+      } catch (err) {
+        if (attempt >= attempts || this.closed || !(err instanceof ClusterRequestError)) throw err;
+        // A refusal can be immediate (the link is still down): pace the next ask.
+        await new Promise((resolve) => setTimeout(resolve, REDISCOVER_PAUSE_MS));
+      }
+    }
   }
 
   /** A remote producer is known: every listening peer here consumes it. */
