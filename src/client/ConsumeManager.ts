@@ -2,6 +2,8 @@ import type { ConsumerRef } from '../../machines/clientMachine.js';
 import { consumerState, layersState, type ConsumerLayers, type ConsumerSnapshot, type ConsumerState } from '../../machines/consumerMachine.js';
 import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
+import type { CallHealth } from './callHealth.js';
+import type { ConsumerStats } from './callStats.js';
 import { ElementAdapter } from './ElementAdapter.js';
 import type { Size } from './layerChoice.js';
 import { MediaInfraError } from './MediaInfraError.js';
@@ -29,6 +31,10 @@ export type ConsumeManagerEvents = {
   layerschange: [layers: ConsumerLayers | null];
   /** Closed for good: its producer closed, or the connection was lost (a new one will come). */
   closed: [error: MediaInfraError];
+  /** What reaches this client changed (`score`). */
+  scorechange: [score: number];
+  /** An audio track's level on the server changed (`audioLevel`, dBov). */
+  audiolevel: [dBov: number];
 };
 
 /** @internal */
@@ -44,13 +50,21 @@ export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerComma
   readonly #track: MediaStreamTrack;
   readonly #frameSize: () => Promise<Size | undefined>;
   #adapter: ElementAdapter | undefined;
+  readonly #health: CallHealth | undefined;
 
   /** @internal Created by the client for `listenTrack`'s callback; `frameSize` reads the receiver's decoded size. */
-  constructor(ref: ConsumerRef, track: MediaStreamTrack, frameSize: () => Promise<Size | undefined> = async () => undefined) {
+  constructor(ref: ConsumerRef, track: MediaStreamTrack, frameSize: () => Promise<Size | undefined> = async () => undefined, health?: CallHealth) {
     super(ref, consumerState);
     this.#ref = ref;
     this.#track = track;
     this.#frameSize = frameSize;
+    this.#health = health;
+    const detach = health?.attachConsumer(
+      this,
+      (score) => this.emit('scorechange', score),
+      (dBov) => this.emit('audiolevel', dBov),
+    );
+    if (detach) this.once('closed', detach);
     ref.on('layersChanged', ({ layers }) => {
       this.sync();
       this.emit('layerschange', layers);
@@ -110,6 +124,29 @@ export class ConsumeManager extends TrackManager<ConsumerSnapshot, ConsumerComma
   /** Paused by its sender. */
   get producerPaused(): boolean {
     return this.#ref.getSnapshot().context.producerPaused;
+  }
+
+  /**
+   * What reaches this client of the track (0-10, 10 perfect): the worse of the server's scores of
+   * what it receives from the sender and of what it sends here; `null` before the server said.
+   */
+  get score(): number | null {
+    return this.#health?.consumerScore(this.id) ?? null;
+  }
+
+  /** An audio track's level in the server's last interval (dBov, -127 silent … 0 loudest); `null` for video. */
+  get audioLevel(): number | null {
+    return this.kind === 'audio' ? (this.#health?.audioLevel(this.producerId) ?? -127) : null;
+  }
+
+  /**
+   * What this track's receiver gets now and what the server sends on it (call health).
+   * @throws {@link MediaInfraError} (as a rejection) `CONSUMER_CLOSED` when closed.
+   */
+  async getStats(): Promise<ConsumerStats> {
+    if (this.closed) throw this.closedError();
+    if (!this.#health) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'this consumer has no client');
+    return this.#health.consumerStats(this);
   }
 
   /**

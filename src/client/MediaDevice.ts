@@ -276,6 +276,24 @@ export class MediaDevice {
     return undefined;
   }
 
+  /** A local producer's RTCStatsReport (call health); `undefined` when it is not produced now. */
+  async producerReport(producerId: string): Promise<RTCStatsReport | undefined> {
+    const producer = this.#producers.get(producerId);
+    return producer && !producer.closed ? producer.getStats() : undefined;
+  }
+
+  /** A local consumer's RTCStatsReport (call health); `undefined` when it is gone. */
+  async consumerReport(consumerId: string): Promise<RTCStatsReport | undefined> {
+    const consumer = this.#consumers.get(consumerId);
+    return consumer && !consumer.closed ? consumer.getStats() : undefined;
+  }
+
+  /** A transport's whole RTCStatsReport (its candidate pair: the round-trip time); `undefined` when there is none. */
+  async transportReport(direction: Direction): Promise<RTCStatsReport | undefined> {
+    const transport = this.#transports.get(direction);
+    return transport && !transport.closed ? transport.getStats() : undefined;
+  }
+
   releaseConsumer(consumerId: string): void {
     this.#consumers.get(consumerId)?.close();
     this.#consumers.delete(consumerId);

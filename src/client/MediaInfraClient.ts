@@ -17,6 +17,9 @@ import type { SendSettings } from './simulcast.js';
 import { ClientInspection } from './inspection.js';
 import type { InspectorPanel } from '../inspector/index.js';
 import { backoffPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
+import { CallHealth, type ActiveSpeaker } from './callHealth.js';
+import type { ClientStats } from './callStats.js';
+import type { ConnectionQuality } from './connectionQuality.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { ClientState, CloseReason, MediaClientOptions, MediaInfraClientEvents, ProduceOptions } from './types.js';
 import { untilSnapshot } from './untilSnapshot.js';
@@ -40,6 +43,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   readonly #connectTimeout: number;
   readonly #log: Logger;
   readonly #inspection: ClientInspection;
+  readonly #health: CallHealth;
   #state: ClientState = 'connecting';
   #listener: ((consumer: ConsumeManager) => void) | undefined;
   #producerSeq = 0;
@@ -65,6 +69,9 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     signaling.preopen();
     const ice = { ...(options.iceServers && { iceServers: options.iceServers }), ...(options.iceTransportPolicy && { iceTransportPolicy: options.iceTransportPolicy }) };
     this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory, ice);
+    this.#health = new CallHealth(signaling, this.#device);
+    this.#health.on('quality', (quality) => this.emit('connectionquality', quality));
+    this.#health.on('speaker', (speaker) => this.emit('activespeaker', speaker));
     const policy = isPolicy(options.reconnect) ? options.reconnect : backoffPolicy(options.reconnect);
     // The token goes to the inspection only to be redacted wherever it would appear.
     this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: logger('inspector') });
@@ -126,6 +133,30 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   }
 
   /**
+   * How well this client's media goes, from the server's scores of what it sends and receives, the
+   * loss the server reports and the round-trip time (thresholds: `connectionQuality.ts`), sampled
+   * every second and debounced: `'lost'` at once when not connected.
+   */
+  get connectionQuality(): ConnectionQuality {
+    return this.#health.quality;
+  }
+
+  /** Who the server hears most in the room now (`activespeaker` tells each change); `null` when nobody. */
+  get activeSpeaker(): ActiveSpeaker {
+    return this.#health.speaker;
+  }
+
+  /**
+   * Every sent and received track's stats (as their managers' `getStats()`), the connection's
+   * round-trip time and quality.
+   * @throws {@link MediaInfraError} (as a rejection) `CLIENT_CLOSED` when closed.
+   */
+  async getStats(): Promise<ClientStats> {
+    if (this.#state === 'closed') throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
+    return this.#health.clientStats();
+  }
+
+  /**
    * Sends `track`; resolves with its ProduceManager once the server produces it (`live`, or `paused`
    * with `options.paused`). Waits for the connection when called while connecting or reconnecting.
    * @throws {@link MediaInfraError} (as a rejection) `BAD_REQUEST` when `track` is not an audio or
@@ -147,7 +178,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     this.#actor.send({ type: 'produceTrack', key, track, kind, appData: { ...options.appData }, paused: options.paused ?? false, send });
     const ref = this.#actor.getSnapshot().context.producers[key];
     if (!ref) throw new MediaInfraError(ErrorCode.CLIENT_CLOSED, 'the client is closed');
-    const manager = new ProduceManager(ref);
+    const manager = new ProduceManager(ref, this.#health);
     let end;
     try {
       end = await untilSnapshot(ref, (s) => produced.includes(producerState(s)), this.#connectTimeout);
@@ -218,7 +249,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
       }
       const track = this.#device.consumerTrack(consumerId);
       if (!track) return;
-      const manager = new ConsumeManager(ref, track, () => this.#device.consumerFrameSize(consumerId));
+      const manager = new ConsumeManager(ref, track, () => this.#device.consumerFrameSize(consumerId), this.#health);
       try {
         this.#listener?.(manager);
       } catch (error) {
@@ -232,6 +263,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     if (state === this.#state) return;
     this.#log.debug(`${this.#state} → ${state}${state === 'closed' ? ` (${this.closeReason})` : ''}`);
     this.#state = state;
+    this.#health.stateChanged(state);
     this.emit('state', state);
   }
 }

@@ -82,6 +82,8 @@ export class MediaSignalingService {
   #early: { url: string; take: (handlers: SignalingHandlers) => SignalingConnection } | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  /** Listeners of every notification, whichever socket it came on (call health reads its own there). */
+  readonly #taps = new Set<(notification: Notification) => void>();
   /** Sockets opened so far (diagnostics and tests). */
   attempts = 0;
 
@@ -159,6 +161,7 @@ export class MediaSignalingService {
       const notification = this.#receive(event.data);
       if (!notification) return;
       this.#log.debug?.(`notification ${notification.method}`);
+      for (const tap of this.#taps) tap(notification);
       handlers.notified(notification);
     };
     socket.onerror = () => {
@@ -176,6 +179,12 @@ export class MediaSignalingService {
         if (this.#socket === socket) this.#detach(code, reason);
       },
     };
+  }
+
+  /** Calls `listener` with every notification from now on; returns the function that stops it. */
+  tap(listener: (notification: Notification) => void): () => void {
+    this.#taps.add(listener);
+    return () => this.#taps.delete(listener);
   }
 
   /**

@@ -12,3 +12,7 @@ export type { ClientState, CloseReason, MediaClientOptions, MediaInfraClientEven
 export type { Recording } from '../../machines/producerMachine.js';
 export type { WebSocketFactory, WebSocketLike } from './MediaSignalingService.js';
 export type { LogLevel, LogSink } from './logger.js';
+export type { ClientStats, ConsumerStats, ProducerStats, ServerStreamStats } from './callStats.js';
+export type { ConnectionQuality } from './connectionQuality.js';
+export { qualityThresholds } from './connectionQuality.js';
+export type { ActiveSpeaker } from './callHealth.js';

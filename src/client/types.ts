@@ -6,6 +6,8 @@ import type { MediaInfraError } from './MediaInfraError.js';
 import type { LogLevel, LogSink } from './logger.js';
 import type { WebSocketFactory } from './MediaSignalingService.js';
 import type { SendSettings } from './simulcast.js';
+import type { ActiveSpeaker } from './callHealth.js';
+import type { ConnectionQuality } from './connectionQuality.js';
 
 export type { ClientState, CloseReason };
 
@@ -20,6 +22,10 @@ export type MediaInfraClientEvents = {
    * (`REPLACED`; the client then ends `closed` with `closeReason` `'replaced'`).
    */
   error: [error: MediaInfraError];
+  /** `connectionQuality` changed. */
+  connectionquality: [quality: ConnectionQuality];
+  /** The room's dominant speaker changed: who, or `null` when nobody speaks (or the speaker paused or left). */
+  activespeaker: [speaker: ActiveSpeaker];
 };
 
 /** `createMediaClient`'s options; every one is optional and its default is in {@link defaults}. */
