@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
-const ALL = ['size', 'join', 'recovery', 'scale', 'simulcast'];
+const ALL = ['size', 'join', 'recovery', 'cluster', 'scale', 'simulcast'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL.filter((n) => existsSync(`bench/${n}.ts`));
 mkdirSync('dist/bench', { recursive: true });
 
