@@ -4,7 +4,17 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+// scripts/buildConfig.mjs finds the repository from its own location: bundled into dist/bench/ it
+// would look in dist/. It stays outside the bundle, imported by its absolute path.
+const keepBuildConfig = {
+  name: 'keep-build-config',
+  setup(b) {
+    b.onResolve({ filter: /buildConfig\.mjs$/ }, (args) => ({ path: resolve(args.resolveDir, args.path), external: true }));
+  },
+};
 
 const ALL = ['size', 'join', 'recovery', 'cluster', 'scale', 'simulcast'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL.filter((n) => existsSync(`bench/${n}.ts`));
@@ -24,7 +34,7 @@ console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGi
 const results = { ...previous.results };
 for (const name of names) {
   const outfile = `dist/bench/${name}.mjs`;
-  await build({ entryPoints: [`bench/${name}.ts`], bundle: true, platform: 'node', target: 'node20', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+  await build({ entryPoints: [`bench/${name}.ts`], bundle: true, platform: 'node', target: 'node20', format: 'esm', packages: 'external', plugins: [keepBuildConfig], outfile, logLevel: 'warning' });
   console.log(`\n== ${name}`);
   const started = Date.now();
   const { run } = await import(pathToFileURL(outfile).href);
