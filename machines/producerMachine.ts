@@ -135,6 +135,8 @@ export const producerMachine = setup({
     resumeUnapplied: ({ context }) => !context.paused && context.serverPaused,
     recordingWanted: ({ context }) => context.recordingWanted,
     recordingUnwanted: ({ context }) => !context.recordingWanted,
+    /** A recording that ended (the lost connection's segment) is there to answer a stopRecord(). */
+    segmentEnded: ({ context }) => context.lastRecording !== undefined,
     isThisProducer: ({ context, event }) =>
       (event.type === 'producerClosed' || event.type === 'recordingEnded') && event.producerId === context.producerId,
     isProduced: ({ context }) => context.producerId !== undefined,
@@ -246,11 +248,9 @@ export const producerMachine = setup({
           initial: 'idle',
           on: {
             // The server ends a recording with its producer, so a lost connection ends it too; a
-            // recording still wanted starts again in a new segment once produced again.
-            suspend: [
-              { guard: 'recordingWanted', target: '.suspended', actions: 'cutSegment' },
-              { target: '.idle', actions: 'cutSegment' },
-            ],
+            // recording still wanted starts again in a new segment once produced again. (Where a
+            // segment runs, `recording` and `stopping` keep it as the last recording first.)
+            suspend: [{ guard: 'recordingWanted', target: '.suspended' }, { target: '.idle' }],
             recordingEnded: [
               {
                 guard: and(['isThisProducer', 'recordingFailed']),
@@ -293,14 +293,29 @@ export const producerMachine = setup({
               },
               on: { stopRecord: { actions: 'unwantRecording' } },
             },
-            recording: { tags: 'recording', on: { stopRecord: { target: 'stopping', actions: 'unwantRecording' } } },
+            recording: {
+              tags: 'recording',
+              on: { stopRecord: { target: 'stopping', actions: 'unwantRecording' }, suspend: { target: 'suspended', actions: 'cutSegment' } },
+            },
             // Wanted, not running: the connection was lost while recording (the server finalized that
             // segment), or startRecord() came before the track was produced. Starts once produced.
             suspended: {
               tags: 'suspended',
               always: { guard: 'isProduced', target: 'starting' },
-              // Nothing runs on the server: stopping is only forgetting the intent.
-              on: { stopRecord: { target: 'idle', actions: assign({ recordingWanted: false }) } },
+              // Nothing runs on the server: stopping is forgetting the intent. The answer is the segment the
+              // lost connection ended, if there is one; if nothing was recorded, the start is cancelled.
+              on: {
+                stopRecord: [
+                  { guard: 'segmentEnded', target: 'idle', actions: assign({ recordingWanted: false }) },
+                  {
+                    target: 'idle',
+                    actions: assign({
+                      recordingWanted: false,
+                      recordingError: { code: 'INVALID_STATE', message: 'stopRecord() was called before the recording started' },
+                    }),
+                  },
+                ],
+              },
             },
             stopping: {
               tags: 'stopping',
@@ -327,7 +342,14 @@ export const producerMachine = setup({
                   ],
                 },
               },
-              on: { startRecord: { actions: 'wantRecording' } },
+              on: {
+                startRecord: { actions: 'wantRecording' },
+                // The server finalized the recording with its producer, but its answer is lost: that recording is the answer.
+                suspend: [
+                  { guard: 'recordingWanted', target: 'suspended', actions: 'cutSegment' },
+                  { target: 'idle', actions: 'cutSegment' },
+                ],
+              },
             },
             // Only while produced (a lost connection makes it idle).
             failed: { tags: 'failed', on: { startRecord: { target: 'starting', actions: 'wantRecording' } } },

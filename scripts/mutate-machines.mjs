@@ -50,8 +50,9 @@ const MUTANTS = [
   ['producerMachine', 'assignment: a refused pause keeps the intent', "onError: { target: 'settling', actions: assign({ paused: false, error:", "onError: { target: 'settling', actions: assign({ error:"],
   ['producerMachine', 'target: a startRecord while reconnecting is refused', "{ target: 'suspended', actions: 'wantRecording' }] } },", "{ target: 'idle', actions: 'wantRecording' }] } },"],
   ['producerMachine', 'guard: a stopRecord during the start is forgotten', "{ guard: 'recordingUnwanted', target: 'stopping',", "{ guard: 'recordingUnwanted', target: 'recording',"],
-  ['producerMachine', 'target: a lost connection forgets the recording intent', "{ guard: 'recordingWanted', target: '.suspended', actions: 'cutSegment' },", "{ guard: 'recordingWanted', target: '.idle', actions: 'cutSegment' },"],
-  ['producerMachine', 'action: the segment a lost connection ends is not kept', "{ target: '.idle', actions: 'cutSegment' },", "{ target: '.idle' },"],
+  ['producerMachine', 'target: a lost connection forgets the recording intent', "suspend: [{ guard: 'recordingWanted', target: '.suspended' }, { target: '.idle' }],", "suspend: [{ guard: 'recordingWanted', target: '.idle' }, { target: '.idle' }],"],
+  ['producerMachine', 'action: the recording a lost stopRecord answer stops is not kept', "{ target: 'idle', actions: 'cutSegment' },", "{ target: 'idle' },"],
+  ['producerMachine', 'action: the segment a lost connection cuts is not kept', "suspend: { target: 'suspended', actions: 'cutSegment' } },", "suspend: { target: 'suspended' } },"],
   ['producerMachine', 'target: a startRecord during a stop is forgotten', "{ guard: 'recordingWanted', target: 'starting', actions: [", "{ guard: 'recordingWanted', target: 'idle', actions: ["],
 
   ['consumerMachine', 'target: a consumed track starts paused', "onDone: 'live',", "onDone: 'paused',"],

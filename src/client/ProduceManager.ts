@@ -207,7 +207,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     const state = this.#recordingCall('startRecord', ['idle', 'failed', 'stopping'], ['starting', 'suspended']);
     const end = await this.#settledRecording(state, { type: 'startRecord' });
     if (recordingState(end) !== 'recording') {
-      throw MediaInfraError.fromInfo(end.context.recordingError ?? { code: ErrorCode.INVALID_STATE, message: 'stopRecord() was called before the recording started' }, ErrorCode.INVALID_STATE);
+      throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.INVALID_STATE);
     }
   }
 
@@ -225,7 +225,7 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
     const state = this.#recordingCall('stopRecord', ['recording', 'starting', 'suspended'], ['stopping']);
     const end = await this.#settledRecording(state, { type: 'stopRecord' });
     const recording = end.context.lastRecording;
-    if (!recording) throw MediaInfraError.fromInfo(end.context.recordingError ?? { code: ErrorCode.INVALID_STATE, message: 'no recording had run' }, ErrorCode.INVALID_STATE);
+    if (!recording) throw MediaInfraError.fromInfo(end.context.recordingError, ErrorCode.INVALID_STATE);
     return recording;
   }
 

@@ -45,6 +45,11 @@ export interface ModelSpec {
    * the graph (e.g. a server answer needs a request that was really sent). Default: always.
    */
   realisable?: (snapshot: AnyMachineSnapshot, event: EventObject) => boolean;
+  /**
+   * Paths written by hand, run like the planned ones: for an effect that shows only later (the
+   * planner takes each transition by its shortest path, which may never look at it again).
+   */
+  scenarios?: AnyEventObject[][];
   /** A fresh implementation in the machine's initial state, its actors inspected by `probe`, and a fresh oracle. */
   start: (probe: CoverageProbe) => Promise<{ run: Run; oracle: Oracle }>;
 }
@@ -263,6 +268,8 @@ export async function runPath(spec: ModelSpec, path: ModelPath, probe = new Cove
 /** Plans the paths, runs them all against the implementation, and returns the coverage the real actors reached. */
 export async function testModel(spec: ModelSpec): Promise<Coverage & { paths: number; explored: number; steps: number; skipped: number }> {
   const { paths, explored } = planPaths(spec);
+  // Scenarios the graph need not choose (an effect seen only steps later), run and checked the same way.
+  for (const events of spec.scenarios ?? []) paths.push({ steps: events.map((event) => ({ event, state: undefined as never })) });
   const totals = definitionTotals(spec.machine);
   const probe = new CoverageProbe(spec.machine.id);
   let steps = 0;

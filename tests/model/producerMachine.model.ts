@@ -141,6 +141,19 @@ export const model: ModelSpec = {
     if (PAGE_CALLS.has(e.type) && !s.context.appData.handed) return false;
     return (!/^xstate\.(done|error)\.actor\.closeProducer$/.test(e.type) && e.type !== 'replaceTrack') || s.context.producerId !== undefined;
   },
+  scenarios: [
+    // A recording the lost connection cut is the answer to a stopRecord() while reconnecting, and no new segment starts.
+    [
+      { type: 'produce' },
+      { type: 'xstate.done.actor.produce', output: { producerId: 'p1' } },
+      { type: 'startRecord' },
+      { type: 'xstate.done.actor.startRecord', output: { recordingId: 'r1' } },
+      { type: 'suspend' },
+      { type: 'stopRecord' },
+      { type: 'produce' },
+      { type: 'xstate.done.actor.produce', output: { producerId: 'p1' } },
+    ],
+  ],
   serialize: (s) =>
     JSON.stringify({
       value: s.value,
