@@ -2,6 +2,8 @@ import { producerState, recordingState, sourceState, type ProducerSnapshot, type
 import type { ProducerRef } from '../../machines/clientMachine.js';
 import type { MediaKind } from '../../machines/shared.js';
 import { ErrorCode } from '../protocol/codes.js';
+import type { CallHealth } from './callHealth.js';
+import type { ProducerStats } from './callStats.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { TrackManager } from './TrackManager.js';
 import { untilSnapshot } from './untilSnapshot.js';
@@ -31,6 +33,8 @@ export type ProduceManagerEvents = {
   recordingended: [recording: Recording];
   /** Closed for good; `error` says why when it was not `close()`. */
   closed: [error: MediaInfraError | undefined];
+  /** The server's score of what it receives of this track changed (`score`). */
+  scorechange: [score: number];
 };
 
 /** @internal */
@@ -71,10 +75,15 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
   /** Stops watching the sent track's end (the track being sent changes with `replaceTrack`). */
   #unwatchTrack: () => void = () => {};
 
+  readonly #health: CallHealth | undefined;
+
   /** @internal Created by `MediaInfraClient.produceTrack`. */
-  constructor(ref: ProducerRef) {
+  constructor(ref: ProducerRef, health?: CallHealth) {
     super(ref, producerState);
     this.#ref = ref;
+    this.#health = health;
+    const detach = health?.attachProducer(this, (score) => this.emit('scorechange', score));
+    if (detach) this.once('closed', detach);
     ref.on('produced', ({ producerId }) => (this.sync(), this.emit('produced', producerId)));
     ref.on('paused', () => (this.sync(), this.emit('paused')));
     ref.on('resumed', () => (this.sync(), this.emit('resumed')));
@@ -141,6 +150,21 @@ export class ProduceManager extends TrackManager<ProducerSnapshot, ProducerComma
   get recording(): boolean {
     const state = recordingState(this.#ref.getSnapshot());
     return state === 'recording' || state === 'stopping' || state === 'suspended';
+  }
+
+  /** The server's score (0-10, 10 perfect) of what it receives of this track, as it last said; `null` before it did (or while not produced). */
+  get score(): number | null {
+    return this.#health?.producerScore(this.id) ?? null;
+  }
+
+  /**
+   * What this track's sender does now and what the server receives of it (call health).
+   * @throws {@link MediaInfraError} (as a rejection) `PRODUCER_CLOSED` when closed.
+   */
+  async getStats(): Promise<ProducerStats> {
+    if (this.isEnded(this.current)) throw this.closedError();
+    if (!this.#health) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'this producer has no client');
+    return this.#health.producerStats(this);
   }
 
   /**
