@@ -55,9 +55,9 @@ const MUTANTS = [
   ['producerMachine', 'action: the segment a lost connection cuts is not kept', "suspend: { target: 'suspended', actions: 'cutSegment' } },", "suspend: { target: 'suspended' } },"],
   ['producerMachine', 'target: a startRecord during a stop is forgotten', "{ guard: 'recordingWanted', target: 'starting', actions: [", "{ guard: 'recordingWanted', target: 'idle', actions: ["],
 
-  ['consumerMachine', 'target: a consumed track starts paused', "onDone: 'live',", "onDone: 'paused',"],
+  ['consumerMachine', 'target: a consumed track starts paused', "initial: 'live',", "initial: 'paused',"],
   // consumerMachine has no guard: the nearest is a condition on a transition, here one that never holds
-  ['consumerMachine', 'guard: pause guarded by a condition that never holds', "live: {\n      tags: 'live',\n      on: { pause: { target: 'pausing'", "live: {\n      tags: 'live',\n      on: { pause: { guard: () => false, target: 'pausing'"],
+  ['consumerMachine', 'guard: pause guarded by a condition that never holds', "live: {\n              tags: 'live',\n              on: { pause: { target: 'pausing'", "live: {\n              tags: 'live',\n              on: { pause: { guard: () => false, target: 'pausing'"],
   ['consumerMachine', 'assignment: a resumed consumer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
   ['consumerMachine', "action: 'producerPaused' is not emitted", "producerPaused: { actions: [assign({ producerPaused: true }), emit({ type: 'producerPaused' })] }", 'producerPaused: { actions: [assign({ producerPaused: true })] }'],
 

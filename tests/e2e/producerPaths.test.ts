@@ -205,8 +205,8 @@ const consumerModel: UserModel = {
   visible: (s) => consumerState(s as never),
   answer: (s) => {
     if (s.status !== 'active') return undefined;
-    if (s.matches('pausing')) return done('pauseConsumer');
-    if (s.matches('resuming')) return done('resumeConsumer');
+    if (s.matches({ ready: { media: 'pausing' } })) return done('pauseConsumer');
+    if (s.matches({ ready: { media: 'resuming' } })) return done('resumeConsumer');
     return undefined;
   },
   media: () => false,
