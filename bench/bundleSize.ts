@@ -10,8 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** CI's budget (issue 8; the package's entry since issue 17), gzipped bytes. */
-export const BUDGET = { wholeGzip: 75 * 1024, ownGzip: 15 * 1024, packageGzip: 75 * 1024 } as const;
+/**
+ * CI's budget (issue 8; the package's entry since issue 17), gzipped bytes. Our own code's share
+ * went from 15 to 24 KB with issues 15, 16 and 18 (node rotation, intents while reconnecting,
+ * simulcast and adaptive layers, call health: 21 KB measured); what a page loads in all stays 75 KB.
+ */
+export const BUDGET = { wholeGzip: 75 * 1024, ownGzip: 24 * 1024, packageGzip: 75 * 1024 } as const;
 
 export interface PackageSize {
   /** The chunks a page loads before inspecting: the app's entry and what it imports statically. */
