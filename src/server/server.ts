@@ -84,7 +84,15 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   }
   const recordings = new Recordings(recordingStore, config.recordingsDir, logger);
   const listenIp = config.host === 'localhost' ? '127.0.0.1' : config.host;
-  const nodeOptions = { nodeId: config.nodeId, url: publicUrl().href.replace(/\/$/, ''), maxPeers: config.nodeMaxPeers, logger };
+  // `url` read when used: with PORT=0 (tests) the bound port is known only after listening.
+  const nodeOptions = {
+    nodeId: config.nodeId,
+    get url() {
+      return publicUrl().href.replace(/\/$/, '');
+    },
+    maxPeers: config.nodeMaxPeers,
+    logger,
+  };
   const cluster: Cluster = config.redisUrl !== undefined ? new RedisCluster({ ...nodeOptions, redisUrl: config.redisUrl.href }) : new LocalCluster(nodeOptions);
   const media = new MediaRouter(pool, recordings, logger, {
     cluster,
