@@ -163,6 +163,9 @@ describe('other routes', () => {
     await socket.ok('produce', { transportId: transport.id, kind: 'video', rtpParameters: rtpParameters('video') });
     const busy = await stats();
     expect(busy).toMatchObject({ rooms: 1, peers: 1, transports: 1, producers: 1, consumers: 0 });
+    // A single node is a cluster of one: its row, at the address it really listens on, counting its peer.
+    const { nodes } = busy as ServerStats & { nodes: Array<{ url: string; peers: number; draining: boolean }> };
+    expect(nodes).toEqual([expect.objectContaining({ url: server.httpUrl, peers: 1, draining: false })]);
     // Workers are listed once a room was placed on them.
     expect(busy.workers.length).toBeGreaterThan(0);
     expect(busy.workers.reduce((n, w) => n + w.routers, 0)).toBe(1);
