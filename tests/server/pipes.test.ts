@@ -114,8 +114,12 @@ class Client {
     return { id: t['id'] as string, pc, transceiver };
   }
 
-  /** A VP8 producer sending 30 delta frames a second, and a keyframe whenever one is asked for. */
-  async produce(): Promise<string> {
+  /**
+   * A VP8 producer sending 30 delta frames a second, and a keyframe whenever one is asked for; with
+   * `spacingMs`, like a browser, it starts with a keyframe and ignores a request that soon after the
+   * last one it honoured (libwebrtc: 300 ms).
+   */
+  async produce(spacingMs = 0): Promise<string> {
     const { id, transceiver } = await this.transport('send');
     const { producerId } = await this.ok('produce', {
       transportId: id,
@@ -129,9 +133,12 @@ class Client {
       },
       appData: { label: 'camera' },
     });
-    let keyframe = false;
+    let keyframe = spacingMs > 0;
+    let honoured = -Infinity;
     transceiver.sender.onPictureLossIndication.subscribe(() => {
       this.plis += 1;
+      if (performance.now() - honoured < spacingMs) return;
+      honoured = performance.now();
       keyframe = true;
     });
     let seq = 0;
@@ -190,6 +197,8 @@ class PipeWatch {
   consumers = 0;
   producers = 0;
   private readonly paused = new Set<ms.Producer>();
+  /** The pipe consumers open now (their `paused` is what this node was told last). */
+  readonly pipeConsumers = new Set<ms.Consumer>();
 
   /** Pipe producers paused now. */
   get pausedProducers(): number {
@@ -210,8 +219,10 @@ class PipeWatch {
         change(() => this.pipes.set(transport.id, transport as ms.PipeTransport));
         transport.observer.once('close', () => change(() => this.pipes.delete(transport.id)));
         transport.observer.on('newconsumer', (c) => {
-          change(() => (this.consumers += 1));
-          c.observer.once('close', () => change(() => (this.consumers -= 1)));
+          change(() => ((this.consumers += 1), this.pipeConsumers.add(c)));
+          c.observer.on('pause', () => change(() => undefined));
+          c.observer.on('resume', () => change(() => undefined));
+          c.observer.once('close', () => change(() => ((this.consumers -= 1), this.pipeConsumers.delete(c))));
         });
         transport.observer.on('newproducer', (p) => {
           change(() => (this.producers += 1));
@@ -371,6 +382,41 @@ describe('a room across two nodes', () => {
     const third = await b3.consumerOf(producerId);
     await b3.until(() => b3.packets(third.ssrc) > 0, 'RTP at a listener after the release');
     expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
+  });
+
+  it("crosses media only while a listener's consumer is resumed, and its first keyframe does not wait for a browser-like sender's spacing", async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-f', 'alice');
+    const producerId = await a.produce(300);
+    const b = await client(n2, 'room-f', 'bob');
+    await b.listen();
+    const data = await b.notification('newConsumer', (d) => d['producerId'] === producerId);
+    const ssrc = data['rtpParameters']['encodings'][0]['ssrc'] as number;
+    // Before the listener resumes its consumer, the origin's pipe consumer is paused: nothing crosses for nobody.
+    expect(n1.pipes.pipeConsumers.size).toBe(1);
+    const [pipeConsumer] = [...n1.pipes.pipeConsumers];
+    expect(pipeConsumer!.paused).toBe(true);
+
+    // A browser's listener resumes later than this one: after the keyframe the pipe consumer's creation asked for went by.
+    await a.until(() => a.plis >= 1, 'the creation keyframe request at the sender');
+    const sentAtRequest = a.sent;
+    await a.until(() => a.sent >= sentAtRequest + 2, 'the creation keyframe sent');
+    const resumed = performance.now();
+    await b.ok('resumeConsumer', { consumerId: data['id'] });
+    await b.until(() => b.packets(ssrc) > 0, 'RTP at the listener');
+    const firstPacketMs = performance.now() - resumed;
+    console.log(`first listener: first video packet ${firstPacketMs.toFixed(0)} ms after its consumer was resumed (${a.plis} PLIs at the sender)`);
+    expect(pipeConsumer!.paused).toBe(false);
+    // Not mediasoup's keyframe retry (1 s): the request the sender honours is the pipe consumer's resume, spaced from its creation's.
+    expect(firstPacketMs).toBeLessThan(800);
+
+    // The listener pauses its consumer: the pipe pauses too; and resumes.
+    await b.ok('pauseConsumer', { consumerId: data['id'] });
+    await n1.pipes.until(() => pipeConsumer!.paused, 'the pipe consumer paused');
+    await b.ok('resumeConsumer', { consumerId: data['id'] });
+    await n1.pipes.until(() => !pipeConsumer!.paused, 'the pipe consumer resumed');
+    const atResume = b.packets(ssrc);
+    await b.until(() => b.packets(ssrc) >= atResume + 10, 'RTP again after the resume');
   });
 
   it('closes the pipes of a room when the room closes on either side', async () => {

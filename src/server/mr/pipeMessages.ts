@@ -9,7 +9,9 @@
 //   broadcast  room.closed           { roomId }                    the sender closed its router of the room
 //   request    room.producers        { roomId } → { producers: RemoteProducer[] }   the answerer's own, now
 //   request    pipe.connect          { roomId } & PipeEndpoint → PipeEndpoint        both sides connect once
-//   request    pipe.consume          { roomId, producerId } → PipedProducer          a pipe consumer at the answerer
+//   request    pipe.consume          { roomId, producerId } → PipedProducer          a pipe consumer at the answerer, made paused
+//   send       pipe.resume           { roomId, producerId }        a consumer of the asker's pipe producer wants media: resume the pipe consumer
+//   send       pipe.pause            { roomId, producerId }        none does any more: pause it
 //   send       pipe.release          { roomId, producerId }        the asker closed its pipe producer: close the pipe consumer
 import * as v from 'valibot';
 import type { types as ms } from 'mediasoup';
@@ -31,6 +33,8 @@ export const RoomRequest = {
 } as const;
 
 export const PIPE_RELEASE = 'pipe.release';
+export const PIPE_RESUME = 'pipe.resume';
+export const PIPE_PAUSE = 'pipe.pause';
 
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 

@@ -5,13 +5,26 @@
 //
 // Lifetimes: a pipe producer lives while a local consumer uses it (or a consume is on its way):
 // the last one gone closes it and tells the origin to close its pipe consumer, so no media crosses
-// to nobody. A transport pair lives while both nodes hold the room: it closes with this router, on
+// to nobody. A pipe consumer crosses media only while a local consumer of its pipe producer is
+// resumed (pipe.resume / pipe.pause), so its resume asks the sender for a keyframe when that
+// consumer can take it. Why: mediasoup makes a pipe consumer running and its creation asks the
+// sender for a keyframe, which reached the listener's node while the listener's consumer was still
+// paused (dropped there); that consumer's own request came soon after, and a browser ignores an
+// intra request within 300 ms of the last one (libwebrtc's EncoderRtcpFeedback), so the listener
+// waited for mediasoup's keyframe retry, 1 s later. So a video pipe consumer's resume is held until
+// the sender takes requests again when the keyframe its creation asked for has come (and was
+// dropped, the pipe consumer being paused); before that, it lets that keyframe through. A transport pair lives while both nodes hold the room: it closes with this router, on
 // the other node's `room.closed` and on its `nodeLost` (closeNode).
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
+
+/** A browser sender ignores a keyframe request this soon after the one before (libwebrtc's kMinKeyframeSendIntervalMs), plus a margin. */
+const SENDER_KEYFRAME_INTERVAL_MS = 330;
 import {
+  PIPE_PAUSE,
   PIPE_RELEASE,
+  PIPE_RESUME,
   PipeEndpoint,
   PipedProducer,
   RoomRequest,
@@ -34,7 +47,17 @@ interface Link {
   /** This side's pipe.connect exchange, shared by every pipe producer that needs the link. */
   linking?: Promise<ms.PipeTransport>;
   /** Pipe consumers serving that node, by producer id. */
-  served: Map<string, ms.Consumer>;
+  served: Map<string, Served>;
+}
+
+interface Served {
+  consumer: ms.Consumer;
+  producer: ms.Producer;
+  /** When its creation asked the sender for a keyframe (performance.now()). */
+  since: number;
+  /** What that node wants last (pipe.resume / pipe.pause), applied at once or when `held` fires. */
+  flowing: boolean;
+  held?: NodeJS.Timeout;
 }
 
 interface Piped {
@@ -44,9 +67,11 @@ interface Piped {
   producer: Promise<ms.Producer | undefined>;
   /** The origin made a pipe consumer for it: closing it here without the origin's say asks for that one's close. */
   served: boolean;
-  /** Local consumers of it now, and consumes on their way: it closes when both are zero. */
-  consumers: number;
+  /** Local consumers of it now, and consumes on their way: it closes when both are none. */
+  consumers: Set<ms.Consumer>;
   pending: number;
+  /** What the origin was told last: its pipe consumer is resumed (it starts paused). */
+  flowing: boolean;
   closed: boolean;
   /** The pauses and resumes it is following, one after the other. */
   syncing: Promise<void>;
@@ -54,6 +79,8 @@ interface Piped {
 
 export class RoomPipes {
   private readonly links = new Map<string, Link>();
+  /** When each local video producer piped from here last received a keyframe (performance.now()). */
+  private readonly keyframes = new WeakMap<ms.Producer, number>();
   private readonly piped = new Map<string, Piped>();
   private closed = false;
 
@@ -64,16 +91,20 @@ export class RoomPipes {
     private readonly listen: PipeListen,
     private readonly logger: Logger,
   ) {
-    // Counts the local consumers of each pipe producer, whoever creates them.
+    // Follows the local consumers of each pipe producer, whoever creates them.
     router.observer.on('newtransport', (transport) =>
       transport.observer.on('newconsumer', (consumer) => {
         const piped = this.piped.get(consumer.producerId);
         if (!piped || transport.type === 'pipe') return;
-        piped.consumers += 1;
+        piped.consumers.add(consumer);
+        consumer.observer.on('pause', () => this.follow(piped));
+        consumer.observer.on('resume', () => this.follow(piped));
         consumer.observer.once('close', () => {
-          piped.consumers -= 1;
+          piped.consumers.delete(consumer);
+          this.follow(piped);
           this.releaseIfUnused(piped);
         });
+        this.follow(piped);
       }),
     );
   }
@@ -98,18 +129,56 @@ export class RoomPipes {
     const link = this.link(nodeId);
     const transport = await link.transport;
     // A node asks again only after releasing (its messages arrive in order): a leftover is stale.
-    link.served.get(producer.id)?.close();
+    link.served.get(producer.id)?.consumer.close();
+    await this.watchKeyframes(producer);
     const consumer = await transport.consume({ producerId: producer.id });
-    link.served.set(producer.id, consumer);
+    const served: Served = { consumer, producer, since: performance.now(), flowing: false };
+    link.served.set(producer.id, served);
     consumer.observer.once('close', () => {
-      if (link.served.get(producer.id) === consumer) link.served.delete(producer.id);
+      clearTimeout(served.held);
+      if (link.served.get(producer.id) === served) link.served.delete(producer.id);
     });
+    // Paused (mediasoup makes it running) until that node has a consumer that wants it: see the header.
+    // Before the answer, so that node's pipe.resume always comes after it.
+    await consumer.pause();
     return { kind: consumer.kind, rtpParameters: consumer.rtpParameters as unknown as PipedProducer['rtpParameters'], paused: consumer.producerPaused };
+  }
+
+  /** `nodeId` has a consumer of `producerId` that wants media (its resume asks the sender for a keyframe), or none has any more. */
+  flow(nodeId: string, producerId: string, flowing: boolean): void {
+    const served = this.links.get(nodeId)?.served.get(producerId);
+    if (!served || served.consumer.closed) return;
+    served.flowing = flowing;
+    clearTimeout(served.held);
+    served.held = undefined;
+    // A video resume asks the sender for a keyframe: if the creation's has come already, not before the sender takes one again.
+    const creationsCame = (this.keyframes.get(served.producer) ?? -Infinity) >= served.since;
+    const wait = flowing && creationsCame ? served.since + SENDER_KEYFRAME_INTERVAL_MS - performance.now() : 0;
+    if (wait > 0) served.held = setTimeout(() => this.applyFlow(served), wait);
+    else this.applyFlow(served);
+  }
+
+  /** Notes the keyframes `producer` receives (mediasoup's trace events; nothing else here uses a producer's). */
+  private async watchKeyframes(producer: ms.Producer): Promise<void> {
+    if (producer.kind !== 'video' || this.keyframes.has(producer)) return;
+    this.keyframes.set(producer, -Infinity);
+    producer.observer.on('trace', (trace) => {
+      if (trace.type === 'keyframe') this.keyframes.set(producer, performance.now());
+    });
+    await producer.enableTraceEvent(['keyframe']).catch(() => undefined);
+  }
+
+  private applyFlow(served: Served): void {
+    served.held = undefined;
+    const { consumer } = served;
+    if (consumer.closed) return;
+    // The worker takes requests in order, so a pause right behind a resume ends paused.
+    void (served.flowing ? consumer.resume() : consumer.pause()).catch(() => undefined);
   }
 
   /** `nodeId` closed its pipe producer of `producerId`. */
   release(nodeId: string, producerId: string): void {
-    this.links.get(nodeId)?.served.get(producerId)?.close();
+    this.links.get(nodeId)?.served.get(producerId)?.consumer.close();
   }
 
   // ---- the side that listens ----
@@ -122,7 +191,17 @@ export class RoomPipes {
   use(nodeId: string, info: RemoteProducer): { producer: Promise<ms.Producer | undefined>; done: () => void } {
     let piped = this.piped.get(info.producerId);
     if (!piped || piped.closed) {
-      const created: Piped = { nodeId, info, producer: Promise.resolve(undefined), served: false, consumers: 0, pending: 0, closed: false, syncing: Promise.resolve() };
+      const created: Piped = {
+        nodeId,
+        info,
+        producer: Promise.resolve(undefined),
+        served: false,
+        consumers: new Set(),
+        pending: 0,
+        flowing: false,
+        closed: false,
+        syncing: Promise.resolve(),
+      };
       created.producer = this.createPipeProducer(created);
       this.piped.set(info.producerId, created);
       piped = created;
@@ -149,6 +228,7 @@ export class RoomPipes {
   syncPaused(producerId: string): void {
     const piped = this.piped.get(producerId);
     if (!piped || piped.closed) return;
+    this.follow(piped);
     piped.syncing = piped.syncing.then(async () => {
       const producer = await piped.producer;
       if (!producer || producer.closed || producer.paused === piped.info.paused) return;
@@ -266,9 +346,24 @@ export class RoomPipes {
     }
   }
 
+  /**
+   * Tells the origin whether its pipe consumer should cross media: while a local consumer is
+   * resumed. While the origin's producer is paused nothing crosses anyway and a consumer's own
+   * resume is not observable (mediasoup's observer reports the effective state), so any local
+   * consumer keeps it resumed then.
+   */
+  private follow(piped: Piped): void {
+    if (piped.closed || !piped.served || !this.links.has(piped.nodeId)) return;
+    const consumers = [...piped.consumers];
+    const flowing = consumers.length > 0 && (piped.info.paused || consumers.some((c) => !c.paused));
+    if (flowing === piped.flowing) return;
+    piped.flowing = flowing;
+    this.cluster.send(piped.nodeId, { type: flowing ? PIPE_RESUME : PIPE_PAUSE, roomId: this.roomId, producerId: piped.info.producerId });
+  }
+
   /** Nobody here uses it now (every use is done, so it is made or failed): close it, and its feed at the origin. */
   private releaseIfUnused(piped: Piped): void {
-    if (piped.closed || piped.consumers > 0 || piped.pending > 0) return;
+    if (piped.closed || piped.consumers.size > 0 || piped.pending > 0) return;
     this.closePiped(piped);
     this.askRelease(piped);
   }

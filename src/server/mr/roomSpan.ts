@@ -12,7 +12,9 @@ const REDISCOVER_TIMEOUT_MS = 2_000;
 const REDISCOVER_PAUSE_MS = 500;
 import type { Peer } from './peer.js';
 import {
+  PIPE_PAUSE,
   PIPE_RELEASE,
+  PIPE_RESUME,
   PipeConnect,
   ProducerOpened,
   ProducerRef,
@@ -221,6 +223,8 @@ export class ClusterRooms {
     on(RoomMessage.producerClosed, (m, from) => this.withProducer(m, (span, id) => span.producerClosed(from, id)));
     on(RoomMessage.closed, (m, from) => this.spans.get(read(RoomRef, m).roomId)?.nodeGone(from));
     on(PIPE_RELEASE, (m, from) => this.withProducer(m, (span, id) => span.pipes.release(from, id)));
+    on(PIPE_RESUME, (m, from) => this.withProducer(m, (span, id) => span.pipes.flow(from, id, true)));
+    on(PIPE_PAUSE, (m, from) => this.withProducer(m, (span, id) => span.pipes.flow(from, id, false)));
     cluster.onRequest(RoomRequest.producers, (m) => ({ producers: this.spans.get(read(RoomRef, m).roomId)?.localProducers() ?? [] }));
     cluster.onRequest(RoomRequest.pipeConnect, (m, from): Promise<PipeEndpoint> => {
       const { roomId, ...remote } = read(PipeConnect, m);
