@@ -1,6 +1,6 @@
 // The demo page: a customer's page as it would use the client. Its token comes from a tiny
 // "customer server" route (/demo/connect) that calls the token API the way a customer's server does.
-import { createMediaClient } from '/media-infra-client.js';
+import { createMediaClient, qualityThresholds } from '/media-infra-client.js';
 
 const $ = (sel) => document.querySelector(sel);
 const form = $('#join');
@@ -29,14 +29,39 @@ const closeReasons = {
   failed: 'the server could not be reached (gave up retrying)',
 };
 
-function addTile(label, stream, muted) {
+function addTile(label, userId, stream, muted) {
   const tile = $('#tile').content.firstElementChild.cloneNode(true);
   const video = tile.querySelector('video');
   video.srcObject = stream;
   video.muted = muted;
+  tile.dataset.user = userId;
   tile.querySelector('.who').textContent = label;
+  const quality = document.createElement('span');
+  quality.className = 'quality';
+  tile.querySelector('.who').after(quality);
   tiles.append(tile);
+  outlineSpeaker();
   return tile;
+}
+
+/** A tile's quality indicator: a level (`null`: not known yet) and what it was read from. */
+function showQuality(tile, level, detail) {
+  const el = tile.querySelector('.quality');
+  el.dataset.level = level ?? '';
+  el.textContent = level ?? '…';
+  el.title = detail;
+}
+
+/** A score (0-10) in the words of connectionQuality, by the client's own thresholds. */
+function scoreLevel(score) {
+  if (score === null) return null;
+  return score >= qualityThresholds.excellent.minScore ? 'excellent' : score >= qualityThresholds.good.minScore ? 'good' : 'poor';
+}
+
+/** Outlines the tile of whoever the server hears most (`activespeaker`). */
+function outlineSpeaker() {
+  const userId = client?.activeSpeaker?.userId;
+  for (const tile of tiles.children) tile.toggleAttribute('data-speaking', tile.dataset.user === userId && tile.dataset.closed === undefined);
 }
 
 function button(tile, text, onClick) {
@@ -84,13 +109,17 @@ async function join(roomId, userId) {
     form.querySelector('[type=submit]').disabled = state !== 'closed';
     $('#leave').disabled = state === 'closed';
   });
+  client.on('activespeaker', outlineSpeaker);
   form.querySelector('[type=submit]').disabled = true;
   $('#leave').disabled = false;
 
   // 720p where the camera has it: sent as simulcast (three sizes), each receiver gets the one its tile needs.
   localStream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true });
-  const tile = addTile(`${userId} (you)`, localStream, true);
+  const tile = addTile(`${userId} (you)`, userId, localStream, true);
   const state = tile.querySelector('.state');
+  const ownQuality = (q) => showQuality(tile, q, 'your connection (client.connectionQuality)');
+  ownQuality(client.connectionQuality);
+  client.on('connectionquality', ownQuality);
   for (const track of localStream.getTracks()) {
     const pm = await client.produceTrack(track);
     pauseToggle(tile, pm, pm.kind === 'audio' ? ['Mute', 'Unmute'] : ['Stop video', 'Start video']);
@@ -103,8 +132,8 @@ async function join(roomId, userId) {
   client.listenTrack((cm) => {
     let entry = remote.get(cm.userId);
     if (!entry || entry.tile.dataset.closed !== undefined) {
-      entry = { stream: new MediaStream(), tile: null, live: 0 };
-      entry.tile = addTile(cm.userId, entry.stream, false);
+      entry = { stream: new MediaStream(), tile: null, live: 0, scores: new Map() };
+      entry.tile = addTile(cm.userId, cm.userId, entry.stream, false);
       remote.set(cm.userId, entry);
     }
     const { stream, tile } = entry;
@@ -117,14 +146,25 @@ async function join(roomId, userId) {
     cm.on('producerpaused', describe);
     cm.on('producerresumed', describe);
     cm.on('layerschange', describe);
+    // The tile's indicator: the worst score of its tracks (what reaches us of this user).
+    const rescore = () => {
+      entry.scores.set(cm, cm.score);
+      const known = [...entry.scores].filter(([, s]) => s !== null);
+      const worst = known.length ? Math.min(...known.map(([, s]) => s)) : null;
+      showQuality(tile, scoreLevel(worst), known.map(([m, s]) => `${m.kind} ${s}/10`).join(', ') || 'no score yet');
+    };
+    rescore();
+    cm.on('scorechange', rescore);
     // The video's size follows its tile, and a tile scrolled out of view receives nothing.
     if (cm.kind === 'video') cm.adaptTo(tile.querySelector('video'));
     pauseToggle(tile, cm, cm.kind === 'audio' ? ['Mute', 'Unmute'] : ['Hide', 'Show']);
     cm.on('closed', () => {
       stream.removeTrack(cm.track);
+      entry.scores.delete(cm);
       if (--entry.live === 0) {
         tile.dataset.closed = '';
         label.textContent = 'left';
+        outlineSpeaker();
       }
     });
     tile.querySelector('video').play().catch(() => {});
