@@ -64,14 +64,14 @@ describe('inspection in Chromium', () => {
       await page.waitForSelector(`.mi-panel [data-actor="${actor}"]`);
     }
     const producerStates = async () => [await panelState(page, 'producer.1'), await panelState(page, 'producer.2')];
-    expect(await producerStates()).toEqual(['active.media.live active.recording.idle', 'active.media.live active.recording.idle']);
+    expect(await producerStates()).toEqual(['active.media.live active.recording.idle active.source.current', 'active.media.live active.recording.idle active.source.current']);
 
     // pause the camera with the page's own button: the panel shows that producer paused
     await page.click('.tile button:text("Stop video")');
     await page.waitForSelector('.mi-panel [data-actor^="producer."][data-state~="active.media.paused"]');
     const states = await producerStates();
-    expect(states.filter((s) => s === 'active.media.paused active.recording.idle')).toHaveLength(1);
-    expect(states.filter((s) => s === 'active.media.live active.recording.idle')).toHaveLength(1);
+    expect(states.filter((s) => s === 'active.media.paused active.recording.idle active.source.current')).toHaveLength(1);
+    expect(states.filter((s) => s === 'active.media.live active.recording.idle active.source.current')).toHaveLength(1);
     const paused = states[0]!.includes('paused') ? 'producer.1' : 'producer.2';
     // selected, its state is highlighted on its diagram
     await page.click(`.mi-panel [data-actor="${paused}"]`);
@@ -92,7 +92,7 @@ describe('inspection in Chromium', () => {
     const trace = parseTrace(json);
     writeFileSync('/tmp/call.trace.json', json); // a real trace, for a look (or a fixture)
     const last = stateAt(trace, trace.events.length - 1);
-    expect(describeState(last.get(paused)!)).toBe('active.media.paused, active.recording.idle');
+    expect(describeState(last.get(paused)!)).toBe('active.media.paused, active.recording.idle, active.source.current');
     expect((last.get(paused)!.context as { kind?: string }).kind).toBe('video');
     expect(errors).toEqual([]);
 
@@ -119,10 +119,10 @@ describe('inspection in Chromium', () => {
       }
     }
     await page.evaluate((s) => (globalThis as any).panel.step(s), before);
-    expect(await panelState(page, paused)).toBe('active.media.pausing active.recording.idle');
+    expect(await panelState(page, paused)).toBe('active.media.pausing active.recording.idle active.source.current');
     await page.click('.mi-panel button[data-action=next]');
     await page.waitForSelector(`.mi-panel .mi-step[data-step="${pausedAt}"]`);
-    expect(await panelState(page, paused)).toBe('active.media.paused active.recording.idle');
+    expect(await panelState(page, paused)).toBe('active.media.paused active.recording.idle active.source.current');
     expect(await page.locator('.mi-panel [data-actor].mi-changed').getAttribute('data-actor')).toBe(paused);
     await page.context().close();
   }

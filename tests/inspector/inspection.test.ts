@@ -65,15 +65,15 @@ describe('client inspection', () => {
     // the replay ends where the client is
     const states = finalStates(trace);
     expect(states.client).toBe('running.connected.subscribed');
-    expect(states['producer.1']).toBe('active.media.paused, active.recording.idle');
-    expect(states[consumer!.actor]).toBe('live');
+    expect(states['producer.1']).toBe('active.media.paused, active.recording.idle, active.source.current');
+    expect(states[consumer!.actor]).toBe('ready.media.live, ready.layers.idle');
     expect(states['transport.send']).toMatch(/^established\./);
 
     // and passes through the states before: the producer was live before it was paused
     const producerSteps = trace.events.filter((e) => e.kind === 'snapshot' && e.actor === 'producer.1').map((e) => e.seq);
     const seen = producerSteps.map((seq) => describeState(stateAt(trace, seq).get('producer.1')!));
-    expect(seen).toEqual(expect.arrayContaining(['active.media.producing, active.recording.idle', 'active.media.live, active.recording.idle', 'active.media.pausing, active.recording.idle']));
-    expect(seen.indexOf('active.media.live, active.recording.idle')).toBeLessThan(seen.indexOf('active.media.paused, active.recording.idle'));
+    expect(seen).toEqual(expect.arrayContaining(['active.media.producing, active.recording.idle, active.source.current', 'active.media.live, active.recording.idle, active.source.current', 'active.media.pausing, active.recording.idle, active.source.current']));
+    expect(seen.indexOf('active.media.live, active.recording.idle, active.source.current')).toBeLessThan(seen.indexOf('active.media.paused, active.recording.idle, active.source.current'));
 
     // payloads are there, redacted: the produced track is described, not serialized
     const produce = trace.events.find((e) => e.kind === 'event' && (e.event as { type?: string }).type === 'produceTrack');
@@ -90,7 +90,7 @@ describe('client inspection', () => {
     expect(Object.keys(states)).toEqual(expect.arrayContaining(['transport.send', 'signaling/socket']));
     // and goes on recording
     await client.produceTrack(fakeTrack('audio'));
-    expect(finalStates(parseTrace(await client.exportTrace()))['producer.1']).toBe('active.media.live, active.recording.idle');
+    expect(finalStates(parseTrace(await client.exportTrace()))['producer.1']).toBe('active.media.live, active.recording.idle, active.source.current');
   });
 
   it('a socket URL the WebSocket refuses does not carry the token into the machines', async () => {
