@@ -6,10 +6,14 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ClusterRequestError, type Cluster, type ClusterMessage } from '../cluster/cluster.js';
 
-/** After an outage, a node's producers are asked for this many times, each waiting this long. */
-const REDISCOVER_ATTEMPTS = 5;
+/**
+ * After an outage, a node's producers are asked for this many times, each waiting this long, a
+ * pause apart: the other node may need a few seconds to listen again and register (until then a
+ * request to it is refused at once), so the asks span about half a minute at most.
+ */
+const REDISCOVER_ATTEMPTS = 12;
 const REDISCOVER_TIMEOUT_MS = 2_000;
-const REDISCOVER_PAUSE_MS = 500;
+const REDISCOVER_PAUSE_MS = 1_000;
 import type { Peer } from './peer.js';
 import {
   PIPE_PAUSE,
