@@ -145,8 +145,12 @@ export class RoomSpan {
       this.logger.warn({ err: err.message }, 'room directory unavailable: remote producers are learnt from broadcasts only');
       return new Map<string, number>();
     });
+    // Also every node this one knows producers of: after a Redis restart the directory is empty
+    // until each node writes its entries again, and those are the nodes whose news may be lost.
+    const asked = new Set([...nodes.keys(), ...this.remote.all().map((entry) => entry.nodeId)]);
+    asked.delete(this.cluster.nodeId);
     await Promise.all(
-      [...nodes.keys()].filter((id) => id !== this.cluster.nodeId).map(async (nodeId) => {
+      [...asked].map(async (nodeId) => {
         try {
           const { producers } = read(ProducersAnswer, await this.askProducers(nodeId, attempts));
           if (this.closed) return;
