@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { chromiumFlags, openClientPage } from '../support/browser.js';
 import { createFaultClient, listenAndWatch, produceCameraAndMic, UdpRelay, waitForClientState } from '../support/faults.js';
+import { writeToneWav } from '../support/tone.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -43,30 +44,6 @@ async function recordHealth(page: Page): Promise<void> {
   });
 }
 
-/**
- * A WAV file of a steady 440 Hz tone at -12 dBFS (mono, 48 kHz, 2 s; Chromium loops it). The fake
- * microphone's own sound is a 20 ms beep a second, which averages far below any silence threshold.
- */
-function toneFile(): string {
-  const rate = 48_000;
-  const samples = rate * 2;
-  const wav = Buffer.alloc(44 + samples * 2);
-  wav.write('RIFF', 0);
-  wav.writeUInt32LE(36 + samples * 2, 4);
-  wav.write('WAVEfmt ', 8);
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(1, 22); // mono
-  wav.writeUInt32LE(rate, 24);
-  wav.writeUInt32LE(rate * 2, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36);
-  wav.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(0.25 * 32767 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
-  writeFileSync(tonePath, wav);
-  return tonePath;
-}
 const tonePath = join(tmpdir(), `call-health-tone-${process.pid}.wav`);
 
 beforeAll(async () => {
@@ -74,7 +51,7 @@ beforeAll(async () => {
     chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       headless: true,
-      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${toneFile()}`],
+      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
     });
   [server, browser] = await Promise.all([startServerProcess(), launch()]);
   relay = await UdpRelay.start(server.rtcPort);

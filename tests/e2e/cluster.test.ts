@@ -9,7 +9,8 @@ import { launchBrowser, openClientPage } from '../support/browser.js';
 import { FAST_CLIENT_OPTIONS, createFaultClient, listenAndWatch, produceCameraAndMic, until, waitForClientState, waitForFrames } from '../support/faults.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { startRedis, type Redis } from '../support/redis.js';
-import { startServerProcess, type ServerProcess } from '../support/server.js';
+import { clusterRows, nodeAt, startClusterNode, untilCluster } from '../support/cluster.js';
+import type { ServerProcess } from '../support/server.js';
 
 let pg: Postgres;
 let redis: Redis;
@@ -19,43 +20,13 @@ const nodeIds = new Map<ServerProcess, string>();
 const pages: Page[] = [];
 
 async function startNode(id: string): Promise<ServerProcess> {
-  const node = await startServerProcess({ env: { DATABASE_URL: pg.url, REDIS_URL: redis.url, NODE_ID: id, NODE_MAX_PEERS: '1', LOG_LEVEL: 'info' } });
+  const node = await startClusterNode({ pg, redis }, id, { NODE_MAX_PEERS: '1', LOG_LEVEL: 'info' });
   nodes.push(node);
   nodeIds.set(node, id);
   return node;
 }
 
-interface ClusterRow {
-  id: string;
-  url: string;
-  peers: number;
-  draining: boolean;
-}
-
-async function clusterRows(node: ServerProcess): Promise<ClusterRow[]> {
-  const res = await fetch(`${node.httpUrl}/v1/api/stats`, { headers: { authorization: `Bearer ${node.apiKey}` } });
-  if (!res.ok) throw new Error(`stats: ${res.status}`);
-  return ((await res.json()) as { nodes: ClusterRow[] }).nodes;
-}
-
-/** Waits until `node` sees exactly the nodes `ids`, holding `peers` peers each where given. */
-async function untilCluster(node: ServerProcess, want: Record<string, number | undefined>, timeoutMs = 20_000): Promise<void> {
-  await until(
-    async () => {
-      const rows = await clusterRows(node).catch(() => []);
-      return rows.length === Object.keys(want).length && rows.every((r) => r.id in want && (want[r.id] === undefined || want[r.id] === r.peers));
-    },
-    timeoutMs,
-    `the cluster to read ${JSON.stringify(want)}`,
-  );
-}
-
-function nodeOf(url: string): ServerProcess {
-  const port = Number(new URL(url).port);
-  const node = nodes.find((n) => n.port === port);
-  if (!node) throw new Error(`no node at ${url}`);
-  return node;
-}
+const nodeOf = (url: string) => nodeAt(nodes, url);
 
 async function party(via: ServerProcess, room: string, user: string): Promise<{ page: Page; node: ServerProcess }> {
   const t = await via.connect(room, user);
