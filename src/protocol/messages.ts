@@ -33,7 +33,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
  * (4010); a client that hears of a server older than its own MIN_PROTOCOL_VERSION closes itself.
  * Either way the client ends `closed`/'failed' with an `UNSUPPORTED_PROTOCOL` error, never retrying.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MIN_PROTOCOL_VERSION = 1;
 /** The socket URL's query parameter carrying the client's protocol version. */
 export const PROTOCOL_PARAM = 'protocol';
@@ -180,6 +180,20 @@ export const notifications = {
 
 export type RequestMethod = keyof typeof requests;
 export type NotificationMethod = keyof typeof notifications;
+
+/**
+ * Notifications a version added (2: layers, scores, the active speaker, audio levels). The server
+ * sends them only to clients of that version or newer: an older client would log each one as
+ * malformed. Nothing else on the wire changed incompatibly from 1 to 2 (new fields are optional
+ * and an older client's validation drops them), so the server still serves version 1.
+ */
+export const NOTIFICATION_SINCE: Partial<Record<NotificationMethod, number>> = {
+  consumerLayersChanged: 2,
+  producerScore: 2,
+  consumerScore: 2,
+  activeSpeaker: 2,
+  audioLevels: 2,
+};
 export type RequestData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][0]>;
 export type ResponseData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][1]>;
 export type NotificationData<M extends NotificationMethod> = v.InferOutput<(typeof notifications)[M]>;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MediaInfraError } from '../../src/client/MediaInfraError.js';
 import { MediaSignalingService, type SignalingHandlers } from '../../src/client/MediaSignalingService.js';
-import { encodeError, encodeNotification, encodeResponse } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, encodeError, encodeNotification, encodeResponse } from '../../src/protocol/messages.js';
 import { FakeSocket } from './support/fakeServer.js';
 
 /** A socket whose server side the test drives by hand. */
@@ -39,10 +39,10 @@ describe('MediaSignalingService', () => {
   it('puts the encoded token in the URL, with ? or &', () => {
     const a = setup();
     a.service.open(a.handlers);
-    expect(a.sockets[0]!.url).toBe('ws://h/v1/ws?protocol=1&token=tok%20en%2F%2B');
+    expect(a.sockets[0]!.url).toBe(`ws://h/v1/ws?protocol=${PROTOCOL_VERSION}&token=tok%20en%2F%2B`);
     const b = setup('ws://h/v1/ws?room=1');
     b.service.open(b.handlers);
-    expect(b.sockets[0]!.url).toBe('ws://h/v1/ws?room=1&protocol=1&token=tok%20en%2F%2B');
+    expect(b.sockets[0]!.url).toBe(`ws://h/v1/ws?room=1&protocol=${PROTOCOL_VERSION}&token=tok%20en%2F%2B`);
   });
 
   it('sends requests with increasing ids and resolves with the validated response data', async () => {

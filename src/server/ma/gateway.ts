@@ -12,6 +12,7 @@ import {
   MAX_ERROR_MESSAGE,
   MAX_MESSAGE_BYTES,
   MIN_PROTOCOL_VERSION,
+  NOTIFICATION_SINCE,
   PROTOCOL_PARAM,
   PROTOCOL_VERSION,
   encodeError,
@@ -74,11 +75,15 @@ class Connection {
     previousGone: Promise<void>,
     media: MediaRouterApi,
     otherNodes: (roomId: string) => Promise<string[]>,
+    protocolVersion: number,
     logger: Logger,
     private readonly onEnded: (conn: Connection) => void,
   ) {
     this.logger = logger.child({ sessionId: session.tokenHash.slice(0, 12), roomId: session.roomId, userId: session.userId });
-    const notify: Notify = (method, data) => this.sendEncoded(() => encodeNotification(method, data), method);
+    // Notifications newer than the client's protocol version are not sent: it would not know them.
+    const notify: Notify = (method, data) => {
+      if ((NOTIFICATION_SINCE[method] ?? 1) <= protocolVersion) this.sendEncoded(() => encodeNotification(method, data), method);
+    };
     // The replaced connection's peer is closed before this one exists: never two peers per session.
     this.peer = previousGone
       .then(() =>
@@ -303,7 +308,7 @@ export class Gateway {
       (found) => {
         ws.resume();
         // Closed meanwhile (by the client, or by closeAll at shutdown): nothing to set up.
-        if (ws.readyState === WebSocket.OPEN) this.admit(ws, found);
+        if (ws.readyState === WebSocket.OPEN) this.admit(ws, found, version);
       },
       (err: unknown) => {
         ws.resume();
@@ -319,7 +324,7 @@ export class Gateway {
   }
 
   /** A socket whose token was looked up: refused, or a Connection (replacing the session's older one). */
-  private admit(ws: WebSocket, found: SessionLookup): void {
+  private admit(ws: WebSocket, found: SessionLookup, protocolVersion: number): void {
     const { media, logger, cluster } = this.deps;
     if (found.status === 'unknown') {
       logger.info('socket refused: unknown token');
@@ -335,7 +340,7 @@ export class Gateway {
     const previous = this.live.get(session.tokenHash);
     const previousGone = previous ? previous.end(CloseCode.REPLACED, 'replaced') : Promise.resolve();
     const otherNodes = (roomId: string) => otherNodeUrls(cluster, roomId);
-    const conn = new Connection(ws, session, previousGone, media, otherNodes, logger, (ended) => {
+    const conn = new Connection(ws, session, previousGone, media, otherNodes, protocolVersion, logger, (ended) => {
       if (this.live.get(session.tokenHash) !== ended) return;
       this.live.delete(session.tokenHash);
       cluster.setPeers(this.live.size);
