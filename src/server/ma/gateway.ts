@@ -112,6 +112,8 @@ class Connection {
               ...(nodes.length > 0 && { nodes }),
             }),
           );
+          // A late joiner (or a reconnect) hears who speaks now, not only from the next change on.
+          if (peer.speaker) notify('activeSpeaker', { speaker: peer.speaker });
           return peer;
         },
         (err: unknown) => {

@@ -25,6 +25,8 @@ export interface OpenPeerOptions {
 export interface PeerHandle {
   readonly id: string;
   readonly routerRtpCapabilities: RtpCapabilitiesOutline;
+  /** The room's speaker as its clients were last told (`activeSpeaker`): a client that arrives later is told it too. */
+  readonly speaker: NotificationData<'activeSpeaker'>['speaker'];
   /** Never rejects: a failure inside MR is logged there and answered SERVER_ERROR. */
   request(request: PeerRequest): Promise<PeerResponse>;
   /** Releases everything of this peer; others see its producers close. Idempotent. */

@@ -22,6 +22,7 @@ export interface PeerRoom {
   readonly id: string;
   readonly router: ms.Router;
   readonly webRtcServer: ms.WebRtcServer;
+  readonly speakers: { readonly speaker: PeerHandle['speaker'] };
   /** A producer of `owner` went live: the other listening peers consume it. */
   announceProducer(producer: ms.Producer, owner: Peer): void;
   producersOfOthers(peer: Peer): { producer: ms.Producer; userId: string }[];
@@ -77,6 +78,10 @@ export class Peer implements PeerHandle {
 
   get routerRtpCapabilities(): RtpCapabilitiesOutline {
     return fromMediasoup.routerCapabilities(this.room.router.rtpCapabilities);
+  }
+
+  get speaker(): PeerHandle['speaker'] {
+    return this.room.speakers.speaker;
   }
 
   get listening(): boolean {
