@@ -33,7 +33,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
  * (4010); a client that hears of a server older than its own MIN_PROTOCOL_VERSION closes itself.
  * Either way the client ends `closed`/'failed' with an `UNSUPPORTED_PROTOCOL` error, never retrying.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 1;
 /** The socket URL's query parameter carrying the client's protocol version. */
 export const PROTOCOL_PARAM = 'protocol';
@@ -70,19 +70,20 @@ const ServerStreamStats = v.object({
   pliCount: Count,
 });
 
+/** A server WebRtcTransport as the client builds its local side from it (`createTransport`'s answer, `welcome.transports`). */
+const TransportInfo = v.object({
+  id: Id,
+  iceParameters: IceParameters,
+  iceCandidates: v.pipe(v.array(IceCandidate), v.maxLength(16)),
+  dtlsParameters: DtlsParametersOutline,
+});
+
 /** Requests the client sends: name → [data schema, response data schema]. */
 export const requests = {
   /** After `welcome`: the client's Device is loaded; here are its receive capabilities. */
   join: [v.object({ rtpCapabilities: RtpCapabilities }), v.object({ peerId: Id })],
-  createTransport: [
-    v.object({ direction: v.picklist(['send', 'recv']) }),
-    v.object({
-      id: Id,
-      iceParameters: IceParameters,
-      iceCandidates: v.pipe(v.array(IceCandidate), v.maxLength(16)),
-      dtlsParameters: DtlsParametersOutline,
-    }),
-  ],
+  /** Versions 1 and 2 only: a version-3 client gets its transports with `welcome`. */
+  createTransport: [v.object({ direction: v.picklist(['send', 'recv']) }), TransportInfo],
   connectTransport: [v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty],
   /** Ask for new ICE credentials after ICE failed or disconnected. */
   restartIce: [v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })],
@@ -132,6 +133,12 @@ export const notifications = {
      * client that loses this node tries it again first, then these in order, cycling.
      */
     nodes: v.optional(v.pipe(v.array(NodeUrl), v.maxLength(MAX_WELCOME_NODES))),
+    /**
+     * Version 3: this peer's send and recv transports, created with the socket (no `createTransport`).
+     * Their DTLS role is `client`: the server starts the handshake once `connectTransport` arrives, so
+     * a client may answer its transport's `connect` at once without its ClientHello arriving first.
+     */
+    transports: v.optional(v.object({ send: TransportInfo, recv: TransportInfo })),
   }),
   /** A consumer was created, paused, for a remote producer; resume it once consumed locally. */
   newConsumer: v.object({
@@ -194,6 +201,8 @@ export const NOTIFICATION_SINCE: Partial<Record<NotificationMethod, number>> = {
   activeSpeaker: 2,
   audioLevels: 2,
 };
+/** The version from which a `welcome` carries the peer's transports (`welcome.transports`). */
+export const WELCOME_TRANSPORTS_SINCE = 3;
 export type RequestData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][0]>;
 export type ResponseData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][1]>;
 export type NotificationData<M extends NotificationMethod> = v.InferOutput<(typeof notifications)[M]>;
@@ -204,6 +213,8 @@ export type RtpParameters = v.InferOutput<typeof RtpParameters>;
 /** The router's capabilities and a consumer's parameters as the client receives them. */
 export type RtpCapabilitiesOutline = v.InferOutput<typeof RtpCapabilitiesOutline>;
 export type RtpParametersOutline = v.InferOutput<typeof RtpParametersOutline>;
+/** A server transport as a client builds its local one from it. */
+export type TransportInfo = v.InferOutput<typeof TransportInfo>;
 /** The server's side of one stream, as `getProducerStats` / `getConsumerStats` answer. */
 export type ServerStreamStats = v.InferOutput<typeof ServerStreamStats>;
 
