@@ -53,6 +53,12 @@ export interface Config {
   nodeId: string;
   /** Peers placement sends to this node at most (NODE_MAX_PEERS); capacity only steers placement. */
   nodeMaxPeers: number;
+  /**
+   * SPEAKER_DETECTION (default 1): each room runs mediasoup's active-speaker and audio-level
+   * observers (`activeSpeaker`, `audioLevels`); 0 leaves them out (no speaker, no levels; the
+   * scale bench measures what they cost).
+   */
+  speakerDetection: boolean;
 }
 
 /** NODE_MAX_PEERS when unset: this many peers per mediasoup worker. */
@@ -161,6 +167,7 @@ export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.st
   if (logFormat !== 'pretty' && logFormat !== 'json') throw new ConfigError(`LOG_FORMAT must be pretty or json, got '${logFormat}'`);
   const demoFlag = flag(env, 'DEMO');
   const sourceMaps = flag(env, 'SOURCE_MAPS') ?? false;
+  const speakerDetection = flag(env, 'SPEAKER_DETECTION') ?? true;
   const maxSessions = integer(env, 'MAX_SESSIONS', 1_000_000, 1, 1_000_000_000);
   const url = publicUrl(env);
   const databaseUrl = engineUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db');
@@ -208,5 +215,6 @@ export function loadConfig(env: Env = process.env, stdoutIsTerminal = process.st
     ...(redisUrl !== undefined && { redisUrl }),
     nodeId,
     nodeMaxPeers,
+    speakerDetection,
   };
 }

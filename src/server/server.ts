@@ -97,6 +97,7 @@ export async function startMediaServer(config: Config, options: StartOptions = {
   const media = new MediaRouter(pool, recordings, logger, {
     cluster,
     pipeListen: { ip: listenIp, ...(config.announcedIp !== undefined && { announcedAddress: config.announcedIp }) },
+    speakerDetection: config.speakerDetection,
   });
   const gateway = new Gateway({ sessions, media, logger, cluster, ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }) });
   // The survivor chosen to clean up after a dead node marks the recordings it was writing failed.

@@ -75,6 +75,11 @@ describe('loadConfig', () => {
     expect(c.maxSessions).toBe(5);
   });
 
+  it('reads SPEAKER_DETECTION: on unless 0', () => {
+    expect(loadConfig({ MEDIA_API_KEY: KEY }).speakerDetection).toBe(true);
+    expect(loadConfig({ MEDIA_API_KEY: KEY, SPEAKER_DETECTION: '0' }).speakerDetection).toBe(false);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
@@ -87,6 +92,7 @@ describe('loadConfig', () => {
     [{ HOST: 'not a host' }, /HOST/],
     [{ DEMO: 'yes' }, /DEMO/],
     [{ SOURCE_MAPS: 'true' }, /SOURCE_MAPS/],
+    [{ SPEAKER_DETECTION: 'off' }, /SPEAKER_DETECTION/],
     [{ MAX_SESSIONS: '0' }, /MAX_SESSIONS/],
     [{ PUBLIC_URL: 'media.example.com' }, /PUBLIC_URL/],
     [{ PUBLIC_URL: 'ftp://media.example.com' }, /PUBLIC_URL/],

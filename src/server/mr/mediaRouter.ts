@@ -15,6 +15,8 @@ export interface MediaRouterOptions {
   cluster?: Cluster;
   /** Where pipe transports to other nodes listen: the workers' RTC address. Default 127.0.0.1. */
   pipeListen?: PipeListen;
+  /** Each room's speaker and audio-level observers (SPEAKER_DETECTION). Default on. */
+  speakerDetection?: boolean;
 }
 
 export class MediaRouter implements MediaRouterApi {
@@ -23,13 +25,15 @@ export class MediaRouter implements MediaRouterApi {
   /** Worker slots rooms were placed on, for stats() (a dead worker's slot is dropped there). */
   private readonly slotsSeen = new Set<WorkerSlot>();
   private readonly clusterRooms: ClusterRooms | undefined;
+  private readonly speakerDetection: boolean;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly recordings: Recordings,
     private readonly logger: Logger,
-    { cluster, pipeListen = { ip: '127.0.0.1' } }: MediaRouterOptions = {},
+    { cluster, pipeListen = { ip: '127.0.0.1' }, speakerDetection = true }: MediaRouterOptions = {},
   ) {
+    this.speakerDetection = speakerDetection;
     if (cluster?.multiNode) this.clusterRooms = new ClusterRooms(cluster, pipeListen, logger);
   }
 
@@ -97,6 +101,7 @@ export class MediaRouter implements MediaRouterApi {
           if (this.rooms.get(roomId) === created) this.rooms.delete(roomId);
         },
         this.clusterRooms,
+        this.speakerDetection,
       ),
     );
     this.rooms.set(roomId, created);

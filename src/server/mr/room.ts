@@ -43,7 +43,7 @@ export class Room implements PeerRoom {
     router.on('workerclose', () => this.close('media worker died'));
   }
 
-  static async create(id: string, slot: WorkerSlot, logger: Logger, onClosed: (room: Room) => void, cluster?: ClusterRooms): Promise<Room> {
+  static async create(id: string, slot: WorkerSlot, logger: Logger, onClosed: (room: Room) => void, cluster?: ClusterRooms, speakerDetection = true): Promise<Room> {
     // Counted before the await so rooms created together spread over the workers.
     slot.rooms += 1;
     let router: ms.Router | undefined;
@@ -51,7 +51,7 @@ export class Room implements PeerRoom {
     let speakers: RoomSpeakers;
     try {
       router = await slot.worker.createRouter({ mediaCodecs, appData: { roomId: id } });
-      speakers = await RoomSpeakers.create(router, (method, data) => room?.broadcast(method, data));
+      speakers = await RoomSpeakers.create(router, (method, data) => room?.broadcast(method, data), speakerDetection);
     } catch (err) {
       slot.rooms -= 1;
       router?.close();

@@ -29,10 +29,11 @@ export class RoomSpeakers {
   #told: Speaker = null;
 
   private constructor(
-    private readonly active: ms.ActiveSpeakerObserver,
-    private readonly levels: ms.AudioLevelObserver,
+    private readonly observers: { active: ms.ActiveSpeakerObserver; levels: ms.AudioLevelObserver } | undefined,
     private readonly broadcast: Broadcast,
   ) {
+    if (!observers) return;
+    const { active, levels } = observers;
     active.on('dominantspeaker', ({ producer }) => {
       this.#dominant = producer;
       this.#update();
@@ -49,12 +50,14 @@ export class RoomSpeakers {
     });
   }
 
-  static async create(router: ms.Router, broadcast: Broadcast): Promise<RoomSpeakers> {
+  /** `enabled` false (SPEAKER_DETECTION=0): no observers; nobody is ever the speaker and no levels are sent. */
+  static async create(router: ms.Router, broadcast: Broadcast, enabled = true): Promise<RoomSpeakers> {
+    if (!enabled) return new RoomSpeakers(undefined, broadcast);
     const [active, levels] = await Promise.all([
       router.createActiveSpeakerObserver({ interval: SPEAKER_INTERVAL_MS }),
       router.createAudioLevelObserver({ interval: AUDIO_LEVEL_INTERVAL_MS, threshold: SILENCE_THRESHOLD_DBOV, maxEntries: MAX_LEVELS }),
     ]);
-    return new RoomSpeakers(active, levels, broadcast);
+    return new RoomSpeakers({ active, levels }, broadcast);
   }
 
   /** The speaker the room was last told of. */
@@ -64,7 +67,8 @@ export class RoomSpeakers {
 
   /** Observes an audio producer of `userId` for as long as it lives (its pause, resume and close change the speaker). */
   add(producer: ms.Producer, userId: string): void {
-    if (producer.kind !== 'audio' || producer.closed || this.active.closed) return;
+    const observers = this.observers;
+    if (!observers || producer.kind !== 'audio' || producer.closed || observers.active.closed) return;
     this.#owners.set(producer.id, userId);
     const changed = () => this.#update();
     producer.observer.on('pause', changed);
@@ -74,7 +78,7 @@ export class RoomSpeakers {
       changed();
     });
     // The producer may close between the check and the worker's answer: then it is simply not observed.
-    for (const observer of [this.active, this.levels]) void observer.addProducer({ producerId: producer.id }).catch(() => undefined);
+    for (const observer of [observers.active, observers.levels]) void observer.addProducer({ producerId: producer.id }).catch(() => undefined);
   }
 
   /** The speaker is the observer's dominant one while it is live and someone is heard; tells the room when that changes. */
