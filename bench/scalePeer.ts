@@ -12,7 +12,9 @@
 // descriptor and frame header valid so that mediasoup sees keyframes; 20 ms Opus packets of
 // 80 bytes) but whose payload is filler, not an encoded picture. Nobody decodes it: receivers count
 // the SRTP packets they decrypt (werift's DTLS transport, per SSRC), which is what the SFU
-// forwarding costs are about.
+// forwarding costs are about. Like a browser's, the audio carries the ssrc-audio-level header
+// extension (RFC 6464), which is all the server's speaker and level observers read: a producer
+// "speaks" at the level it is given.
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
 import { TestSocket } from '../tests/server/wsClient.js';
 import { AUDIO_PT, VIDEO_PT, answerSdp, pcConfig } from '../tests/support/weriftPeer.js';
@@ -26,6 +28,11 @@ const KEYFRAME_PACKETS = 5;
 const KEYFRAME_PACKET_BYTES = 1000;
 const KEYFRAME_EVERY = 2 * VIDEO_FPS;
 const AUDIO_BYTES = 80;
+/** What a browser sends with Opus; mediasoup's speaker and level observers read only this. */
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const AUDIO_LEVEL_ID = 1;
+/** Ordinary speech, well above the server's silence threshold. */
+export const SPEECH_DBOV = -30;
 /** Filler for payloads (never encoded pictures). */
 const FILLER = Buffer.alloc(2048, 0x5a);
 
@@ -89,8 +96,11 @@ export class ScalePeer {
     return new ScalePeer(socket);
   }
 
-  /** Send transport, a VP8 and an Opus producer, then synthetic RTP on both until close(). */
-  async produce(): Promise<void> {
+  /** The level (dBov, -127..0) this peer's audio says it has; `null`: no audio-level extension at all. */
+  audioLevelDbov: number | null = SPEECH_DBOV;
+
+  /** Send transport, a VP8 and an Opus producer, then synthetic RTP on both until close(). Resolves with their producer ids. */
+  async produce(): Promise<{ video: string; audio: string }> {
     const { pc, transportId, transceivers } = await connectTransport(this.socket, 'send');
     this.pcs.push(pc);
     const [video, audio] = transceivers as [RTCRtpTransceiver, RTCRtpTransceiver];
@@ -101,14 +111,15 @@ export class ScalePeer {
           ? { mimeType: 'video/VP8', payloadType: VIDEO_PT, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }
           : { mimeType: 'audio/opus', payloadType: AUDIO_PT, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] },
       ],
-      headerExtensions: [],
+      headerExtensions: kind === 'audio' ? [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_ID, encrypt: false, parameters: {} }] : [],
       encodings: [{ ssrc: tr.sender.ssrc }],
       rtcp: { cname: `scale-${tr.sender.ssrc}`, reducedSize: true },
     });
-    await this.socket.ok('produce', { transportId, kind: 'video', rtpParameters: params('video', video) });
-    await this.socket.ok('produce', { transportId, kind: 'audio', rtpParameters: params('audio', audio) });
+    const v = await this.socket.ok<{ producerId: string }>('produce', { transportId, kind: 'video', rtpParameters: params('video', video) });
+    const a = await this.socket.ok<{ producerId: string }>('produce', { transportId, kind: 'audio', rtpParameters: params('audio', audio) });
     this.startVideo(video);
     this.startAudio(audio);
+    return { video: v.producerId, audio: a.producerId };
   }
 
   private startVideo(tr: RTCRtpTransceiver): void {
@@ -149,7 +160,11 @@ export class ScalePeer {
       setInterval(() => {
         // Opus TOC 0x78: CELT fullband 20 ms, mono frame; filler after it.
         const payload = Buffer.concat([Buffer.from([0x78]), FILLER.subarray(0, AUDIO_BYTES - 1)]);
-        void tr.sender.sendRtp(new RtpPacket(new RtpHeader({ payloadType: AUDIO_PT, sequenceNumber: n & 0xffff, timestamp: (n * 960) >>> 0 }), payload));
+        const level = this.audioLevelDbov;
+        // RFC 6464: the voice-activity bit, then the level as -dBov (0-127)
+        const extensions = level === null ? [] : [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([0x80 | Math.min(127, Math.round(-level))]) }];
+        const header = new RtpHeader({ payloadType: AUDIO_PT, sequenceNumber: n & 0xffff, timestamp: (n * 960) >>> 0, extension: extensions.length > 0, extensions });
+        void tr.sender.sendRtp(new RtpPacket(header, payload));
         n += 1;
         this.rtpSent += 1;
       }, AUDIO_PTIME_MS),
