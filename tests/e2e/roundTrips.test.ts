@@ -1,0 +1,93 @@
+// Sequential signaling round trips on the send and receive paths, counted (not timed) by the
+// delaying proxy (tests/support/latencyProxy.ts): every chunk of the page's socket is held
+// HOLD_MS each way, long enough that the page's own work is small beside it, so the depth of what
+// was delivered when the page saw the end of a path is the number of round trips it needed. Real
+// Chromium, the real server process; media stays on loopback. bench/latency.ts times the same paths.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, openClientPage } from '../support/browser.js';
+import { LatencyProxy, type RoundTrips } from '../support/latencyProxy.js';
+import { startServerProcess, type ServerProcess } from '../support/server.js';
+
+/** Issue 19: the counts measured on protocol 2 (WebSocket upgrade = 1); lowered as the paths get shorter. */
+const MAX_SEND_ROUND_TRIPS = 5;
+/** The first frame comes once the server got the last request: half a round trip before its answer (see latencyProxy.ts). */
+const MAX_RECEIVE_ROUND_TRIPS = 5.5;
+const HOLD_MS = 250;
+
+let server: ServerProcess;
+let browser: Browser;
+const proxies: LatencyProxy[] = [];
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startServerProcess({ env: { LOG_LEVEL: 'warn' } }), launchBrowser()]);
+});
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+async function delayingProxy(): Promise<LatencyProxy> {
+  const proxy = await LatencyProxy.start(server.port, { toServerMs: HOLD_MS, toClientMs: HOLD_MS });
+  proxies.push(proxy);
+  return proxy;
+}
+
+function expectAtMost(path: string, proxy: LatencyProxy, trips: RoundTrips, count: number, max: number): void {
+  console.log(`[round trips] ${path}: ${count} (client chunks ${trips.toServer} deep, server chunks ${trips.toClient})\n  ${trips.trace.join('\n  ')}`);
+  // The page went through the proxy, on one socket, and the path took some round trips.
+  expect(proxy.connections).toHaveLength(1);
+  expect(trips.toClient).toBeGreaterThanOrEqual(1);
+  expect(count, `${path}:\n${trips.trace.join('\n')}`).toBeLessThanOrEqual(max);
+}
+
+it('send path: createMediaClient → the first produced track acknowledged', async () => {
+  const proxy = await delayingProxy();
+  const t = await server.connect('round-trips-send', 'alice');
+  const { page } = await openClientPage(browser, server.httpUrl);
+  const ackedAt = await page.evaluate(
+    async ([url, token]) => {
+      const w = globalThis as any;
+      const camera = (await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } })).getVideoTracks()[0];
+      w.client = w.MediaInfra.createMediaClient(url, token);
+      await w.client.produceTrack(camera);
+      return Date.now();
+    },
+    [proxy.rewrite(t.url), t.token] as const,
+  );
+  const trips = proxy.roundTripsAt(ackedAt);
+  expectAtMost('send', proxy, trips, trips.byAnswer, MAX_SEND_ROUND_TRIPS);
+  await page.context().close();
+});
+
+it('receive path: a late joiner listens → the first decoded frame of a sender already there', async () => {
+  const [ta, tb] = await Promise.all([server.connect('round-trips-receive', 'alice'), server.connect('round-trips-receive', 'bob')]);
+  // The sender is on loopback: only the late joiner's path is counted.
+  const { page: a } = await openClientPage(browser, server.httpUrl);
+  await a.evaluate(
+    async ([url, token]) => {
+      const w = globalThis as any;
+      const camera = (await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } })).getVideoTracks()[0];
+      w.client = w.MediaInfra.createMediaClient(url, token);
+      await w.client.produceTrack(camera);
+    },
+    [ta.url, ta.token] as const,
+  );
+  const proxy = await delayingProxy();
+  const { page: b } = await openClientPage(browser, server.httpUrl);
+  const decodedAt = await b.evaluate(
+    ([url, token]) =>
+      new Promise<number>((resolve) => {
+        const w = globalThis as any;
+        w.client = w.MediaInfra.createMediaClient(url, token);
+        w.client.listenTrack((cm: any) => {
+          if (cm.kind === 'video') void w.testFrames.read(cm.track, () => (resolve(Date.now()), false));
+        });
+      }),
+    [proxy.rewrite(tb.url), tb.token] as const,
+  );
+  const trips = proxy.roundTripsAt(decodedAt);
+  expectAtMost('receive', proxy, trips, trips.byServerAction, MAX_RECEIVE_ROUND_TRIPS);
+  await Promise.all([a.context().close(), b.context().close()]);
+});
