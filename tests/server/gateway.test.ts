@@ -68,6 +68,51 @@ describe('welcome', () => {
   });
 });
 
+describe('protocol 3: transports with the welcome', () => {
+  const v = (n: number) => `?${PROTOCOL_PARAM}=${n}`;
+  const dtlsParameters = { role: 'server', fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':') }] };
+
+  it('a version-3 welcome carries fresh send and recv transports (the server their DTLS client); join, connect, produce and listen need no answer in between', async () => {
+    const roomId = newRoom();
+    const t = await server.connect(roomId, 'eager');
+    tokens.push(t.token);
+    const { socket, welcome } = await TestSocket.welcomed(`${t.url}${v(3)}`, t.token);
+    const { send, recv } = welcome.data.transports!;
+    expect(send.id).not.toBe(recv.id);
+    for (const info of [send, recv]) {
+      expect(info.dtlsParameters.role).toBe('client');
+      expect(info.iceCandidates.length).toBeGreaterThan(0);
+    }
+    // All sent before any answer: the gateway runs them in order.
+    const answers = await Promise.all([
+      socket.request('join', { rtpCapabilities: welcome.data.routerRtpCapabilities }),
+      socket.request('connectTransport', { transportId: send.id, dtlsParameters }),
+      socket.request('produce', { transportId: send.id, kind: 'video', rtpParameters: rtpParameters('video') }),
+      socket.request('listen'),
+    ]);
+    expect(answers.map((a) => a.ok)).toEqual([true, true, true, true]);
+    // The same session on a new socket: a new peer, new transports; the old ones are gone with the old peer.
+    const again = await TestSocket.welcomed(`${t.url}${v(3)}`, t.token);
+    const fresh = again.welcome.data.transports!;
+    expect([fresh.send.id, fresh.recv.id]).not.toContain(send.id);
+    await again.socket.ok('join', { rtpCapabilities: again.welcome.data.routerRtpCapabilities });
+    expect(await again.socket.request('connectTransport', { transportId: send.id, dtlsParameters })).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
+    await again.socket.close();
+  });
+
+  it('a version-1 or -2 welcome carries none: those clients ask createTransport', async () => {
+    const t = await server.connect(newRoom(), 'classic');
+    tokens.push(t.token);
+    for (const url of [t.url, `${t.url}${v(2)}`]) {
+      const { socket, welcome } = await TestSocket.welcomed(url, t.token);
+      expect(welcome.data.transports).toBeUndefined();
+      await socket.ok('join', { rtpCapabilities: welcome.data.routerRtpCapabilities });
+      await producing(socket);
+      await socket.close();
+    }
+  });
+});
+
 describe('bad requests', () => {
   it('answer with typed errors, change nothing, and the socket keeps answering', async () => {
     const t = await server.connect(newRoom(), 'bad');

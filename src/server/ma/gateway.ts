@@ -15,6 +15,7 @@ import {
   NOTIFICATION_SINCE,
   PROTOCOL_PARAM,
   PROTOCOL_VERSION,
+  WELCOME_TRANSPORTS_SINCE,
   encodeError,
   encodeNotification,
   encodeResponse,
@@ -95,9 +96,22 @@ class Connection {
         }),
       )
       // The nodes a client tries when it loses this one; a registry that cannot be read lists none.
-      .then(async (peer) => ({ peer, nodes: await otherNodes(session.roomId).catch(() => []) }))
+      // A version-3 client gets its transports with the welcome: no createTransport round trips.
+      .then(async (peer) => {
+        try {
+          const [nodes, transports] = await Promise.all([
+            otherNodes(session.roomId).catch(() => []),
+            protocolVersion >= WELCOME_TRANSPORTS_SINCE ? peer.openTransports() : undefined,
+          ]);
+          return { peer, nodes, transports };
+        } catch (err) {
+          // Not handed on (the peer promise resolves undefined): released here.
+          peer.close('cannot open its transports');
+          throw err;
+        }
+      })
       .then(
-        ({ peer, nodes }) => {
+        ({ peer, nodes, transports }) => {
           if (this.closed) {
             peer.close('socket closed');
             return undefined;
@@ -110,6 +124,7 @@ class Connection {
               userId: session.userId,
               routerRtpCapabilities: peer.routerRtpCapabilities,
               ...(nodes.length > 0 && { nodes }),
+              ...(transports && { transports }),
             }),
           );
           // A late joiner (or a reconnect) hears who speaks now, not only from the next change on.

@@ -4,6 +4,8 @@
 // counts), so this interface can be served in-process today and between nodes tomorrow.
 import type { ErrorBody, NotificationData, NotificationMethod, ParsedRequest, RequestMethod, ResponseData, RtpCapabilitiesOutline } from '../../protocol/messages.js';
 
+export type WelcomeTransports = NonNullable<NotificationData<'welcome'>['transports']>;
+
 export type Notify = <M extends NotificationMethod>(method: M, data: NotificationData<M>) => void;
 
 /** Requests MR answers; `ping` and `leave` are the gateway's own. */
@@ -27,6 +29,8 @@ export interface PeerHandle {
   readonly routerRtpCapabilities: RtpCapabilitiesOutline;
   /** The room's speaker as its clients were last told (`activeSpeaker`): a client that arrives later is told it too. */
   readonly speaker: NotificationData<'activeSpeaker'>['speaker'];
+  /** Protocol 3: creates this peer's send and recv transports, as `welcome` offers them (no `createTransport`). */
+  openTransports(): Promise<WelcomeTransports>;
   /** Never rejects: a failure inside MR is logged there and answered SERVER_ERROR. */
   request(request: PeerRequest): Promise<PeerResponse>;
   /** Releases everything of this peer; others see its producers close. Idempotent. */

@@ -5,7 +5,7 @@ import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
 import type { RequestData, ResponseData, RtpCapabilitiesOutline } from '../../protocol/messages.js';
-import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse } from './api.js';
+import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse, WelcomeTransports } from './api.js';
 import { fromMediasoup, toMediasoup } from './protocolAdapter.js';
 import { MediaError } from './errors.js';
 import type { EndedRecording, Recordings } from './recordings.js';
@@ -188,6 +188,19 @@ export class Peer implements PeerHandle {
     transport.on('routerclose', () => this.transports.delete(transport.id));
     this.logger.debug({ transportId: transport.id, direction }, 'transport created');
     return fromMediasoup.transport(transport);
+  }
+
+  /**
+   * The transports a version-3 client gets with `welcome`. The server is their DTLS client: the
+   * browser (then the DTLS server) waits for mediasoup's ClientHello, which mediasoup sends once
+   * `connectTransport` gave it the browser's fingerprint. As DTLS client the browser would send
+   * its ClientHello as soon as ICE connects, before a `connectTransport` it did not wait for has
+   * arrived: mediasoup drops DTLS before `connect()`, and the handshake would wait for a resend.
+   */
+  async openTransports(): Promise<WelcomeTransports> {
+    const [send, recv] = await Promise.all([this.createTransport({ direction: 'send' }), this.createTransport({ direction: 'recv' })]);
+    const asDtlsClient = (info: ResponseData<'createTransport'>) => ({ ...info, dtlsParameters: { ...info.dtlsParameters, role: 'client' as const } });
+    return { send: asDtlsClient(send), recv: asDtlsClient(recv) };
   }
 
   private async connectTransport({ transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<ResponseData<'connectTransport'>> {
