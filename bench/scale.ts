@@ -1,5 +1,6 @@
 // Server scale: how many clients and consumers one server (NUM_WORKERS=2) holds with media flowing,
-// what they cost in CPU and memory, and whether 1,000 connect/disconnect cycles leak.
+// what they cost in CPU and memory, whether 1,000 connect/disconnect cycles leak, and what the
+// rooms' speaker observers (SPEAKER_DETECTION) cost for the same 200 clients.
 //
 // Clients are Node peers (bench/scalePeer.ts: our signaling over ws, werift for ICE/DTLS/SRTP)
 // sending synthetic VP8+Opus RTP (see there for what is synthetic). They run in this process,
@@ -17,10 +18,16 @@ import { figure, type Figure } from './stats.js';
 const SCALE = process.env['BENCH_SCALE'] ?? 'full';
 const SIZE =
   SCALE === 'small'
-    ? { rooms: 2, roomSize: 5, windowS: 5, heavy: { producers: 2, receivers: 4 }, warmup: 10, churn: 50 }
+    ? { rooms: 2, roomSize: 5, windowS: 5, heavy: { producers: 2, receivers: 4 }, warmup: 10, churn: 50, observerWindowS: 5 }
     : SCALE === 'medium'
-      ? { rooms: 6, roomSize: 10, windowS: 5, heavy: { producers: 4, receivers: 16 }, warmup: 20, churn: 200 }
-      : { rooms: 20, roomSize: 10, windowS: 10, heavy: { producers: 8, receivers: 32 }, warmup: 100, churn: 1000 };
+      ? { rooms: 6, roomSize: 10, windowS: 5, heavy: { producers: 4, receivers: 16 }, warmup: 20, churn: 200, observerWindowS: 10 }
+      : { rooms: 20, roomSize: 10, windowS: 10, heavy: { producers: 8, receivers: 32 }, warmup: 100, churn: 1000, observerWindowS: 20 };
+/**
+ * The speaker observers' cost: phase 1's clients once per run, each run on its own server, observers
+ * off and on in the order off, on, on, off, so that load on the machine drifting during the run
+ * (other work on it) weighs on both alike.
+ */
+const OBSERVER_RUNS = [false, true, true, false];
 // BENCH_CHURN=n: a longer churn, to tell a leak (grows on) from an allocator's high-water mark (levels off).
 if (process.env['BENCH_CHURN']) SIZE.churn = Number(process.env['BENCH_CHURN']);
 /** Rooms (phase 1) or clients (churn) set up at once. */
@@ -220,6 +227,75 @@ async function closeRooms(rooms: Room[]): Promise<void> {
   );
 }
 
+/** Phase 1's clients: SIZE.rooms rooms of 1 producer (video+audio) and roomSize-1 receivers. */
+async function openClientRooms(server: ServerProcess): Promise<Room[]> {
+  const rooms: Room[] = [];
+  await inBatches(
+    Array.from({ length: SIZE.rooms }, (_, i) => i),
+    RAMP_ROOMS_AT_ONCE,
+    async (i) => void rooms.push(await openRoom(server, `scale-${i}`, 1, SIZE.roomSize - 1)),
+  );
+  return rooms;
+}
+
+interface ObserverRun {
+  speakerDetection: boolean;
+  clients: number;
+  roomsWithMedia: number;
+  /** Server (node + workers) CPU%, 1-second samples over the window. */
+  cpuPerSecond: Figure;
+  nodeCpuPercent: number;
+  workersCpuPercent: number;
+  clientsCpuPercent: number;
+  /** What the clients were told by the observers over the whole run (none when off). */
+  told: { activeSpeaker: number; audioLevels: number };
+}
+
+/** One observer run: a server with SPEAKER_DETECTION on or off, phase 1's clients, one window. */
+async function observerRun(speakerDetection: boolean): Promise<ObserverRun> {
+  const server = await startServerProcess({ env: { LOG_LEVEL: 'warn', NUM_WORKERS: '2', SPEAKER_DETECTION: speakerDetection ? '1' : '0' } });
+  try {
+    const rooms = await openClientRooms(server);
+    await sleep(SETTLE_MS);
+    const clients = (await stats(server)).peers;
+    const { usage } = await flowWindow(server, rooms, SIZE.observerWindowS);
+    const run: ObserverRun = {
+      speakerDetection,
+      clients,
+      roomsWithMedia: rooms.filter((r) => r.receivers.some((p) => p.rtpReceived > 0)).length,
+      cpuPerSecond: usage.total.cpuPerSecond,
+      nodeCpuPercent: usage.node.cpuPercent,
+      workersCpuPercent: round(usage.workers.reduce((n, w) => n + w.cpuPercent, 0)),
+      clientsCpuPercent: usage.clientsCpuPercent,
+      told: { activeSpeaker: told(rooms, 'activeSpeaker'), audioLevels: told(rooms, 'audioLevels') },
+    };
+    await closeRooms(rooms);
+    return run;
+  } finally {
+    await server.stop();
+  }
+}
+
+const told = (rooms: Room[], method: string) =>
+  rooms.flatMap((r) => [...r.producers, ...r.receivers]).reduce((n, p) => n + p.socket.frames.filter((f) => f.type === 'notification' && f.method === method).length, 0);
+
+/** The observers' cost: server CPU with them on over off, from each run's median of 1-second samples. */
+async function observerCost(): Promise<Record<string, unknown>> {
+  const runs: ObserverRun[] = [];
+  for (const on of OBSERVER_RUNS) runs.push(await observerRun(on));
+  const median = (on: boolean) => figure(runs.filter((r) => r.speakerDetection === on).map((r) => r.cpuPerSecond.median)).median;
+  const [on, off] = [median(true), median(false)];
+  return {
+    target: 'measured (issue 18): server CPU with the speaker observers on vs off, 200 clients',
+    clients: Math.min(...runs.map((r) => r.clients)),
+    audioProducersPerRoom: 1,
+    windowSeconds: SIZE.observerWindowS,
+    serverCpuPercent: { on, off },
+    ratio: off > 0 ? round(on / off, 3) : null,
+    runs,
+  };
+}
+
 const perConsumer = (usage: Usage, idle: Usage, consumers: number) => ({
   cpuPercent: round((usage.total.cpuPercent - idle.total.cpuPercent) / consumers, 3),
   rssKiB: round(((usage.total.rssMiB - idle.total.rssMiB) * 1024) / consumers, 1),
@@ -235,12 +311,7 @@ export async function run(): Promise<Record<string, unknown>> {
 
     // 1. Connected clients: rooms of 1 producer (video+audio) and roomSize-1 receivers.
     const t0 = performance.now();
-    const rooms: Room[] = [];
-    await inBatches(
-      Array.from({ length: SIZE.rooms }, (_, i) => i),
-      RAMP_ROOMS_AT_ONCE,
-      async (i) => void rooms.push(await openRoom(server, `scale-${i}`, 1, SIZE.roomSize - 1)),
-    );
+    const rooms = await openClientRooms(server);
     const rampS = round((performance.now() - t0) / 1000);
     await sleep(SETTLE_MS);
     const s1 = await stats(server);
@@ -352,14 +423,17 @@ export async function run(): Promise<Record<string, unknown>> {
       sessionRows: { total: sessionRows, note: 'one per POST /v1/api/connect; kept until the token expires (SESSION_TTL_SECONDS), by design' },
     };
 
-    printTable(clients, consumers, churn);
-    return { size: SCALE, clients, consumers, churn, failures: { count: failures.length, first: failures.slice(0, 10) } };
+    await server.stop();
+    // 4. The speaker observers' cost, on servers of their own.
+    const observers = await observerCost();
+    printTable(clients, consumers, churn, observers);
+    return { size: SCALE, clients, consumers, churn, observers, failures: { count: failures.length, first: failures.slice(0, 10) } };
   } finally {
     await server.stop();
   }
 }
 
-function printTable(c: any, k: any, ch: any): void {
+function printTable(c: any, k: any, ch: any, o: any): void {
   const rows: [string, string, string][] = [
     ['connected clients (media in every room)', `${c.clients} in ${c.rooms} rooms, media in ${c.roomsWithMedia}/${c.rooms}; receiver pps min ${c.flow.receiverPps.min}`, '>= 200'],
     ['  server CPU / RSS', `${c.server.total.cpuPercent}% (1 s median ${c.server.total.cpuPerSecond.median}%) / ${c.server.total.rssMiB} MiB (idle ${c.idle.cpuPercent}% / ${c.idle.rssMiB} MiB); clients' process ${c.server.clientsCpuPercent}%`, ''],
@@ -369,6 +443,11 @@ function printTable(c: any, k: any, ch: any): void {
     ['  per consumer', `${k.perConsumer.cpuPercent}% CPU, ${k.perConsumer.rssKiB} KiB`, ''],
     ['churn', `${ch.cycles} cycles in ${ch.seconds} s; RSS ${ch.rssMiB.before} -> ${ch.rssMiB.after} MiB; leftover peers/transports/producers ${ch.leftover.peers}/${ch.leftover.transports}/${ch.leftover.producers}; routers ${ch.workers.routers}; sockets ${ch.openSockets.before} -> ${ch.openSockets.after}`, 'no leak'],
   ];
+  rows.push([
+    'speaker observers on / off',
+    `server CPU ${o.ratio}x (median of 1 s samples: ${o.serverCpuPercent.on}% on, ${o.serverCpuPercent.off}% off; ${o.clients} clients, runs ${o.runs.map((r: any) => `${r.speakerDetection ? 'on' : 'off'} ${r.cpuPerSecond.median}%`).join(', ')})`,
+    'measured',
+  ]);
   if (failures.length) rows.push(['set-up failures', `${failures.length}: ${failures[0]}`, '']);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   for (const [a, b, t] of rows) console.log(`${a.padEnd(w0)}  ${b}${t ? `  [target ${t}]` : ''}`);

@@ -16,6 +16,7 @@
 // extension (RFC 6464), which is all the server's speaker and level observers read: a producer
 // "speaks" at the level it is given.
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { PROTOCOL_PARAM, PROTOCOL_VERSION } from '../src/protocol/messages.js';
 import { TestSocket } from '../tests/server/wsClient.js';
 import { AUDIO_PT, VIDEO_PT, answerSdp, pcConfig } from '../tests/support/weriftPeer.js';
 
@@ -89,9 +90,9 @@ export class ScalePeer {
 
   private constructor(readonly socket: TestSocket) {}
 
-  /** Socket open, `welcome`, `join`. */
+  /** Socket open (speaking the current protocol: the server sends it everything a browser gets), `welcome`, `join`. */
   static async open(url: string, token: string): Promise<ScalePeer> {
-    const { socket, welcome } = await TestSocket.welcomed(url, token);
+    const { socket, welcome } = await TestSocket.welcomed(`${url}?${PROTOCOL_PARAM}=${PROTOCOL_VERSION}`, token);
     await socket.ok('join', { rtpCapabilities: receiveCapabilities(welcome.data.routerRtpCapabilities as Json) });
     return new ScalePeer(socket);
   }
