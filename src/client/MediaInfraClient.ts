@@ -74,7 +74,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     this.#health.on('speaker', (speaker) => this.emit('activespeaker', speaker));
     const policy = isPolicy(options.reconnect) ? options.reconnect : backoffPolicy(options.reconnect);
     // The token goes to the inspection only to be redacted wherever it would appear.
-    this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: logger('inspector') });
+    this.#inspection = new ClientInspection({ inspect: options.inspect, trace: options.trace, token, logger: logger('inspector'), health: this.#health });
     const inspect = this.#inspection.observer;
     this.#actor = createActor(providedClientMachine, {
       systemId: systemIds.client,

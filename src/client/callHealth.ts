@@ -147,20 +147,21 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
     return this.#levels.get(producerId) ?? -127;
   }
 
-  async producerStats(producer: HealthProducer): Promise<ProducerStats> {
+  /** `withServer` false: the browser's side only (`server: null`), no request (the inspection's periodic summaries). */
+  async producerStats(producer: HealthProducer, withServer = true): Promise<ProducerStats> {
     const id = producer.id;
     const [report, server] = await Promise.all([
       id ? this.#device.producerReport(id).catch(() => undefined) : undefined,
-      id ? this.#signaling.request('getProducerStats', { producerId: id }).catch(() => null) : null,
+      id && withServer ? this.#signaling.request('getProducerStats', { producerId: id }).catch(() => null) : null,
     ]);
     return summariseSender(report ?? new Map(), this.#history, { producerId: id, kind: producer.kind, score: this.producerScore(id), server });
   }
 
-  async consumerStats(consumer: HealthConsumer): Promise<ConsumerStats> {
+  async consumerStats(consumer: HealthConsumer, withServer = true): Promise<ConsumerStats> {
     const id = consumer.id;
     const [report, server] = await Promise.all([
       this.#device.consumerReport(id).catch(() => undefined),
-      this.#signaling.request('getConsumerStats', { consumerId: id }).catch(() => null),
+      withServer ? this.#signaling.request('getConsumerStats', { consumerId: id }).catch(() => null) : null,
     ]);
     return summariseReceiver(report ?? new Map(), this.#history, {
       consumerId: id,
@@ -172,10 +173,10 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
     });
   }
 
-  async clientStats(): Promise<ClientStats> {
+  async clientStats(withServer = true): Promise<ClientStats> {
     const [producers, consumers, send, recv] = await Promise.all([
-      Promise.all([...this.#producers].map((p) => this.producerStats(p))),
-      Promise.all([...this.#consumers].map((c) => this.consumerStats(c))),
+      Promise.all([...this.#producers].map((p) => this.producerStats(p, withServer))),
+      Promise.all([...this.#consumers].map((c) => this.consumerStats(c, withServer))),
       this.#device.transportReport('send').catch(() => undefined),
       this.#device.transportReport('recv').catch(() => undefined),
     ]);

@@ -4,14 +4,32 @@
 // `media-infra-inspector.js` beside `media-infra-client.js` (see build.mjs).
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { InspectorPanel, PanelOptions } from '../inspector/index.js';
+import type { ActiveSpeaker, CallHealth } from './callHealth.js';
+import type { ClientStats } from './callStats.js';
+import type { ConnectionQuality } from './connectionQuality.js';
 import type { LogSink } from './logger.js';
 
 export type InspectOption = Observer<InspectionEvent> | ((event: InspectionEvent) => void) | boolean;
 
-/** One inspection event as it happened (`at`: `Date.now()`). */
+/** What call health (no actor) says, recorded beside the actors' events: the same names as its events. */
+export type HealthRecord =
+  | { kind: 'producerScore'; producerId: string; score: number }
+  | { kind: 'consumerScore'; consumerId: string; score: number }
+  | { kind: 'connectionQuality'; quality: ConnectionQuality }
+  | { kind: 'activeSpeaker'; speaker: ActiveSpeaker }
+  /** A periodic summary (the browser's side only: recording it never asks the server anything). */
+  | { kind: 'stats'; stats: ClientStats };
+
+export const HEALTH_EVENT = '@media-infra.health';
+export interface HealthEvent {
+  type: typeof HEALTH_EVENT;
+  record: HealthRecord;
+}
+
+/** One inspection event, or call health's, as it happened (`at`: `Date.now()`). */
 export interface RecordedEvent {
   at: number;
-  event: InspectionEvent;
+  event: InspectionEvent | HealthEvent;
 }
 
 /** What the inspector module needs from a live client. */
@@ -36,6 +54,8 @@ export const loadInspector = (): Promise<typeof import('../inspector/index.js')>
 
 /** A recording keeps at most this many events (the oldest snapshots and events go first). */
 const MAX_RECORDED = 20_000;
+/** While recording, call health's stats are summarised this often with a panel open, else (a trace only) less often. */
+export const HEALTH_STATS_MS = { panel: 2_000, trace: 10_000 };
 const RECORDED_TYPES = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
 
 /**
@@ -52,13 +72,24 @@ export class ClientInspection implements LiveSource {
   readonly #logger: LogSink;
   #root: AnyActorRef | undefined;
   #attached = false;
+  readonly #health: CallHealth | undefined;
+  #statsLoop = false;
+  #statsWait: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(options: { inspect?: InspectOption | undefined; trace?: boolean | undefined; token: string; logger: LogSink }) {
+  constructor(options: { inspect?: InspectOption | undefined; trace?: boolean | undefined; token: string; logger: LogSink; health?: CallHealth }) {
     this.secrets = [...new Set([options.token, encodeURIComponent(options.token)])];
     this.#logger = options.logger;
     const inspect = options.inspect;
     if (typeof inspect === 'function') this.#forward = inspect;
     else if (inspect && typeof inspect === 'object') this.#forward = (event) => inspect.next?.(event);
+    const health = (this.#health = options.health);
+    if (health) {
+      // cheap: kept only while recording (see #health below)
+      health.on('producerScore', (producerId, score) => this.#addHealth({ kind: 'producerScore', producerId, score }));
+      health.on('consumerScore', (consumerId, score) => this.#addHealth({ kind: 'consumerScore', consumerId, score }));
+      health.on('quality', (quality) => this.#addHealth({ kind: 'connectionQuality', quality }));
+      health.on('speaker', (speaker) => this.#addHealth({ kind: 'activeSpeaker', speaker }));
+    }
     if (inspect === true || options.trace) this.#recorded = [];
   }
 
@@ -72,6 +103,7 @@ export class ClientInspection implements LiveSource {
   /** Called once the root actor exists: starts the Stately inspector for `inspect: true`. */
   started(root: AnyActorRef, inspect: InspectOption | undefined): void {
     this.#root = root;
+    if (this.#recorded) this.#sampleHealth();
     if (inspect === true) {
       loadInspector()
         .then((m) => m.startStatelyInspector(this))
@@ -91,6 +123,11 @@ export class ClientInspection implements LiveSource {
   subscribe(listener: (event: RecordedEvent) => void): () => void {
     this.#record();
     this.#listeners.add(listener);
+    // a panel opened: its first figures now, not after a trace's longer wait
+    if (this.#statsWait !== undefined && this.#listeners.size === 1) {
+      clearTimeout(this.#statsWait);
+      this.#statsWait = setTimeout(this.#sampleStats, 0);
+    }
     return () => this.#listeners.delete(listener);
   }
 
@@ -106,11 +143,9 @@ export class ClientInspection implements LiveSource {
   }
 
   readonly #inspect = (event: InspectionEvent): void => {
-    if (this.#recorded && RECORDED_TYPES.has(event.type)) {
-      const recorded = { at: Date.now(), event };
-      this.#keep(recorded);
-      for (const listener of this.#listeners) listener(recorded);
-    }
+    if (this.#recorded && RECORDED_TYPES.has(event.type)) this.#add(event);
+    // the client ended: no more stats to wait for
+    if (event.type === '@xstate.snapshot' && event.actorRef === this.#root && event.snapshot.status !== 'active') clearTimeout(this.#statsWait);
     if (this.#forward) {
       try {
         this.#forward(event);
@@ -118,6 +153,39 @@ export class ClientInspection implements LiveSource {
         this.#logger.warn?.('the inspect option threw', error);
       }
     }
+  };
+
+  #add(event: RecordedEvent['event']): void {
+    const recorded = { at: Date.now(), event };
+    this.#keep(recorded);
+    for (const listener of this.#listeners) listener(recorded);
+  }
+
+  #addHealth(record: HealthRecord): void {
+    if (this.#recorded) this.#add({ type: HEALTH_EVENT, record });
+  }
+
+  /**
+   * While recording and the client runs: the speaker now, then a stats summary at once and every
+   * HEALTH_STATS_MS (the browser's getStats only: no request to the server).
+   */
+  #sampleHealth(): void {
+    if (!this.#health || this.#statsLoop) return;
+    this.#statsLoop = true;
+    this.#addHealth({ kind: 'activeSpeaker', speaker: this.#health.speaker });
+    this.#statsWait = setTimeout(this.#sampleStats, 0);
+  }
+
+  readonly #sampleStats = (): void => {
+    this.#statsWait = undefined;
+    const running = () => this.#root?.getSnapshot().status === 'active';
+    if (!running()) return;
+    this.#health!.clientStats(false)
+      .then((stats) => this.#addHealth({ kind: 'stats', stats }))
+      .catch(() => undefined)
+      .finally(() => {
+        if (running()) this.#statsWait = setTimeout(this.#sampleStats, this.#listeners.size ? HEALTH_STATS_MS.panel : HEALTH_STATS_MS.trace);
+      });
   };
 
   #keep(recorded: RecordedEvent): void {
@@ -149,5 +217,6 @@ export class ClientInspection implements LiveSource {
       for (const child of Object.values((snapshot as { children?: Record<string, AnyActorRef> }).children ?? {})) if (child) visit(child);
     };
     visit(root);
+    this.#sampleHealth();
   }
 }

@@ -19,6 +19,8 @@ export interface PanelDom {
   next: HTMLButtonElement;
   last: HTMLButtonElement;
   stepLabel: HTMLDivElement;
+  /** Who speaks now (call health), above the actors. */
+  speaker: HTMLDivElement;
   actorList: HTMLDivElement;
   diagramTitle: HTMLHeadingElement;
   diagram: HTMLDivElement;
@@ -31,6 +33,7 @@ export function buildPanelDom(floating: boolean): PanelDom {
   if (floating) root.classList.add('mi-floating');
   const { element: header, ...headerParts } = buildHeader();
   const { element: replayBar, ...replayParts } = buildReplayBar();
+  const speaker = el('div', { class: 'mi-speaker', 'data-speaker': '' });
   const actorList = el('div', { role: 'listbox', 'aria-label': 'Actors' });
   const diagramTitle = el('h3', {}, 'State diagram');
   const diagram = el('div', { 'data-diagram': '' });
@@ -38,11 +41,11 @@ export function buildPanelDom(floating: boolean): PanelDom {
   root.append(
     header,
     replayBar,
-    section('mi-actors', el('h3', {}, 'Actors'), actorList),
+    section('mi-actors', el('h3', {}, 'Actors'), speaker, actorList),
     section('mi-diagram', diagramTitle, diagram),
     section('mi-events', el('h3', {}, 'Recent events (redacted)'), eventList),
   );
-  return { root, ...headerParts, ...replayParts, actorList, diagramTitle, diagram, eventList };
+  return { root, ...headerParts, ...replayParts, speaker, actorList, diagramTitle, diagram, eventList };
 }
 
 function buildHeader() {
@@ -70,8 +73,8 @@ function buildReplayBar() {
   return { element, first, prev, slider, next, last, stepLabel };
 }
 
-function section(className: string, title: HTMLElement, body: HTMLElement): HTMLElement {
+function section(className: string, title: HTMLElement, ...body: HTMLElement[]): HTMLElement {
   const element = el('section', { class: className });
-  element.append(title, body);
+  element.append(title, ...body);
   return element;
 }

@@ -3,7 +3,7 @@ import { actorTree, type TreeRow } from './actorTree.js';
 import { el, type PanelDom } from './panelDom.js';
 import type { PanelState } from './panelState.js';
 import { renderDiagram } from './stateDiagram.js';
-import { describeState, statePaths, type Trace, type TraceEvent } from './trace.js';
+import { describeHealth, describeSpeaker, describeState, statePaths, type HealthView, type Trace, type TraceEvent } from './trace.js';
 
 const RECENT = 40;
 
@@ -12,6 +12,8 @@ export function renderPanel(dom: PanelDom, state: PanelState): void {
   dom.liveBtn.setAttribute('aria-pressed', String(state.mode === 'live'));
   const actors = state.actors();
   const changedSeq = state.changedSeq();
+  const root = actors.get('client') ?? [...actors.values()].find((a) => a.parent === undefined);
+  renderSpeaker(dom.speaker, root?.health);
   dom.actorList.replaceChildren(...actorTree(actors).map((row) => actorRow(row, state.selected, changedSeq)));
   // the selected actor's diagram (the root by default)
   const chosen = (state.selected && actors.get(state.selected)) || actors.get('client') || [...actors.values()][0];
@@ -35,7 +37,32 @@ function actorRow({ actor: a, depth }: TreeRow, selected: string | undefined, ch
   if (changedSeq !== undefined && a.changedAt === changedSeq) row.classList.add('mi-changed');
   row.style.paddingLeft = `${4 + 14 * depth}px`;
   row.append(el('span', { class: 'mi-name' }, a.name), el('span', { class: 'mi-state' }, describeState(a)));
+  if (a.health) {
+    // its latest call health beside its state; the figures as attributes too, for tools and tests
+    for (const [key, name] of HEALTH_ATTRIBUTES) {
+      const value = a.health[key];
+      if (typeof value === 'number' || typeof value === 'string') row.setAttribute(`data-${name}`, String(value));
+    }
+    row.append(el('span', { class: 'mi-health' }, describeHealth(a.health)));
+  }
   return row;
+}
+
+const HEALTH_ATTRIBUTES: ReadonlyArray<[keyof HealthView, string]> = [
+  ['score', 'score'],
+  ['bitrateBps', 'bitrate'],
+  ['framesPerSecond', 'fps'],
+  ['lossFraction', 'loss'],
+  ['quality', 'quality'],
+];
+
+/** `speaking: alice (producer.1)`; `[data-speaker]` is the user id, empty when nobody speaks. */
+function renderSpeaker(line: HTMLElement, health: HealthView | undefined): void {
+  const speaker = health?.speaker;
+  line.dataset.speaker = speaker?.userId ?? '';
+  if (speaker?.actor) line.dataset.speakerActor = speaker.actor;
+  else delete line.dataset.speakerActor;
+  line.textContent = `speaking: ${describeSpeaker(speaker)}`;
 }
 
 function renderEvents(list: HTMLElement, all: readonly TraceEvent[], changedSeq: number | undefined): void {
@@ -70,6 +97,7 @@ function stepText(e: TraceEvent | undefined): string {
   if (!e) return '';
   if (e.kind === 'event') return `${sentBy(e)}${e.actor}: ${eventType(e)}`;
   if (e.kind === 'actor') return `${e.actor} created`;
+  if (e.kind === 'health') return `${e.actor}: ${e.health.speaker !== undefined ? `speaking: ${describeSpeaker(e.health.speaker)}` : describeHealth(e.health)}`;
   return `${e.actor} → ${statePaths(e.value).join(', ') || e.status}`;
 }
 

@@ -18,8 +18,7 @@ export class PanelState {
 
   /** One inspection event of the live session. */
   record(recorded: RecordedEvent): void {
-    const e = this.#writer?.add(recorded);
-    if (e) this.#liveActors = applyTraceEvent(this.#liveActors, e);
+    for (const e of this.#writer?.add(recorded) ?? []) this.#liveActors = applyTraceEvent(this.#liveActors, e);
   }
 
   loadTrace(input: Trace | string): void {

@@ -26,6 +26,8 @@ const STYLE = `
 .mi-panel .mi-actor .mi-state{color:#dfd;overflow:hidden;text-overflow:ellipsis}
 .mi-panel .mi-actor[data-status=stopped],.mi-panel .mi-actor[data-status=done],.mi-panel .mi-actor[data-status=error]{opacity:.5}
 .mi-panel .mi-actor.mi-changed .mi-state{color:#ff6}
+.mi-panel .mi-actor .mi-health{color:#9ab;margin-left:auto;padding-left:8px}
+.mi-panel .mi-speaker{color:#fc6;padding:0 4px 4px}
 .mi-panel .mi-node{border:1px solid #3a3f4b;border-radius:5px;padding:2px 5px;margin:2px;display:inline-flex;flex-direction:column;vertical-align:top;color:#99a}
 .mi-panel .mi-node>.mi-children{display:flex;flex-wrap:wrap}
 .mi-panel .mi-node.mi-parallel>.mi-children>.mi-node{border-style:dashed}

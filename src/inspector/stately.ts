@@ -1,8 +1,8 @@
 // `inspect: true`: the client's actors, live in the Stately inspector (https://stately.ai/inspect,
 // opened in a new window; it needs the internet). Events are redacted on the way, like a trace.
 import { createBrowserInspector } from '@statelyai/inspect';
-import type { LiveSource } from '../client/inspection.js';
-import { redact } from './trace.js';
+import type { LiveSource, RecordedEvent } from '../client/inspection.js';
+import { isHealthEvent, redact } from './trace.js';
 
 export interface StatelyConnection {
   stop(): void;
@@ -15,8 +15,10 @@ export function startStatelyInspector(source: LiveSource, options: { url?: strin
     sanitizeContext: (context: unknown) => (redact(context, source.secrets) ?? {}) as Record<string, unknown>,
     sanitizeEvent: (event: unknown) => redact(event, source.secrets) as { type: string },
   });
-  for (const { event } of source.recorded()) inspector.inspect.next?.(event);
-  const unsubscribe = source.subscribe(({ event }) => inspector.inspect.next?.(event));
+  // call health is no actor: the Stately inspector gets the actors' events only
+  const forward = ({ event }: RecordedEvent) => !isHealthEvent(event) && inspector.inspect.next?.(event);
+  for (const recorded of source.recorded()) forward(recorded);
+  const unsubscribe = source.subscribe(forward);
   return {
     stop() {
       unsubscribe();

@@ -2,8 +2,8 @@
 // session, its replay, redaction, and the token kept out of everything inspected.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import { createMediaClient, type MediaInfraClient } from '../../src/client/index.js';
-import { parseTrace, redact, stateAt, describeState, type Trace } from '../../src/inspector/index.js';
+import { createMediaClient, type ConsumeManager, type MediaInfraClient } from '../../src/client/index.js';
+import { describeHealth, describeSpeaker, parseTrace, redact, stateAt, describeState, type HealthView, type Trace } from '../../src/inspector/index.js';
 import { startClient, TOKEN, until, waitForState } from '../unit/support/clientHelpers.js';
 import { fakeDevice, fakeTrack, FakeServer } from '../unit/support/fakeServer.js';
 
@@ -91,6 +91,76 @@ describe('client inspection', () => {
     // and goes on recording
     await client.produceTrack(fakeTrack('audio'));
     expect(finalStates(parseTrace(await client.exportTrace()))['producer.1']).toBe('active.media.live, active.recording.idle, active.source.current');
+  });
+
+  it('call health in the trace: scores, speaker, stats summaries on the actors they are about, redacted', async () => {
+    const server = new FakeServer();
+    server.remoteTracks.push({ kind: 'audio', userId: 'user-2' });
+    const { client } = startClient(server, { trace: true });
+    clients.push(client);
+    await waitForState(client, 'connected');
+    const pm = await client.produceTrack(fakeTrack('video'));
+    const consumers: ConsumeManager[] = [];
+    client.listenTrack((cm) => consumers.push(cm));
+    await until(() => consumers.length === 1, 3_000, 'a consumer');
+    const cm = consumers[0]!;
+    server.notify('producerScore', { producerId: pm.id, score: 7 });
+    server.notify('consumerScore', { consumerId: cm.id, score: 9, producerScore: 10 });
+    server.notify('activeSpeaker', { speaker: { userId: 'user-2', producerId: cm.producerId } });
+    await until(() => client.activeSpeaker !== null && pm.score === 7 && cm.score === 9, 3_000, 'the notifications');
+    // a user id that is the token (never, but whatever a notification holds is redacted as today)
+    server.notify('activeSpeaker', { speaker: { userId: TOKEN, producerId: 'p-elsewhere' } });
+    await until(() => client.activeSpeaker?.userId === TOKEN, 3_000, 'the second speaker');
+
+    const json = await client.exportTrace();
+    expect(json).not.toContain(TOKEN);
+    const trace = parseTrace(json);
+    expect(trace.version).toBe(2);
+    const health = trace.events.filter((e) => e.kind === 'health');
+    const consumerActor = `consumer.${cm.id}`;
+    expect(health).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: 'producer.1', health: { score: 7 } }),
+        expect.objectContaining({ actor: consumerActor, health: { score: 9 } }),
+        // the speaker is named with the actor here that receives it
+        expect.objectContaining({ actor: 'client', health: { speaker: { userId: 'user-2', producerId: cm.producerId, actor: consumerActor } } }),
+        expect.objectContaining({ actor: 'client', health: { speaker: { userId: '[redacted]', producerId: 'p-elsewhere' } } }),
+        // the stats summary recording started with: the client's quality and RTT
+        expect.objectContaining({ actor: 'client', health: { quality: expect.any(String), roundTripTimeMs: null } }),
+      ]),
+    );
+    // replayed: each actor's latest beside its state
+    const end = stateAt(trace, trace.events.length - 1);
+    expect(end.get('producer.1')!.health).toMatchObject({ score: 7 });
+    expect(end.get(consumerActor)!.health).toMatchObject({ score: 9 });
+    expect(describeSpeaker(end.get('client')!.health!.speaker)).toBe('[redacted] (producer p-elsewhere)');
+    // and at the step right after the first speaker: that one
+    const first = health.find((e) => e.health.speaker?.userId === 'user-2')!;
+    expect(describeSpeaker(stateAt(trace, first.seq).get('client')!.health!.speaker)).toBe(`user-2 (${consumerActor})`);
+    expect(stateAt(trace, first.seq - 1).get('client')!.health?.speaker?.userId).not.toBe('user-2');
+  });
+
+  it('a trace started late has the scores and speaker of before: the speaker at once, the scores with the first stats summary', async () => {
+    const { client, server } = startClient(new FakeServer());
+    clients.push(client);
+    await waitForState(client, 'connected');
+    const pm = await client.produceTrack(fakeTrack('audio'));
+    server.notify('producerScore', { producerId: pm.id, score: 4 });
+    server.notify('activeSpeaker', { speaker: { userId: 'user-1', producerId: pm.id } });
+    await until(() => pm.score === 4 && client.activeSpeaker !== null, 3_000, 'the notifications');
+    const first = parseTrace(await client.exportTrace());
+    expect(first.events.filter((e) => e.kind === 'health')).toEqual([expect.objectContaining({ actor: 'client', health: { speaker: { userId: 'user-1', producerId: pm.id, actor: 'producer.1' } } })]);
+    // the first summary is taken at once (the browser's side only: the server is not asked)
+    const asked = server.methods().length;
+    let trace = first;
+    await until(() => {
+      void client.exportTrace().then((json) => (trace = parseTrace(json)));
+      return trace.events.some((e) => e.kind === 'health' && e.actor === 'producer.1');
+    }, 3_000, 'a stats summary');
+    const summary = trace.events.find((e) => e.kind === 'health' && e.actor === 'producer.1') as { health: HealthView };
+    expect(summary.health).toMatchObject({ score: 4, bitrateBps: null, framesPerSecond: null, lossFraction: null });
+    expect(describeHealth(summary.health)).toBe('score 4');
+    expect(server.methods().slice(asked).filter((m) => m.startsWith('get'))).toEqual([]);
   });
 
   it('a socket URL the WebSocket refuses does not carry the token into the machines', async () => {
