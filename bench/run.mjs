@@ -16,7 +16,7 @@ const keepBuildConfig = {
   },
 };
 
-const ALL = ['size', 'join', 'recovery', 'cluster', 'scale', 'simulcast'];
+const ALL = ['size', 'join', 'latency', 'recovery', 'cluster', 'scale', 'simulcast'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL.filter((n) => existsSync(`bench/${n}.ts`));
 mkdirSync('dist/bench', { recursive: true });
 
