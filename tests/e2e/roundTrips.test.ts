@@ -14,6 +14,8 @@ const MAX_SEND_ROUND_TRIPS = 5;
 /** The first frame comes once the server got the last request: half a round trip before its answer (see latencyProxy.ts). */
 const MAX_RECEIVE_ROUND_TRIPS = 5.5;
 const HOLD_MS = 250;
+/** A path not done by then fails with what crossed the proxy (each takes 2-4 s today). */
+const PATH_BOUND_MS = 20_000;
 
 let server: ServerProcess;
 let browser: Browser;
@@ -34,6 +36,20 @@ async function delayingProxy(): Promise<LatencyProxy> {
   return proxy;
 }
 
+/** The page's end of a path (Date.now()), or a failure that shows what crossed the proxy so far. */
+async function pathEnd(proxy: LatencyProxy, ended: Promise<number>): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`path not done after ${PATH_BOUND_MS} ms`)), PATH_BOUND_MS)));
+  try {
+    return await Promise.race([ended, bound]);
+  } catch (error) {
+    const trace = proxy.connections.length ? proxy.roundTripsAt(Date.now()).trace.join('\n') : 'no connection through the proxy';
+    throw new Error(`${(error as Error).message}; through the proxy:\n${trace}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function expectAtMost(path: string, proxy: LatencyProxy, trips: RoundTrips, count: number, max: number): void {
   console.log(`[round trips] ${path}: ${count} (client chunks ${trips.toServer} deep, server chunks ${trips.toClient})\n  ${trips.trace.join('\n  ')}`);
   // The page went through the proxy, on one socket, and the path took some round trips.
@@ -46,7 +62,7 @@ it('send path: createMediaClient → the first produced track acknowledged', asy
   const proxy = await delayingProxy();
   const t = await server.connect('round-trips-send', 'alice');
   const { page } = await openClientPage(browser, server.httpUrl);
-  const ackedAt = await page.evaluate(
+  const ackedAt = await pathEnd(proxy, page.evaluate(
     async ([url, token]) => {
       const w = globalThis as any;
       const camera = (await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } })).getVideoTracks()[0];
@@ -55,7 +71,7 @@ it('send path: createMediaClient → the first produced track acknowledged', asy
       return Date.now();
     },
     [proxy.rewrite(t.url), t.token] as const,
-  );
+  ));
   const trips = proxy.roundTripsAt(ackedAt);
   expectAtMost('send', proxy, trips, trips.byAnswer, MAX_SEND_ROUND_TRIPS);
   await page.context().close();
@@ -76,7 +92,7 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
   );
   const proxy = await delayingProxy();
   const { page: b } = await openClientPage(browser, server.httpUrl);
-  const decodedAt = await b.evaluate(
+  const decodedAt = await pathEnd(proxy, b.evaluate(
     ([url, token]) =>
       new Promise<number>((resolve) => {
         const w = globalThis as any;
@@ -86,7 +102,7 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
         });
       }),
     [proxy.rewrite(tb.url), tb.token] as const,
-  );
+  ));
   const trips = proxy.roundTripsAt(decodedAt);
   expectAtMost('receive', proxy, trips, trips.byServerAction, MAX_RECEIVE_ROUND_TRIPS);
   await Promise.all([a.context().close(), b.context().close()]);
