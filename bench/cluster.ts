@@ -31,6 +31,8 @@
 //
 // `npm run bench cluster`. BENCH_RUNS (default 7) rounds of figure 1, BENCH_FAILOVERS (default 3)
 // runs of each failover, BENCH_CLUSTER_ROOMS (default "4,8") the loads of figure 3, in rooms.
+// BENCH_CLUSTER_PARTS (default "frame,failover,peers") runs only the figures named (a partial run
+// replaces the whole `cluster` entry of bench/results.json: compare, do not commit it).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -51,6 +53,7 @@ const WINDOW_MS = 5_000;
 const IDLE_MS = 3_000;
 const SETTLE_MS = 2_000;
 const FLOWS = 0.95;
+const PARTS = new Set((process.env['BENCH_CLUSTER_PARTS'] ?? 'frame,failover,peers').split(','));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -462,39 +465,47 @@ export async function run(): Promise<Record<string, unknown>> {
       seconds[part] = Math.round((performance.now() - mark) / 1000);
       mark = performance.now();
     };
-    await Promise.all([nodes.start('n', { NODE_MAX_PEERS: '1' }), nodes.start('n', { NODE_MAX_PEERS: '1' })]);
-    await nodes.settled(nodes.live[0]!, 0);
-    const frames = await measureFirstFrame(browser, nodes);
-    const of = (where: Where, key: keyof FirstFrame) => figure(frames[where].map((f) => f[key]));
-    const [cross, same] = [of('cross', 'frame'), of('same', 'frame')];
-    lap('firstFrame');
-    const failover = await measureFailover(browser, nodes);
+    const result: Record<string, unknown> = {};
+    if (PARTS.has('frame') || PARTS.has('failover')) {
+      await Promise.all([nodes.start('n', { NODE_MAX_PEERS: '1' }), nodes.start('n', { NODE_MAX_PEERS: '1' })]);
+      await nodes.settled(nodes.live[0]!, 0);
+    }
+    if (PARTS.has('frame')) {
+      const frames = await measureFirstFrame(browser, nodes);
+      const of = (where: Where, key: keyof FirstFrame) => figure(frames[where].map((f) => f[key]));
+      const [cross, same] = [of('cross', 'frame'), of('same', 'frame')];
+      Object.assign(result, {
+        firstFrameMs: { cross, same, ratio: round(cross.median / same.median), target: 1.2 },
+        consumerArrivesMs: { cross: of('cross', 'consumer'), same: of('same', 'consumer') },
+        plisBeforeFirstFrame: { cross: of('cross', 'plis'), same: of('same', 'plis') },
+      });
+      lap('firstFrame');
+    }
+    if (PARTS.has('failover')) {
+      const failover = await measureFailover(browser, nodes);
+      result['failoverMs'] = { kill9: figure(failover.kill), sigtermDrain: figure(failover.drain) };
+      lap('failover');
+    }
     await nodes.stopAll();
-    lap('failover');
 
-    const one = [await nodes.start('one')];
-    await nodes.settled(one[0]!, 0);
-    const oneNode = await measureCapacity(one, 'one');
-    await nodes.stopAll();
-    lap('oneNode');
-    const two = await Promise.all([nodes.start('two'), nodes.start('two')]);
-    await nodes.settled(two[0]!, 0);
-    const twoNodes = await measureCapacity(two, 'two');
-    await nodes.stopAll();
-    lap('twoNodes');
-
-    const result = {
-      firstFrameMs: { cross, same, ratio: round(cross.median / same.median), target: 1.2 },
-      consumerArrivesMs: { cross: of('cross', 'consumer'), same: of('same', 'consumer') },
-      plisBeforeFirstFrame: { cross: of('cross', 'plis'), same: of('same', 'plis') },
-      failoverMs: { kill9: figure(failover.kill), sigtermDrain: figure(failover.drain) },
-      peers: {
+    if (PARTS.has('peers')) {
+      const one = [await nodes.start('one')];
+      await nodes.settled(one[0]!, 0);
+      const oneNode = await measureCapacity(one, 'one');
+      await nodes.stopAll();
+      lap('oneNode');
+      const two = await Promise.all([nodes.start('two'), nodes.start('two')]);
+      await nodes.settled(two[0]!, 0);
+      const twoNodes = await measureCapacity(two, 'two');
+      await nodes.stopAll();
+      lap('twoNodes');
+      result['peers'] = {
         definition: `rooms of 1 producer + ${ROOM_RECEIVERS} receivers (werift, synthetic VP8+Opus), NUM_WORKERS=1 per node; 'two': every room spans both nodes; flows = every receiver got >= ${FLOWS * 100}% of its producer's packets; CPU = all node processes and workers minus idle (100 = one core); the peers at which media stops flowing are not reached: the clients run out of CPU first`,
         one: oneNode,
         two: twoNodes,
-      },
-      seconds,
-    };
+      };
+    }
+    result['seconds'] = seconds;
     printTable(result);
     return result;
   } finally {
@@ -507,17 +518,21 @@ export async function run(): Promise<Record<string, unknown>> {
 
 function printTable(r: any): void {
   const f = (x: Figure) => `${x.median} (${x.min}–${x.max}, ${x.runs} runs)`;
-  const rows: [string, string][] = [
-    ['first remote frame, B on the other node', `${f(r.firstFrameMs.cross)} ms`],
-    ['first remote frame, B on A’s node', `${f(r.firstFrameMs.same)} ms`],
-    ['  ratio cross / same', `${r.firstFrameMs.ratio}  [target <= ${r.firstFrameMs.target}]`],
-    ['  B’s consumer arrived at, cross / same', `${f(r.consumerArrivesMs.cross)} / ${f(r.consumerArrivesMs.same)} ms`],
-    ['  B’s PLIs before its first frame, cross / same', `${f(r.plisBeforeFirstFrame.cross)} / ${f(r.plisBeforeFirstFrame.same)}`],
-    ['failover, kill -9 → B decodes A again', `${f(r.failoverMs.kill9)} ms`],
-    ['failover, SIGTERM drain → B decodes A again', `${f(r.failoverMs.sigtermDrain)} ms`],
-  ];
+  const rows: [string, string][] = [];
+  if (r.firstFrameMs) {
+    rows.push(
+      ['first remote frame, B on the other node', `${f(r.firstFrameMs.cross)} ms`],
+      ['first remote frame, B on A’s node', `${f(r.firstFrameMs.same)} ms`],
+      ['  ratio cross / same', `${r.firstFrameMs.ratio}  [target <= ${r.firstFrameMs.target}]`],
+      ['  B’s consumer arrived at, cross / same', `${f(r.consumerArrivesMs.cross)} / ${f(r.consumerArrivesMs.same)} ms`],
+      ['  B’s PLIs before its first frame, cross / same', `${f(r.plisBeforeFirstFrame.cross)} / ${f(r.plisBeforeFirstFrame.same)}`],
+    );
+  }
+  if (r.failoverMs) {
+    rows.push(['failover, kill -9 → B decodes A again', `${f(r.failoverMs.kill9)} ms`], ['failover, SIGTERM drain → B decodes A again', `${f(r.failoverMs.sigtermDrain)} ms`]);
+  }
   for (const which of ['one', 'two'] as const) {
-    for (const l of r.peers[which].loads as Load[]) {
+    for (const l of (r.peers?.[which].loads ?? []) as Load[]) {
       rows.push([
         `${which === 'one' ? 'one node' : 'two nodes, rooms spanning'}: ${l.peers} peers`,
         `server CPU ${f(l.serverCpuPercent)} % = ${l.cpuPer100Peers} % per 100 peers, ${l.cpuPer1000DeliveredPps} % per 1000 pps delivered; workers ${l.workerCpuPercent.join(' / ')} %; flow min ${l.flow.min}${l.flows ? ' (flows)' : ' (BELOW 95%)'}; producers ${l.producerPps} pps; clients ${l.clientsCpuPercent} %`,
@@ -527,5 +542,5 @@ function printTable(r: any): void {
   rows.push(['seconds per part', Object.entries(r.seconds).map(([k, v]) => `${k} ${v}`).join(', ')]);
   const w0 = Math.max(...rows.map((x) => x[0].length));
   for (const [a, b] of rows) console.log(`${a.padEnd(w0)}  ${b}`);
-  console.log(`(peers: ${r.peers.definition})`);
+  if (r.peers) console.log(`(peers: ${r.peers.definition})`);
 }
