@@ -1,5 +1,5 @@
 // A TCP proxy on loopback in front of the server's HTTP/WebSocket port that holds every chunk a
-// fixed time each way: a signaling path 0-150 ms away from the server, for the round-trip test
+// fixed time each way: a signaling path that far from the server, for the round-trip test
 // (tests/e2e/roundTrips.test.ts) and the latency bench (bench/latency.ts). Media (UDP) does not go
 // through it and stays on loopback. Order is kept per connection and direction (every chunk of a
 // direction is held the same time), a connection's end (FIN or reset) is passed on after what was
@@ -89,7 +89,6 @@ class Leg {
 }
 
 interface Pipe {
-  record: ConnectionRecord;
   client: Socket;
   upstream: Socket;
   toServer: Leg;
@@ -156,7 +155,6 @@ export class LatencyProxy {
     const record: ConnectionRecord = { id: this.connections.length + 1, openedAt: Date.now(), chunks: [] };
     this.connections.push(record);
     const pipe: Pipe = {
-      record,
       client,
       upstream,
       toServer: new Leg('toServer', client, upstream, this.#options.toServerMs),
