@@ -135,8 +135,8 @@ export const notifications = {
     nodes: v.optional(v.pipe(v.array(NodeUrl), v.maxLength(MAX_WELCOME_NODES))),
     /**
      * Version 3: this peer's send and recv transports, created with the socket (no `createTransport`).
-     * Their DTLS role is `client`: the server starts the handshake once `connectTransport` arrives, so
-     * a client may answer its transport's `connect` at once without its ClientHello arriving first.
+     * The send transport's DTLS role is `client`: the server starts its handshake once
+     * `connectTransport` arrives, so a client may go on without waiting for that answer.
      */
     transports: v.optional(v.object({ send: TransportInfo, recv: TransportInfo })),
   }),

@@ -191,16 +191,17 @@ export class Peer implements PeerHandle {
   }
 
   /**
-   * The transports a version-3 client gets with `welcome`. The server is their DTLS client: the
-   * browser (then the DTLS server) waits for mediasoup's ClientHello, which mediasoup sends once
-   * `connectTransport` gave it the browser's fingerprint. As DTLS client the browser would send
-   * its ClientHello as soon as ICE connects, before a `connectTransport` it did not wait for has
-   * arrived: mediasoup drops DTLS before `connect()`, and the handshake would wait for a resend.
+   * The transports a version-3 client gets with `welcome`. The client answers its transport's
+   * `connect` at once, without waiting for `connectTransport` to be answered, so the browser may
+   * start DTLS before mediasoup is connected (mediasoup drops DTLS until then; the browser resends).
+   * On the send transport the server is the DTLS client: the browser (the offerer, its answer
+   * written by mediasoup-client from this role) waits for mediasoup's ClientHello, sent as soon as
+   * `connectTransport` arrives. On the recv transport the browser writes the answer itself and is
+   * always the DTLS client, so there the role stays mediasoup's own (`auto`).
    */
   async openTransports(): Promise<WelcomeTransports> {
     const [send, recv] = await Promise.all([this.createTransport({ direction: 'send' }), this.createTransport({ direction: 'recv' })]);
-    const asDtlsClient = (info: ResponseData<'createTransport'>) => ({ ...info, dtlsParameters: { ...info.dtlsParameters, role: 'client' as const } });
-    return { send: asDtlsClient(send), recv: asDtlsClient(recv) };
+    return { send: { ...send, dtlsParameters: { ...send.dtlsParameters, role: 'client' } }, recv };
   }
 
   private async connectTransport({ transportId, dtlsParameters }: RequestData<'connectTransport'>): Promise<ResponseData<'connectTransport'>> {
