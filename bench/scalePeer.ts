@@ -16,7 +16,7 @@
 // extension (RFC 6464), which is all the server's speaker and level observers read: a producer
 // "speaks" at the level it is given.
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
-import { PROTOCOL_PARAM, PROTOCOL_VERSION } from '../src/protocol/messages.js';
+import { NOTIFICATION_SINCE, PROTOCOL_PARAM } from '../src/protocol/messages.js';
 import { TestSocket } from '../tests/server/wsClient.js';
 import { AUDIO_PT, VIDEO_PT, answerSdp, pcConfig } from '../tests/support/weriftPeer.js';
 
@@ -90,9 +90,13 @@ export class ScalePeer {
 
   private constructor(readonly socket: TestSocket) {}
 
-  /** Socket open (speaking the current protocol: the server sends it everything a browser gets), `welcome`, `join`. */
+  /**
+   * Socket open, `welcome`, `join`. It speaks the protocol version that brought call health's
+   * notifications (the server sends it the speaker and levels, as to a browser), and what this
+   * peer implements of that version only.
+   */
   static async open(url: string, token: string): Promise<ScalePeer> {
-    const { socket, welcome } = await TestSocket.welcomed(`${url}?${PROTOCOL_PARAM}=${PROTOCOL_VERSION}`, token);
+    const { socket, welcome } = await TestSocket.welcomed(`${url}?${PROTOCOL_PARAM}=${NOTIFICATION_SINCE.activeSpeaker ?? 1}`, token);
     await socket.ok('join', { rtpCapabilities: receiveCapabilities(welcome.data.routerRtpCapabilities as Json) });
     return new ScalePeer(socket);
   }
