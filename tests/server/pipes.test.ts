@@ -342,12 +342,18 @@ describe('a room across two nodes', () => {
     expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
   });
 
-  it('gives a listener who comes later a keyframe through the one pipe producer, and releases it with the last listener', async () => {
+  it('sets up the pair and the pipe producer before anyone listens; a listener who comes later gets a keyframe through it; none crosses to nobody', async () => {
     const { n1, n2 } = await twoNodes();
     const a = await client(n1, 'room-k', 'alice');
     const producerId = await a.produce();
-    // A peer that only holds the room open at node 2 (it never listens).
+    // A peer that only holds the room open at node 2 (it never listens): the pair and the pipe
+    // producer are made for it at once, and nothing crosses (the origin's pipe consumer is paused).
     await client(n2, 'room-k', 'dave');
+    await n2.pipes.until(() => n2.pipes.producers === 1, 'the pipe producer made before anyone listens');
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
+    const [pipeConsumer] = [...n1.pipes.pipeConsumers];
+    expect(pipeConsumer!.paused).toBe(true);
+
     const b1 = await client(n2, 'room-k', 'bob');
     await b1.listen();
     const first = await b1.consumerOf(producerId);
@@ -367,20 +373,18 @@ describe('a room across two nodes', () => {
     expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
     expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
 
-    // One listener left: the pipe stays. The last one gone: no media crosses to nobody.
+    // The last listener gone: the pipe producer stays with the room, and no video crosses to nobody.
     await b1.close();
-    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
     await b2.close();
-    await n2.pipes.until(() => n2.pipes.producers === 0, 'the pipe producer released');
-    await n1.pipes.until(() => n1.pipes.consumers === 0, 'the pipe consumer released');
-    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
-    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 0 });
+    await n1.pipes.until(() => pipeConsumer!.paused, 'the pipe consumer paused');
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
 
-    // A listener again: the producer is piped again (same id), over the same pair.
+    // A listener again: the same pipe producer, the same pipe consumer resumed.
     const b3 = await client(n2, 'room-k', 'erin');
     await b3.listen();
     const third = await b3.consumerOf(producerId);
-    await b3.until(() => b3.packets(third.ssrc) > 0, 'RTP at a listener after the release');
+    await b3.until(() => b3.packets(third.ssrc) > 0, 'RTP at a listener after the pause');
+    expect(pipeConsumer!.paused).toBe(false);
     expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
   });
 
@@ -417,6 +421,33 @@ describe('a room across two nodes', () => {
     await n1.pipes.until(() => !pipeConsumer!.paused, 'the pipe consumer resumed');
     const atResume = b.packets(ssrc);
     await b.until(() => b.packets(ssrc) >= atResume + 10, 'RTP again after the resume');
+  });
+
+  it('does not hold the first resume when the sender has honoured no keyframe request: a listener already there waits no spacing', async () => {
+    const { n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-e', 'alice');
+    const b = await client(n2, 'room-e', 'bob');
+    await b.listen();
+    // As in a browser call: the pipe consumer is made at the producer's birth, before the sender
+    // sends (its creation's keyframe request goes nowhere), then the sender starts with a keyframe,
+    // which the paused pipe drops.
+    a.sending = false;
+    const producerId = await a.produce(300);
+    const data = await b.notification('newConsumer', (d) => d['producerId'] === producerId);
+    const [pipeConsumer] = [...n1.pipes.pipeConsumers];
+    expect(pipeConsumer!.paused).toBe(true);
+    a.sending = true;
+    await a.until(() => a.sent >= 2, 'the first keyframe sent');
+    expect(a.plis).toBe(0);
+
+    const sentAtResume = a.sent;
+    await b.ok('resumeConsumer', { consumerId: data['id'] });
+    const ssrc = data['rtpParameters']['encodings'][0]['ssrc'] as number;
+    await b.until(() => b.packets(ssrc) > 0, 'RTP at the listener');
+    // The resume's request is the first the sender gets: honoured at its next frame. A hold of the
+    // sender's spacing would have let some 9 frames go by (at 30 fps).
+    expect(a.plis).toBe(1);
+    expect(a.sent - sentAtResume).toBeLessThanOrEqual(4);
   });
 
   it('closes the pipes of a room when the room closes on either side', async () => {

@@ -9,10 +9,10 @@
 //   broadcast  room.closed           { roomId }                    the sender closed its router of the room
 //   request    room.producers        { roomId } → { producers: RemoteProducer[] }   the answerer's own, now
 //   request    pipe.connect          { roomId } & PipeEndpoint → PipeEndpoint        both sides connect once
-//   request    pipe.consume          { roomId, producerId } → PipedProducer          a pipe consumer at the answerer, made paused
-//   send       pipe.resume           { roomId, producerId }        a consumer of the asker's pipe producer wants media: resume the pipe consumer
+//   request    pipe.consume          { roomId, producerId } → PipedProducer          a pipe consumer at the answerer (video made paused, audio running)
+//   send       pipe.resume           { roomId, producerId }        a consumer of the asker's video pipe producer wants media: resume the pipe consumer
 //   send       pipe.pause            { roomId, producerId }        none does any more: pause it
-//   send       pipe.release          { roomId, producerId }        the asker closed its pipe producer: close the pipe consumer
+//   send       pipe.release          { roomId, producerId }        the asker does not want the pipe producer it asked for: close the pipe consumer
 import * as v from 'valibot';
 import type { types as ms } from 'mediasoup';
 import { AppData, MediaKind, RtpParametersOutline } from '../../protocol/rtp.js';

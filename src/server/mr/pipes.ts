@@ -3,24 +3,33 @@
 // node serves to them, and the pipe producers it holds of their producers (same id as the origin's,
 // so a listener here consumes one as it would a local producer).
 //
-// Lifetimes: a pipe producer lives while a local consumer uses it (or a consume is on its way):
-// the last one gone closes it and tells the origin to close its pipe consumer, so no media crosses
-// to nobody. A pipe consumer crosses media only while a local consumer of its pipe producer is
-// resumed (pipe.resume / pipe.pause), so its resume asks the sender for a keyframe when that
-// consumer can take it. Why: mediasoup makes a pipe consumer running and its creation asks the
-// sender for a keyframe, which reached the listener's node while the listener's consumer was still
-// paused (dropped there); that consumer's own request came soon after, and a browser ignores an
-// intra request within 300 ms of the last one (libwebrtc's EncoderRtcpFeedback), so the listener
-// waited for mediasoup's keyframe retry, 1 s later. So a video pipe consumer's resume is held until
-// the sender takes requests again when the keyframe its creation asked for has come (and was
-// dropped, the pipe consumer being paused); before that, it lets that keyframe through. A transport pair lives while both nodes hold the room: it closes with this router, on
-// the other node's `room.closed` and on its `nodeLost` (closeNode).
+// Made ahead of need, so that a listener on another node waits for nothing a listener on the
+// producer's node does not: the pair as soon as both nodes hold peers of the room (`connect`, from
+// the span's discovery), a pipe producer as soon as this node learns of a remote producer (`pipe`).
+//
+// Lifetimes: a transport pair lives while both nodes hold the room: it closes with this router, on
+// the other node's `room.closed` and on its `nodeLost` (closeNode). A pipe producer lives with its
+// producer and the pair. A video pipe consumer crosses media only while a local consumer of its
+// pipe producer is resumed (pipe.resume / pipe.pause): no video crosses to nobody, and its resume
+// asks the sender for the keyframe that listener needs. Audio crosses while the pipe producer lives,
+// so every node's speaker observers hear every voice of the room (speakerObserver.ts).
+//
+// The keyframe: a browser honours a keyframe request only 300 ms after the last one it honoured
+// (libwebrtc's EncoderRtcpFeedback), and a paused pipe consumer drops the keyframe its creation
+// asked for (mediasoup asks at creation; made at the producer's birth, before the sender has sent
+// anything, the request goes nowhere). So a resume is held only when the last request the sender
+// honoured is under 300 ms old and its keyframe came already: a second request would be ignored and
+// the listener would wait for mediasoup's retry, 1 s later. When that keyframe is still on its way
+// the resume lets it through. The producer's trace events say which requests went to the sender and
+// when keyframes came (watchSender).
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 
-/** A browser sender ignores a keyframe request this soon after the one before (libwebrtc's kMinKeyframeSendIntervalMs), plus a margin. */
-const SENDER_KEYFRAME_INTERVAL_MS = 330;
+/** A browser sender ignores a keyframe request this soon after the last one it honoured (libwebrtc's kMinKeyframeSendIntervalMs). */
+const SENDER_KEYFRAME_INTERVAL_MS = 300;
+/** A held resume goes this much later than that, for the request's way to the sender. */
+const KEYFRAME_MARGIN_MS = 30;
 import {
   PIPE_PAUSE,
   PIPE_RELEASE,
@@ -53,11 +62,17 @@ interface Link {
 interface Served {
   consumer: ms.Consumer;
   producer: ms.Producer;
-  /** When its creation asked the sender for a keyframe (performance.now()). */
-  since: number;
   /** What that node wants last (pipe.resume / pipe.pause), applied at once or when `held` fires. */
   flowing: boolean;
   held?: NodeJS.Timeout;
+}
+
+/** A local video producer's sender as its trace events show it (performance.now() times). */
+interface Sender {
+  /** The last keyframe request sent to it that it honoured (300 ms after the one before). */
+  honouredAt: number;
+  /** The last keyframe it sent. */
+  keyframeAt: number;
 }
 
 interface Piped {
@@ -67,10 +82,9 @@ interface Piped {
   producer: Promise<ms.Producer | undefined>;
   /** The origin made a pipe consumer for it: closing it here without the origin's say asks for that one's close. */
   served: boolean;
-  /** Local consumers of it now, and consumes on their way: it closes when both are none. */
+  /** Local consumers of it now: whether one is resumed decides whether video crosses. */
   consumers: Set<ms.Consumer>;
-  pending: number;
-  /** What the origin was told last: its pipe consumer is resumed (it starts paused). */
+  /** What the origin's pipe consumer does as this node last told it (video starts paused, audio runs). */
   flowing: boolean;
   closed: boolean;
   /** The pauses and resumes it is following, one after the other. */
@@ -79,8 +93,8 @@ interface Piped {
 
 export class RoomPipes {
   private readonly links = new Map<string, Link>();
-  /** When each local video producer piped from here last received a keyframe (performance.now()). */
-  private readonly keyframes = new WeakMap<ms.Producer, number>();
+  /** The local video producers' senders, watched from their birth or their first pipe consumer. */
+  private readonly senders = new WeakMap<ms.Producer, Sender>();
   private readonly piped = new Map<string, Piped>();
   private closed = false;
 
@@ -90,6 +104,8 @@ export class RoomPipes {
     private readonly cluster: Cluster,
     private readonly listen: PipeListen,
     private readonly logger: Logger,
+    /** A pipe producer was made (the room's speaker observers take its audio). */
+    private readonly onPipeProducer: (producer: ms.Producer, info: RemoteProducer) => void = () => undefined,
   ) {
     // Follows the local consumers of each pipe producer, whoever creates them.
     router.observer.on('newtransport', (transport) =>
@@ -102,7 +118,6 @@ export class RoomPipes {
         consumer.observer.once('close', () => {
           piped.consumers.delete(consumer);
           this.follow(piped);
-          this.releaseIfUnused(piped);
         });
         this.follow(piped);
       }),
@@ -130,17 +145,17 @@ export class RoomPipes {
     const transport = await link.transport;
     // A node asks again only after releasing (its messages arrive in order): a leftover is stale.
     link.served.get(producer.id)?.consumer.close();
-    await this.watchKeyframes(producer);
+    await this.watchSender(producer);
     const consumer = await transport.consume({ producerId: producer.id });
-    const served: Served = { consumer, producer, since: performance.now(), flowing: false };
+    const served: Served = { consumer, producer, flowing: consumer.kind === 'audio' };
     link.served.set(producer.id, served);
     consumer.observer.once('close', () => {
       clearTimeout(served.held);
       if (link.served.get(producer.id) === served) link.served.delete(producer.id);
     });
-    // Paused (mediasoup makes it running) until that node has a consumer that wants it: see the header.
-    // Before the answer, so that node's pipe.resume always comes after it.
-    await consumer.pause();
+    // Video paused (mediasoup makes it running) until that node has a consumer that wants it: see
+    // the header. Before the answer, so that node's pipe.resume always comes after it.
+    if (!served.flowing) await consumer.pause();
     return { kind: consumer.kind, rtpParameters: consumer.rtpParameters as unknown as PipedProducer['rtpParameters'], paused: consumer.producerPaused };
   }
 
@@ -151,21 +166,33 @@ export class RoomPipes {
     served.flowing = flowing;
     clearTimeout(served.held);
     served.held = undefined;
-    // A video resume asks the sender for a keyframe: if the creation's has come already, not before the sender takes one again.
-    const creationsCame = (this.keyframes.get(served.producer) ?? -Infinity) >= served.since;
-    const wait = flowing && creationsCame ? served.since + SENDER_KEYFRAME_INTERVAL_MS - performance.now() : 0;
+    const wait = flowing ? this.keyframeWait(served.producer) : 0;
     if (wait > 0) served.held = setTimeout(() => this.applyFlow(served), wait);
     else this.applyFlow(served);
   }
 
-  /** Notes the keyframes `producer` receives (mediasoup's trace events; nothing else here uses a producer's). */
-  private async watchKeyframes(producer: ms.Producer): Promise<void> {
-    if (producer.kind !== 'video' || this.keyframes.has(producer)) return;
-    this.keyframes.set(producer, -Infinity);
+  /**
+   * Notes the keyframe requests a local video producer's sender gets and the keyframes it sends
+   * (mediasoup's trace events; nothing else here uses a producer's). Once per producer.
+   */
+  async watchSender(producer: ms.Producer): Promise<void> {
+    if (producer.kind !== 'video' || this.senders.has(producer)) return;
+    const sender: Sender = { honouredAt: -Infinity, keyframeAt: -Infinity };
+    this.senders.set(producer, sender);
     producer.observer.on('trace', (trace) => {
-      if (trace.type === 'keyframe') this.keyframes.set(producer, performance.now());
+      const now = performance.now();
+      if (trace.type === 'keyframe' && trace.direction === 'in') sender.keyframeAt = now;
+      else if ((trace.type === 'pli' || trace.type === 'fir') && trace.direction === 'out' && now - sender.honouredAt >= SENDER_KEYFRAME_INTERVAL_MS) sender.honouredAt = now;
     });
-    await producer.enableTraceEvent(['keyframe']).catch(() => undefined);
+    await producer.enableTraceEvent(['keyframe', 'pli', 'fir']).catch(() => undefined);
+  }
+
+  /** How long a resume waits so that the keyframe request it makes is honoured (see the header). */
+  private keyframeWait(producer: ms.Producer): number {
+    const sender = this.senders.get(producer);
+    // Never asked, or the honoured request's keyframe is still on its way: the resume lets it through.
+    if (!sender || sender.keyframeAt < sender.honouredAt) return 0;
+    return sender.honouredAt + SENDER_KEYFRAME_INTERVAL_MS + KEYFRAME_MARGIN_MS - performance.now();
   }
 
   private applyFlow(served: Served): void {
@@ -183,41 +210,33 @@ export class RoomPipes {
 
   // ---- the side that listens ----
 
+  /** Sets up the pair with `nodeId` ahead of any pipe producer (both nodes hold peers of the room). */
+  connect(nodeId: string): void {
+    if (this.closed) return;
+    this.linked(nodeId).catch((err: Error) => this.logger.warn({ nodeId, err: err.message }, 'setting up the pipe pair failed'));
+  }
+
   /**
-   * The pipe producer of a remote producer, created on first use; `done` must be called once the
-   * caller's consumes are made (or abandoned), so an unused pipe producer does not stay open.
-   * The promise resolves undefined when it cannot be had (closed meanwhile, origin gone).
+   * The pipe producer of a remote producer, made on the first call; it lives with its producer and
+   * the pair. Resolves undefined when it cannot be had (closed meanwhile, origin gone).
    */
-  use(nodeId: string, info: RemoteProducer): { producer: Promise<ms.Producer | undefined>; done: () => void } {
-    let piped = this.piped.get(info.producerId);
-    if (!piped || piped.closed) {
-      const created: Piped = {
-        nodeId,
-        info,
-        producer: Promise.resolve(undefined),
-        served: false,
-        consumers: new Set(),
-        pending: 0,
-        flowing: false,
-        closed: false,
-        syncing: Promise.resolve(),
-      };
-      created.producer = this.createPipeProducer(created);
-      this.piped.set(info.producerId, created);
-      piped = created;
-    }
-    const used = piped;
-    used.pending += 1;
-    let called = false;
-    return {
-      producer: used.producer,
-      done: () => {
-        if (called) return;
-        called = true;
-        used.pending -= 1;
-        this.releaseIfUnused(used);
-      },
+  pipe(nodeId: string, info: RemoteProducer): Promise<ms.Producer | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const known = this.piped.get(info.producerId);
+    if (known && !known.closed) return known.producer;
+    const piped: Piped = {
+      nodeId,
+      info,
+      producer: Promise.resolve(undefined),
+      served: false,
+      consumers: new Set(),
+      flowing: info.kind === 'audio',
+      closed: false,
+      syncing: Promise.resolve(),
     };
+    piped.producer = this.createPipeProducer(piped);
+    this.piped.set(info.producerId, piped);
+    return piped.producer;
   }
 
   /**
@@ -337,6 +356,7 @@ export class RoomPipes {
         return undefined;
       }
       this.logger.debug({ producerId: producer.id, from: nodeId }, 'pipe producer opened');
+      this.onPipeProducer(producer, info);
       return producer;
     } catch (err) {
       this.logger.warn({ producerId: info.producerId, from: nodeId, err: (err as Error).message }, 'piping a remote producer failed');
@@ -347,30 +367,24 @@ export class RoomPipes {
   }
 
   /**
-   * Tells the origin whether its pipe consumer should cross media: while a local consumer is
-   * resumed. While the origin's producer is paused nothing crosses anyway and a consumer's own
-   * resume is not observable (mediasoup's observer reports the effective state), so any local
-   * consumer keeps it resumed then.
+   * Tells the origin whether its pipe consumer should cross media: audio always, video while a local
+   * consumer is resumed. While the origin's producer is paused nothing crosses anyway and a
+   * consumer's own resume is not observable (mediasoup's observer reports the effective state), so
+   * any local consumer keeps it resumed then.
    */
   private follow(piped: Piped): void {
     if (piped.closed || !piped.served || !this.links.has(piped.nodeId)) return;
     const consumers = [...piped.consumers];
-    const flowing = consumers.length > 0 && (piped.info.paused || consumers.some((c) => !c.paused));
+    const flowing = piped.info.kind === 'audio' || (consumers.length > 0 && (piped.info.paused || consumers.some((c) => !c.paused)));
     if (flowing === piped.flowing) return;
     piped.flowing = flowing;
     this.cluster.send(piped.nodeId, { type: flowing ? PIPE_RESUME : PIPE_PAUSE, roomId: this.roomId, producerId: piped.info.producerId });
   }
 
-  /** Nobody here uses it now (every use is done, so it is made or failed): close it, and its feed at the origin. */
-  private releaseIfUnused(piped: Piped): void {
-    if (piped.closed || piped.consumers.size > 0 || piped.pending > 0) return;
-    this.closePiped(piped);
-    this.askRelease(piped);
-  }
-
   /**
-   * Asks the origin to close the pipe consumer feeding `piped`. Sent at once, so it goes before the
-   * pipe.consume of a pipe producer made again for the same producer (the origin reads them in order).
+   * Asks the origin to close the pipe consumer feeding `piped` (made for a pipe producer that is not
+   * wanted any more). Sent at once, so it goes before the pipe.consume of a pipe producer made again
+   * for the same producer (the origin reads them in order).
    */
   private askRelease(piped: Piped): void {
     if (!piped.served || !this.links.has(piped.nodeId)) return;

@@ -1,7 +1,7 @@
 // One room's life across nodes, at this node: it keeps the room directory current (peers here),
-// tells the other nodes about the local producers, learns theirs, and has listening peers here
-// consume them through pipe producers (pipes.ts). The Room calls the hooks; ClusterRooms (below)
-// hands it what other nodes say.
+// tells the other nodes about the local producers, learns theirs, pipes each one here as soon as it
+// is known (over a pipe pair set up as soon as both nodes hold the room: pipes.ts), and has listening
+// peers here consume them. The Room calls the hooks; ClusterRooms (below) hands it what other nodes say.
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ClusterRequestError, type Cluster, type ClusterMessage } from '../cluster/cluster.js';
@@ -72,6 +72,8 @@ export class RoomSpan {
   localProducer(producer: ms.Producer, userId: string): void {
     const roomId = this.room.id;
     const producerId = producer.id;
+    // From its birth: a pipe consumer's resume reads which keyframe requests its sender honoured.
+    void this.pipes.watchSender(producer);
     this.cluster.broadcast({ type: RoomMessage.producerOpened, roomId, ...describe(producer, userId) });
     producer.observer.on('pause', () => this.cluster.broadcast({ type: RoomMessage.producerPaused, roomId, producerId }));
     producer.observer.on('resume', () => this.cluster.broadcast({ type: RoomMessage.producerResumed, roomId, producerId }));
@@ -145,6 +147,9 @@ export class RoomSpan {
       this.logger.warn({ err: err.message }, 'room directory unavailable: remote producers are learnt from broadcasts only');
       return new Map<string, number>();
     });
+    if (this.closed) return;
+    // Both nodes hold peers of the room: the pair now, so no listener's first frame waits for it.
+    for (const [nodeId, peers] of nodes) if (nodeId !== this.cluster.nodeId && peers > 0) this.pipes.connect(nodeId);
     // Also every node this one knows producers of: after a Redis restart the directory is empty
     // until each node writes its entries again, and those are the nodes whose news may be lost.
     const asked = new Set([...nodes.keys(), ...this.remote.all().map((entry) => entry.nodeId)]);
@@ -177,18 +182,14 @@ export class RoomSpan {
     }
   }
 
-  /** A remote producer is known: every listening peer here consumes it. */
+  /** A remote producer is known: it is piped here at once, and every listening peer here consumes it. */
   private announce(entry: RemoteEntry): void {
-    const listening = [...this.room.peers.values()].filter((p) => p.listening);
-    if (listening.length > 0) this.consumeRemote(entry, listening);
+    this.consumeRemote(entry, [...this.room.peers.values()].filter((p) => p.listening));
   }
 
   private consumeRemote(entry: RemoteEntry, peers: Peer[]): void {
     if (this.closed) return;
-    const use = this.pipes.use(entry.nodeId, entry.info);
-    void use.producer
-      .then((producer) => producer && Promise.all(peers.map((peer) => peer.consume(producer, entry.info.userId))))
-      .finally(use.done);
+    void this.pipes.pipe(entry.nodeId, entry.info).then((producer) => producer && Promise.all(peers.map((peer) => peer.consume(producer, entry.info.userId))));
   }
 }
 
