@@ -3,12 +3,15 @@
 //
 // running.connecting → running.connected → running.reconnecting → closing → closed (final).
 // Both connecting and reconnecting.attempting run the same session steps:
-// welcoming → loadingDevice → joining → creatingTransports → ready.
+// welcoming → loadingDevice → joining → ready. `joining` sends `join` and does not wait for its
+// answer to go on: the transports are built from the welcome (protocol 3; an older server is asked
+// `createTransport`), the tracks are produced and `listen` is sent, all on the same ordered socket.
+// Its regions end once the server answered each; a refusal of any of them drops the connection.
 // The send transport is created with every connection; the recv transport only once the page
 // listens (`listenTrack`), so a client that only sends never pays for a receiving one.
 // Every attempt goes to `nodes[node]`: after a lost connection the node it was on first, and each
 // failed attempt moves on to the next node its last welcome listed (cluster mode), cycling.
-import { assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { and, assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { CloseCode, ErrorCode } from '../src/protocol/codes.js';
 import { consumerMachine, type ConsumerReport } from './consumerMachine.js';
 import { deviceMachine, type DeviceReport } from './deviceMachine.js';
@@ -72,6 +75,8 @@ export interface ClientContext {
   error: ErrorInfo | undefined;
   /** `listenTrack` was called: ask the server for consumers on every connection. */
   listening: boolean;
+  /** This connection's `listen` was answered (the one `joining` sent): nothing more to ask. */
+  subscribed: boolean;
   welcome: Welcome | undefined;
   transports: Partial<Record<TransportDirection, TransportRef>>;
   ready: Record<TransportDirection, boolean>;
@@ -106,7 +111,7 @@ export const clientMachine = setup({
     transport: transportMachine,
     producer: producerMachine,
     consumer: consumerMachine,
-    /** Request `join` with the loaded device's RTP capabilities. */
+    /** Request `join` with the loaded device's RTP capabilities (the next requests do not wait for its answer). */
     join: fromPromise<void>(async () => notProvided('join')),
     /** Request `listen`: the server then sends `newConsumer` for every remote track. */
     listen: fromPromise<void>(async () => notProvided('listen')),
@@ -147,19 +152,27 @@ export const clientMachine = setup({
         message: `client and server speak protocol versions that do not overlap (${event.type === 'signaling.closed' ? event.reason : ''}): update the client`,
       }),
     }),
+    assignSubscribed: assign({ subscribed: true }),
+    /** A `listen` was refused: said as an error; listening again needs a new `listenTrack`. */
+    listenFailed: enqueueActions(({ event, enqueue }) => {
+      const error = toErrorInfo('error' in event ? (event as { error: unknown }).error : undefined);
+      enqueue.assign({ listening: false, error });
+      enqueue.emit({ type: 'error', error });
+    }),
     emitError: emit(({ context }) => ({ type: 'error', error: context.error ?? { code: 'SERVER_ERROR', message: 'unknown error' } }) as const),
     /** The connection's transports: send, and recv if the page listens. */
     spawnTransports: assign({
       transports: ({ context, spawn }) => {
-        const send = spawn('transport', transportOptions('send', context.ice));
-        return context.listening ? { send, recv: spawn('transport', transportOptions('recv', context.ice)) } : { send };
+        const send = spawn('transport', transportOptions('send', context));
+        return context.listening ? { send, recv: spawn('transport', transportOptions('recv', context)) } : { send };
       },
       ready: { send: false, recv: false },
+      subscribed: false,
     }),
     /** The page listens on a connection made without a recv transport: make it now. */
     spawnRecvTransport: assign({
       transports: ({ context, spawn }) =>
-        context.transports.recv ? context.transports : { ...context.transports, recv: spawn('transport', transportOptions('recv', context.ice)) },
+        context.transports.recv ? context.transports : { ...context.transports, recv: spawn('transport', transportOptions('recv', context)) },
     }),
     spawnProducer: assign({
       producers: ({ context, event, spawn }) => {
@@ -217,7 +230,7 @@ export const clientMachine = setup({
       }
       for (const ref of Object.values(context.producers)) enqueue.sendTo(ref, { type: 'suspend' });
       for (const ref of Object.values(context.consumers)) enqueue.sendTo(ref, { type: 'close', reason: 'the connection was lost' });
-      enqueue.assign({ transports: {}, ready: { send: false, recv: false }, consumers: {} });
+      enqueue.assign({ transports: {}, ready: { send: false, recv: false }, subscribed: false, consumers: {} });
     }),
     /** The client is closed: everything closes, nothing waits. */
     releaseAll: enqueueActions(({ context, enqueue }) => {
@@ -244,6 +257,9 @@ export const clientMachine = setup({
     /** Every transport this connection made is created (recv only exists if the page listened in time). */
     transportsReady: ({ context }) => context.ready.send && (context.ready.recv || !context.transports.recv),
     recvTransportReady: ({ context }) => context.ready.recv,
+    sendTransportReady: ({ context }) => context.ready.send,
+    isSendTransport: ({ event }) => event.type === 'transport.created' && event.direction === 'send',
+    isSubscribed: ({ context }) => context.subscribed,
     attemptsExhausted: ({ context }) => context.attempt >= context.maxAttempts,
     isListening: ({ context }) => context.listening,
     isNewProducer: ({ context, event }) => event.type === 'produceTrack' && !(event.key in context.producers),
@@ -275,6 +291,7 @@ export const clientMachine = setup({
     closeReason: undefined,
     error: undefined,
     listening: false,
+    subscribed: false,
     welcome: undefined,
     transports: {},
     ready: { send: false, recv: false },
@@ -300,7 +317,11 @@ export const clientMachine = setup({
       on: {
         close: '#client.closing',
         listenTrack: { actions: assign({ listening: true }) },
-        produceTrack: { guard: 'isNewProducer', actions: 'spawnProducer' },
+        // Produced at once when this connection's send transport is there; else once it is.
+        produceTrack: [
+          { guard: and(['isNewProducer', 'sendTransportReady']), actions: ['spawnProducer', 'produceNewProducer'] },
+          { guard: 'isNewProducer', actions: 'spawnProducer' },
+        ],
         'signaling.notified': [
           { guard: 'isNewConsumer', actions: 'spawnConsumer' },
           { guard: 'isConsumerNotification', actions: 'forwardToConsumer' },
@@ -319,17 +340,21 @@ export const clientMachine = setup({
         },
         connected: {
           tags: 'connected',
-          entry: [assign({ attempt: 0, error: undefined }), 'produceAll'],
+          entry: assign({ attempt: 0, error: undefined }),
           initial: 'idle',
           on: {
             // Lost once connected: the first attempt goes to the same node.
             'signaling.closed': onSignalingClosed('#client.running.reconnecting', []),
-            produceTrack: { guard: 'isNewProducer', actions: ['spawnProducer', 'produceNewProducer'] },
             // A transport that ICE restarts could not repair: start over on a new connection.
             'transport.failed': { actions: ['assignEventError', 'dropConnection'] },
           },
           states: {
-            idle: { always: { guard: 'isListening', target: 'subscribing' } },
+            idle: {
+              always: [
+                { guard: 'isSubscribed', target: 'subscribed' },
+                { guard: 'isListening', target: 'subscribing' },
+              ],
+            },
             subscribing: {
               initial: 'preparing',
               states: {
@@ -344,13 +369,7 @@ export const clientMachine = setup({
                     src: 'listen',
                     onDone: '#client.running.connected.subscribed',
                     // Listening failed: say so, and wait for the next `listenTrack` (or connection).
-                    onError: {
-                      target: '#client.running.connected.idle',
-                      actions: [
-                        assign({ listening: false, error: ({ event }) => toErrorInfo(event.error) }),
-                        emit(({ event }) => ({ type: 'error', error: toErrorInfo(event.error) }) as const),
-                      ],
-                    },
+                    onError: { target: '#client.running.connected.idle', actions: 'listenFailed' },
                   },
                 },
               },
@@ -414,15 +433,57 @@ function sessionStates() {
         'device.failed': { target: '#client.closed', actions: [{ type: 'closeAs', params: { reason: 'failed' } }, 'assignEventError'] },
       },
     },
+    // Everything the connection needs is sent at once, in this order (the regions' order): `join`,
+    // the transports (built from the welcome, or `createTransport` for an older server), the
+    // tracks once the send transport is there, and `listen` when the page listens. The server runs
+    // a socket's requests in order, so none waits for the answer to the one before.
     joining: {
-      invoke: { id: 'join', src: 'join', onDone: { target: 'creatingTransports' }, onError: { actions: ['assignEventError', 'dropConnection'] } },
-    },
-    creatingTransports: {
-      entry: 'spawnTransports',
-      always: { guard: 'transportsReady', target: 'ready' },
-      on: {
-        'transport.created': { actions: 'assignTransportReady' },
-        'transport.failed': { actions: ['assignEventError', 'dropConnection'] },
+      type: 'parallel',
+      onDone: 'ready',
+      states: {
+        join: {
+          initial: 'requesting',
+          states: {
+            requesting: {
+              invoke: { id: 'join', src: 'join', onDone: 'joined', onError: { actions: ['assignEventError', 'dropConnection'] } },
+            },
+            joined: { type: 'final' },
+          },
+        },
+        transports: {
+          initial: 'creating',
+          states: {
+            creating: {
+              entry: 'spawnTransports',
+              always: { guard: 'transportsReady', target: 'created' },
+              on: {
+                'transport.created': [
+                  // The tracks waiting for a connection are produced (again) now, before join is answered.
+                  { guard: 'isSendTransport', actions: ['assignTransportReady', 'produceAll'] },
+                  { actions: 'assignTransportReady' },
+                ],
+                'transport.failed': { actions: ['assignEventError', 'dropConnection'] },
+              },
+            },
+            created: { type: 'final' },
+          },
+        },
+        listen: {
+          initial: 'deciding',
+          states: {
+            deciding: { always: [{ guard: 'isListening', target: 'requesting' }, { target: 'done' }] },
+            requesting: {
+              invoke: {
+                id: 'listen',
+                src: 'listen',
+                onDone: { target: 'done', actions: 'assignSubscribed' },
+                // Listening failed: say so; the connection stands (a later `listenTrack` asks again).
+                onError: { target: 'done', actions: 'listenFailed' },
+              },
+            },
+            done: { type: 'final' },
+          },
+        },
       },
     },
     ready: { type: 'final' },
@@ -453,9 +514,10 @@ export function nodeUrl(context: Pick<ClientContext, 'nodes' | 'node'>): string 
   return context.nodes[context.node] ?? context.nodes[0] ?? '';
 }
 
-/** One transport actor of a connection, named by its direction. */
-function transportOptions(direction: TransportDirection, ice: IceTiming) {
-  return { id: systemIds.transport(direction), systemId: systemIds.transport(direction), input: { direction, ice } };
+/** One transport actor of a connection, named by its direction; built from the welcome's transport when it offers one. */
+function transportOptions(direction: TransportDirection, context: Pick<ClientContext, 'ice' | 'welcome'>) {
+  const offered = context.welcome?.transports?.[direction];
+  return { id: systemIds.transport(direction), systemId: systemIds.transport(direction), input: { direction, ice: context.ice, offered } };
 }
 
 function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {

@@ -1,11 +1,16 @@
-// One WebRTC transport (send or recv) of one connection: created on the server and locally, then
-// DTLS-connected on first use, then followed through its connection states. ICE trouble is first
+// One WebRTC transport (send or recv) of one connection: built locally from the server transport
+// the welcome offered (protocol 3; an older server is asked `createTransport` first), then
+// DTLS-connected on first use, then followed through its connection states. `connecting` sends
+// `connectTransport` and, when the server is the DTLS client (the welcome's transports), lets the
+// local transport go on at once: what follows (produce, resumeConsumer) is sent behind it on the
+// same ordered socket; a refusal still fails the transport. ICE trouble is first
 // repaired in place: a transport whose connection `failed`, or stayed `disconnected` longer than
 // `iceDisconnectedTimeout`, asks the server for an ICE restart (`restartIce`) and waits
 // `iceRestartTimeout` for it to connect again; at most `maxIceRestarts` restarts in a row (the
 // count starts again once connected). Only then does it give up (`failed`, reported to the root,
 // which reconnects from scratch). A new connection gets new transports.
 import { assign, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
+import type { TransportInfo } from '../src/protocol/messages.js';
 import { notProvided, toErrorInfo, type ErrorInfo, type TransportDirection } from './shared.js';
 
 /** mediasoup-client's `connectionstatechange` values (src/client/protocolAdapter.ts checks that they agree). */
@@ -24,11 +29,14 @@ export interface IceTiming {
 export interface TransportInput {
   direction: TransportDirection;
   ice: IceTiming;
+  /** The server transport the welcome offered (protocol 3); absent: ask `createTransport`. */
+  offered?: TransportInfo | undefined;
 }
 
 export interface TransportContext {
   direction: TransportDirection;
   ice: IceTiming;
+  offered: TransportInfo | undefined;
   transportId: string | undefined;
   /** The last connection state the local transport reported. */
   connection: TransportConnectionState;
@@ -59,8 +67,10 @@ export const transportMachine = setup({
     input: {} as TransportInput,
   },
   actors: {
-    /** Request `createTransport` and create the local transport; resolves with its id. */
-    createTransport: fromPromise<{ transportId: string }, { direction: TransportDirection }>(async () => notProvided('createTransport')),
+    /** Create the local transport from the offered one (or from a `createTransport` request); resolves with its id. */
+    createTransport: fromPromise<{ transportId: string }, { direction: TransportDirection; offered: TransportInfo | undefined }>(async () =>
+      notProvided('createTransport'),
+    ),
     /** Request `connectTransport` with the DTLS parameters the local transport gave. */
     connectTransport: fromPromise<void, TransportIds>(async () => notProvided('connectTransport')),
     /** Request `restartIce` and give the new ICE parameters to the local transport. */
@@ -99,6 +109,7 @@ export const transportMachine = setup({
   context: ({ input }) => ({
     direction: input.direction,
     ice: input.ice,
+    offered: input.offered,
     transportId: undefined,
     connection: 'new',
     iceRestarts: 0,
@@ -111,7 +122,7 @@ export const transportMachine = setup({
       invoke: {
         id: 'createTransport',
         src: 'createTransport',
-        input: ({ context }) => ({ direction: context.direction }),
+        input: ({ context }) => ({ direction: context.direction, offered: context.offered }),
         onDone: {
           target: 'established',
           actions: [assign({ transportId: ({ event }) => event.output.transportId }), 'reportCreated'],

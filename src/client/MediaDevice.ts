@@ -6,7 +6,7 @@ import type { Consumer, DtlsParameters, Producer, Transport } from 'mediasoup-cl
 import type { MediaKind, RouterCapabilities, TransportDirection as Direction } from '../../machines/shared.js';
 import type { TransportConnectionState } from '../../machines/transportMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
-import type { NotificationData, RequestData, RequestMethod, ResponseData } from '../protocol/messages.js';
+import type { NotificationData, RequestData, RequestMethod, ResponseData, TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
@@ -40,6 +40,10 @@ export class MediaDevice {
   #capabilitiesJson: string | undefined;
   readonly #transports = new Map<Direction, Transport>();
   readonly #pendingConnect = new Map<Direction, PendingConnect>();
+  /** The transport of each direction being created (or created) for this connection. */
+  readonly #creating = new Map<Direction, Promise<Transport>>();
+  /** Transports a protocol-3 welcome offered: their `connect` is answered without waiting (see connectTransport). */
+  readonly #connectAtOnce = new Set<Direction>();
   readonly #producers = new Map<string, Producer>();
   /** The appData objects of productions asked paused (the transport's `produce` event hands back the same object). */
   readonly #producedPaused = new WeakSet<object>();
@@ -79,14 +83,32 @@ export class MediaDevice {
     return this.#device?.loaded ? this.#device.canProduce(kind) : false;
   }
 
-  /** Requests a server transport and creates the local one; returns its id. */
-  async createTransport(direction: Direction): Promise<string> {
+  /**
+   * Creates the local transport of the server transport the welcome `offered` (at once, before
+   * this returns: a consumer or producer of the same tick finds it), or of one it requests from an
+   * older server; returns its id.
+   */
+  createTransport(direction: Direction, offered?: TransportInfo): Promise<string> {
+    const creating = this.#createTransport(direction, offered);
+    this.#creating.set(direction, creating);
+    return creating.then((transport) => transport.id);
+  }
+
+  /** The transport of `direction`, once the one being created is there (a notification may come before a requested one). */
+  async #transport(direction: Direction): Promise<Transport | undefined> {
+    return this.#transports.get(direction) ?? (await this.#creating.get(direction)?.catch(() => undefined));
+  }
+
+  async #createTransport(direction: Direction, offered: TransportInfo | undefined): Promise<Transport> {
     const device = this.#device;
     if (!device?.loaded) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'the device is not loaded');
-    const transportOptions = { ...toMediasoupClient.transportOptions(await this.#request('createTransport', { direction })), ...this.#ice };
+    const info = offered ?? (await this.#request('createTransport', { direction }));
+    const transportOptions = { ...toMediasoupClient.transportOptions(info), ...this.#ice };
     const transport = direction === 'send' ? device.createSendTransport(transportOptions) : device.createRecvTransport(transportOptions);
     this.#transports.get(direction)?.close();
     this.#transports.set(direction, transport);
+    if (offered) this.#connectAtOnce.add(direction);
+    else this.#connectAtOnce.delete(direction);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#pendingConnect.set(direction, { dtlsParameters, callback, errback });
       this.#watchers.get(direction)?.connectRequested();
@@ -101,7 +123,7 @@ export class MediaDevice {
       });
     }
     transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(fromMediasoupClient.connectionState(state)));
-    return transport.id;
+    return transport;
   }
 
   readonly #watchers = new Map<Direction, TransportWatcher>();
@@ -115,14 +137,27 @@ export class MediaDevice {
     };
   }
 
-  /** Sends the DTLS parameters the transport gave in its `connect` event. */
+  /**
+   * Sends the DTLS parameters the transport gave in its `connect` event. A transport the welcome
+   * offered goes on at once: its produce or consume follows on the same ordered socket, and a
+   * refusal still rejects here (the transport actor fails). The server is the DTLS client of the
+   * send transport (see the server's `openTransports`), so nothing is lost there; on the recv
+   * transport a ClientHello that arrives before `connectTransport` is resent by the browser. With
+   * an older server it waits for the answer first, as before protocol 3.
+   */
   async connectTransport(direction: Direction): Promise<void> {
     const pending = this.#pendingConnect.get(direction);
     const transport = this.#transports.get(direction);
     if (!pending || !transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, `no ${direction} transport to connect`);
     this.#pendingConnect.delete(direction);
+    const answered = this.#request('connectTransport', { transportId: transport.id, dtlsParameters: fromMediasoupClient.dtlsParameters(pending.dtlsParameters) });
+    if (this.#connectAtOnce.has(direction)) {
+      pending.callback();
+      await answered;
+      return;
+    }
     try {
-      await this.#request('connectTransport', { transportId: transport.id, dtlsParameters: fromMediasoupClient.dtlsParameters(pending.dtlsParameters) });
+      await answered;
       pending.callback();
     } catch (error) {
       pending.errback(error as Error);
@@ -142,7 +177,9 @@ export class MediaDevice {
   closeTransport(direction: Direction): void {
     this.#transports.get(direction)?.close();
     this.#transports.delete(direction);
+    this.#creating.delete(direction);
     this.#pendingConnect.delete(direction);
+    this.#connectAtOnce.delete(direction);
   }
 
   /** Produces the track on the send transport (paused if asked, on the server too). */
@@ -231,7 +268,7 @@ export class MediaDevice {
 
   /** Consumes a remote track on the recv transport, then asks the server to start sending it. */
   async consume(data: Pick<NotificationData<'newConsumer'>, 'id' | 'producerId' | 'kind' | 'rtpParameters'>): Promise<void> {
-    const transport = this.#transports.get('recv');
+    const transport = await this.#transport('recv');
     if (!transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'no recv transport');
     let consumer: Consumer;
     try {

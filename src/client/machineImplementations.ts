@@ -92,7 +92,7 @@ const deviceLogic = deviceMachine.provide({
 const transportLogic = transportMachine.provide({
   actors: {
     createTransport: fromPromise(async ({ input, system }) => ({
-      transportId: await servicesOf(system).device.createTransport(input.direction),
+      transportId: await servicesOf(system).device.createTransport(input.direction, input.offered),
     })),
     connectTransport: fromPromise(async ({ input, system }) => {
       await servicesOf(system).device.connectTransport(input.direction);

@@ -2,7 +2,9 @@
 // machines/README.md and the client's documentation, not from clientMachine. In this world every
 // router has other capabilities than the last (the device loads on every connection) and the
 // server answers join, createTransport and listen only when the path says so; produce, leave and
-// the rest are answered at once. Two failed attempts in a row end the client. Steps are named by
+// the rest are answered at once. Once the device is loaded, join, the transports, the tracks
+// (once the send transport is there) and listen are all asked at once, none waiting for another's
+// answer; the client is connected once each was answered. Two failed attempts in a row end the client. Steps are named by
 // the events of clientMachine's graph:
 //   signaling.welcomed / signaling.closed(code) / signaling.notified(…)   the server's socket
 //   device.loaded / device.failed          the browser's Device finishes / fails loading
@@ -23,7 +25,7 @@ import type { Oracle } from './modelHarness.js';
 const CLUSTER = ['ws://media.test/v1/ws', 'ws://node-b.test/v1/ws', 'ws://node-c.test/v1/ws'];
 
 type Phase = 'connecting' | 'connected' | 'backingOff' | 'closed';
-type Step = 'welcoming' | 'loading' | 'joining' | 'transports';
+type Step = 'welcoming' | 'loading' | 'joining';
 type Direction = 'send' | 'recv';
 interface Producer {
   state: 'waiting' | 'live' | 'closed';
@@ -42,6 +44,11 @@ export class ClientOracle implements Oracle {
   listening = false;
   transports: Partial<Record<Direction, 'creating' | 'ready'>> = {};
   subscription: 'idle' | 'preparing' | 'requesting' | 'subscribed' = 'idle';
+  /** While joining: join answered; the listen sent with it (none: the page did not listen yet). */
+  joined = false;
+  joinListen: 'none' | 'requesting' | 'done' | 'subscribed' = 'none';
+  /** Remote tracks told while the recv transport is still being made: consumed once it is. */
+  readonly #waitingConsumers: string[] = [];
   welcomed = false;
   closeReason: string | undefined;
   /** Every socket, as the server sees it. */
@@ -106,7 +113,12 @@ export class ClientOracle implements Oracle {
         if (!session('loading')) return false;
         this.waitingLoads--;
         this.step = 'joining';
+        this.joined = false;
         this.#server.push('join');
+        this.#createTransport('send');
+        if (this.listening) this.#createTransport('recv');
+        this.joinListen = this.listening ? 'requesting' : 'none';
+        if (this.listening) this.#server.push('listen');
         return true;
       case 'device.failed':
         // A browser that cannot use the router: retrying would not help.
@@ -115,20 +127,22 @@ export class ClientOracle implements Oracle {
         this.#end('failed', 'closed by the client (1000)');
         return true;
       case 'xstate.done.actor.join':
-        if (!session('joining')) return false;
-        this.step = 'transports';
-        this.#createTransport('send');
-        if (this.listening) this.#createTransport('recv');
+        if (!session('joining') || this.joined) return false;
+        this.joined = true;
+        this.#maybeConnected();
         return true;
       case 'xstate.error.actor.join':
-        if (!session('joining')) return false;
+        if (!session('joining') || this.joined) return false;
         this.#lost('closed by the client (1000)');
         return true;
       case 'transport.created': {
         const direction = e.direction as Direction;
         if (this.transports[direction] !== 'creating') return false;
         this.transports[direction] = 'ready';
-        if (this.phase === 'connecting' && Object.values(this.transports).every((t) => t === 'ready')) this.#connected();
+        // The tracks waiting for a connection are sent (again) as soon as the send transport is there.
+        if (direction === 'send') for (const producer of this.producers) if (producer.state === 'waiting') this.#produce(producer);
+        if (direction === 'recv') for (const id of this.#waitingConsumers.splice(0)) this.#consume(id);
+        if (session('joining')) this.#maybeConnected();
         else if (this.phase === 'connected' && this.subscription === 'preparing') this.#requestListen();
         return true;
       }
@@ -137,10 +151,22 @@ export class ClientOracle implements Oracle {
         this.#lost('closed by the client (1000)');
         return true;
       case 'xstate.done.actor.listen':
+        if (session('joining') && this.joinListen === 'requesting') {
+          this.joinListen = 'subscribed';
+          this.#maybeConnected();
+          return true;
+        }
         if (this.subscription !== 'requesting') return false;
         this.subscription = 'subscribed';
         return true;
       case 'xstate.error.actor.listen':
+        if (session('joining') && this.joinListen === 'requesting') {
+          this.joinListen = 'done';
+          this.listening = false;
+          this.#log.push('error:SERVER_ERROR');
+          this.#maybeConnected();
+          return true;
+        }
         if (this.subscription !== 'requesting') return false;
         // Said as an error; listening again needs a new listenTrack.
         this.subscription = 'idle';
@@ -172,7 +198,7 @@ export class ClientOracle implements Oracle {
         const producer: Producer = { state: 'waiting', id: undefined, call: { outcome: 'pending' } };
         this.producers.push(producer);
         this.#calls.push(Object.assign(producer.call, { name: `produceTrack#${this.producers.length}` }));
-        if (this.phase === 'connected') this.#produce(producer);
+        if (this.transports.send === 'ready') this.#produce(producer);
         return true;
       }
       case 'listenTrack':
@@ -212,12 +238,10 @@ export class ClientOracle implements Oracle {
       case 'newConsumer': {
         const id = `c${++this.consumerSeq}`;
         if (!this.listening) return true;
-        // Consumed on the recv transport of this connection, if it has one yet.
-        if (this.transports.recv === 'ready') {
-          this.consumers.add(id);
-          this.delivered++;
-          this.#server.push(`resumeConsumer ${id}`);
-        } else this.unconsumed.push(id);
+        // Consumed on the recv transport of this connection: at once, or once the one being made is there.
+        if (this.transports.recv === 'ready') this.#consume(id);
+        else if (this.transports.recv === 'creating') this.#waitingConsumers.push(id);
+        else this.unconsumed.push(id);
         return true;
       }
       case 'consumerClosed':
@@ -247,14 +271,21 @@ export class ClientOracle implements Oracle {
     this.#server.push(`createTransport ${direction}`);
   }
 
-  #connected(): void {
+  #consume(id: string): void {
+    this.consumers.add(id);
+    this.delivered++;
+    this.#server.push(`resumeConsumer ${id}`);
+  }
+
+  /** Connected once join, every transport and the listen sent with join were answered. */
+  #maybeConnected(): void {
+    if (!this.joined || this.joinListen === 'requesting' || !Object.values(this.transports).every((t) => t === 'ready')) return;
     this.phase = 'connected';
     this.attempt = 0;
     this.reconnecting = false;
     this.#setLabel();
-    // Every track waiting for a connection is sent (again).
-    for (const producer of this.producers) if (producer.state === 'waiting') this.#produce(producer);
-    if (this.listening) this.#subscribe();
+    if (this.joinListen === 'subscribed') this.subscription = 'subscribed';
+    else if (this.listening) this.#subscribe();
   }
 
   #produce(producer: Producer): void {
@@ -288,7 +319,10 @@ export class ClientOracle implements Oracle {
     this.welcomed = false;
     this.transports = {};
     this.subscription = 'idle';
+    this.joinListen = 'none';
     this.consumers.clear();
+    // Their consumers closed with the connection (said to the page as closed, not logged).
+    this.#waitingConsumers.length = 0;
     for (const producer of this.producers) if (producer.state === 'live') [producer.state, producer.id] = ['waiting', undefined];
     if (this.attempt >= MAX_ATTEMPTS) return this.#end('failed', socket);
     this.phase = 'backingOff';

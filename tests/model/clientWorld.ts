@@ -75,6 +75,10 @@ export class ClientWorld {
     const { server } = this;
     for (const method of options.held) server.held.add(method);
     server.autoWelcome = options.autoWelcome ?? true;
+    // A server of protocol 1-2: the client asks createTransport, which the test answers (and the
+    // scripted devices know the transports' ids). The transports a protocol-3 welcome offers take
+    // the same machine paths (tests/unit covers that flow).
+    server.offerTransports = false;
     server.handlers.createTransport = (data: { direction: 'send' | 'recv' }) => {
       const answer = this.devices.transportParameters();
       this.transports.set(answer.id, data.direction);

@@ -32,6 +32,8 @@ export class OwnerWorld {
   readonly actor: AnyActorRef;
 
   constructor(options: OwnerWorldOptions) {
+    // As ClientWorld: transports are asked with createTransport, which the test answers.
+    this.server.offerTransports = false;
     this.signaling = new MediaSignalingService('ws://media.test/v1/ws', 'model-token', {
       requestTimeout: NEVER,
       webSocketFactory: this.server.factory,

@@ -24,8 +24,8 @@ const REQUESTS: Record<string, 'produce' | 'pauseProducer' | 'resumeProducer' | 
 };
 
 async function start(probe: Parameters<ModelSpec['start']>[0]) {
-  // The server holds `join` (the producer waits for its first transport) and every producer request.
-  const world = new ClientWorld({ held: ['join', ...Object.values(REQUESTS)], inspect: probe.inspect });
+  // The server holds `createTransport` (the producer waits for its send transport) and every producer request.
+  const world = new ClientWorld({ held: ['createTransport', ...Object.values(REQUESTS)], inspect: probe.inspect });
   await settle();
   const track = fakeTrack('video');
   // The page's tracks, in the order it gave them (the manager's `track` is said by its index here).
@@ -67,7 +67,7 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
           world.fire('xstate.after.backoff');
           await settle();
         }
-        return world.server.answer('join');
+        return world.server.answer('createTransport');
       case 'suspend':
         return world.dropSocket();
       case 'release':

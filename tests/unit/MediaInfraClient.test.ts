@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsumeManager, MediaInfraError, ProduceManager } from '../../src/client/index.js';
-import { CloseCode } from '../../src/protocol/codes.js';
+import { CloseCode, ErrorCode } from '../../src/protocol/codes.js';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { rejection, startClient, TOKEN, until, waitForState } from './support/clientHelpers.js';
 import { fakeTrack, FakeServer, NO_ANSWER } from './support/fakeServer.js';
@@ -15,37 +15,88 @@ afterEach(async () => {
 });
 
 describe('MediaInfraClient: connecting', () => {
-  it('connects: welcome → device → join → send transport, with the token in the URL only', async () => {
+  it('connects: welcome → device → join, the transports built from the welcome, with the token in the URL only', async () => {
     const { client, server, states } = tracked(startClient());
     expect(client.state).toBe('connecting');
     await waitForState(client, 'connected');
     expect(states).toEqual(['connecting', 'connected']);
     expect(server.sockets).toHaveLength(1);
     expect(server.sockets[0]!.url).toBe(`ws://media.test/v1/ws?protocol=${PROTOCOL_VERSION}&token=${TOKEN}`);
-    // A client that does not listen has no recv transport.
-    expect(server.methods()).toEqual(['join', 'createTransport']);
+    expect(server.methods()).toEqual(['join']);
     expect(server.requests[0]!.data.rtpCapabilities.codecs.length).toBeGreaterThan(0);
-    expect(server.requests[1]!.data.direction).toBe('send');
     expect(client.closeReason).toBeUndefined();
   });
 
-  it('listening before the connection is made creates both transports before connected, then listens', async () => {
-    const { client, server } = tracked(startClient());
-    client.listenTrack(() => {});
-    await waitForState(client, 'connected');
-    expect(server.requests.filter((r) => r.method === 'createTransport').map((r) => r.data.direction).sort()).toEqual(['recv', 'send']);
-    await until(() => server.methods().includes('listen'), 3_000, 'listen');
-    expect(server.methods().indexOf('listen')).toBeGreaterThan(server.methods().lastIndexOf('createTransport'));
-  });
-
-  it('listening once connected creates the recv transport first, then listens', async () => {
-    const { client, server } = tracked(startClient());
-    await waitForState(client, 'connected');
-    expect(server.methods()).toEqual(['join', 'createTransport']);
+  it('an older server (no transports in its welcome) is asked createTransport, right behind join; listen follows', async () => {
+    const server = new FakeServer();
+    server.offerTransports = false;
+    server.held.add('join');
+    const { client } = tracked(startClient(server));
     client.listenTrack(() => {});
     await until(() => server.methods().includes('listen'), 3_000, 'listen');
     expect(server.methods()).toEqual(['join', 'createTransport', 'createTransport', 'listen']);
-    expect(server.requests[2]!.data.direction).toBe('recv');
+    expect(server.requests.filter((r) => r.method === 'createTransport').map((r) => r.data.direction)).toEqual(['send', 'recv']);
+    server.answer('join');
+    await waitForState(client, 'connected');
+  });
+
+  it('listening once connected sends listen (the recv transport is the welcome\'s)', async () => {
+    const { client, server } = tracked(startClient());
+    await waitForState(client, 'connected');
+    expect(server.methods()).toEqual(['join']);
+    client.listenTrack(() => {});
+    await until(() => server.methods().includes('listen'), 3_000, 'listen');
+    expect(server.methods()).toEqual(['join', 'listen']);
+  });
+});
+
+describe('MediaInfraClient: pipelined requests (protocol 3)', () => {
+  const held = (server: FakeServer) => server.pending.map((r) => (r.method === 'connectTransport' ? `connectTransport ${r.data.transportId === sendId(server) ? 'send' : 'recv'}` : r.method));
+  const sendId = (server: FakeServer) => server.requests.find((r) => r.method === 'produce')?.data.transportId;
+
+  it('join, listen, connectTransport and produce are all sent before any answer', async () => {
+    const server = new FakeServer();
+    for (const m of ['join', 'listen', 'connectTransport', 'produce'] as const) server.held.add(m);
+    const { client } = tracked(startClient(server));
+    client.listenTrack(() => {});
+    const produced = client.produceTrack(fakeTrack('audio'));
+    await until(() => server.pending.length === 4, 3_000, 'four requests in flight');
+    expect(held(server)).toEqual(['join', 'listen', 'connectTransport send', 'produce']);
+    expect(client.state).toBe('connecting');
+    for (const m of ['join', 'listen', 'connectTransport', 'produce'] as const) server.answer(m);
+    await produced;
+    await waitForState(client, 'connected');
+  });
+
+  it('a remote track: connectTransport (recv) and resumeConsumer are both sent before either answer', async () => {
+    const server = new FakeServer();
+    server.remoteTracks.push({ kind: 'video', userId: 'user-2' });
+    for (const m of ['connectTransport', 'resumeConsumer'] as const) server.held.add(m);
+    const { client } = tracked(startClient(server));
+    const consumers: ConsumeManager[] = [];
+    client.listenTrack((cm) => consumers.push(cm));
+    await until(() => server.pending.length === 2, 3_000, 'two requests in flight');
+    expect(server.pending.map((r) => r.method)).toEqual(['connectTransport', 'resumeConsumer']);
+    server.answer('connectTransport');
+    server.answer('resumeConsumer');
+    await until(() => consumers.length === 1, 3_000, 'the consumer');
+  });
+
+  it('a refused connectTransport is not lost: the transport fails and the client reconnects', async () => {
+    const server = new FakeServer();
+    server.held.add('connectTransport');
+    const { client, states } = tracked(startClient(server));
+    const produced = client.produceTrack(fakeTrack('audio'));
+    await until(() => server.pending.length === 1, 3_000, 'connectTransport in flight');
+    // produce went on without waiting for it
+    await until(() => server.methods().includes('produce'), 3_000, 'produce');
+    server.held.delete('connectTransport');
+    server.refuse('connectTransport', ErrorCode.BAD_REQUEST, 'bad fingerprint');
+    await waitForState(client, 'reconnecting');
+    expect(states).toContain('reconnecting');
+    // Produced again on the next connection.
+    await produced;
+    await waitForState(client, 'connected');
   });
 
   it.each([

@@ -115,6 +115,8 @@ describe('replacement (4003)', () => {
 describe('after a reconnect', () => {
   it('the device is reused when the router capabilities are the same, reloaded when not', async () => {
     const server = new FakeServer();
+    // An older server: every connection asks for its transport (a protocol-3 welcome offers them).
+    server.offerTransports = false;
     const spy = deviceSpy();
     const { client } = tracked(startClient(server, { deviceFactory: spy.factory }));
     await waitForState(client, 'connected');

@@ -60,6 +60,8 @@ export class FakeServer {
   routerRtpCapabilities = fakeParameters.generateRouterRtpCapabilities();
   /** The protocol version this server announces in `welcome`. */
   protocolVersion = PROTOCOL_VERSION;
+  /** Protocol 3: `welcome` offers a send and a recv transport, the server their DTLS client (false: an older server, asked `createTransport`). */
+  offerTransports = true;
   /** Cluster mode: the other nodes' URLs the `welcome` on `socket` lists (none: a single node). */
   welcomeNodes: ((socket: FakeSocket) => string[]) | undefined;
   readonly handlers: Partial<Record<RequestMethod, Handler>> = {};
@@ -108,7 +110,13 @@ export class FakeServer {
 
   welcome(socket = this.current, routerRtpCapabilities: unknown = this.routerRtpCapabilities): void {
     const nodes = socket && this.welcomeNodes?.(socket);
-    const welcome = { protocolVersion: this.protocolVersion, roomId: 'room-1', userId: 'user-1', routerRtpCapabilities: routerRtpCapabilities as never };
+    const welcome = {
+      protocolVersion: this.protocolVersion,
+      roomId: 'room-1',
+      userId: 'user-1',
+      routerRtpCapabilities: routerRtpCapabilities as never,
+      ...(this.offerTransports && { transports: { send: offeredTransport(), recv: offeredTransport() } }),
+    };
     this.notify('welcome', nodes ? { ...welcome, nodes } : welcome, socket);
   }
 
@@ -191,6 +199,12 @@ export class FakeServer {
         return () => ({});
     }
   }
+}
+
+/** A server transport as a protocol-3 welcome offers it: the server is its DTLS client. */
+function offeredTransport() {
+  const params = fakeParameters.generateTransportRemoteParameters();
+  return { ...params, dtlsParameters: { ...params.dtlsParameters, role: 'client' as const } } as never;
 }
 
 /** A mediasoup-client Device that runs in Node. */
