@@ -19,14 +19,14 @@ const STYLE = `
 .mi-panel .mi-actors{flex:0 0 auto;max-height:34vh}
 .mi-panel .mi-diagram{flex:0 0 auto;max-height:30vh}
 .mi-panel .mi-events{flex:1 1 auto;min-height:80px}
-.mi-panel .mi-actor{display:flex;gap:8px;padding:1px 4px;border-radius:3px;cursor:pointer;white-space:nowrap}
+.mi-panel .mi-actor{display:flex;flex-wrap:wrap;gap:0 8px;padding:1px 4px;border-radius:3px;cursor:pointer;white-space:nowrap}
 .mi-panel .mi-actor:hover{background:#222733}
 .mi-panel .mi-actor[aria-selected=true]{background:#263349}
 .mi-panel .mi-actor .mi-name{color:#8cf;flex:0 0 auto}
-.mi-panel .mi-actor .mi-state{color:#dfd;overflow:hidden;text-overflow:ellipsis}
+.mi-panel .mi-actor .mi-state{color:#dfd;overflow:hidden;text-overflow:ellipsis;flex:1 1 0;min-width:0}
 .mi-panel .mi-actor[data-status=stopped],.mi-panel .mi-actor[data-status=done],.mi-panel .mi-actor[data-status=error]{opacity:.5}
 .mi-panel .mi-actor.mi-changed .mi-state{color:#ff6}
-.mi-panel .mi-actor .mi-health{color:#9ab;margin-left:auto;padding-left:8px}
+.mi-panel .mi-actor .mi-health{color:#9ab;flex-basis:100%;padding-left:1.5em;overflow:hidden;text-overflow:ellipsis}
 .mi-panel .mi-speaker{color:#fc6;padding:0 4px 4px}
 .mi-panel .mi-node{border:1px solid #3a3f4b;border-radius:5px;padding:2px 5px;margin:2px;display:inline-flex;flex-direction:column;vertical-align:top;color:#99a}
 .mi-panel .mi-node>.mi-children{display:flex;flex-wrap:wrap}

@@ -1,14 +1,19 @@
 // Inspection end to end: a real server, real Chromium pages.
 //  - the demo page with its state panel: a paused producer shows paused; the panel's trace
 //    (Export) has no token and replays, step by step, in a page without any client;
+//  - call health in the panel: a producer's score, bitrate and fps beside its state, the speaker
+//    (a microphone playing a tone), the same in the exported trace and its replay;
 //  - `inspect: <function>` sees every actor of a receiving client by systemId, never the token;
 //  - `inspect: true` feeds the Stately inspector window (served here by a stand-in page).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openClientPage } from '../support/browser.js';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromiumFlags, launchBrowser, openClientPage } from '../support/browser.js';
 import { startServerProcess } from '../support/server.js';
-import { describeState, parseTrace, stateAt, statePaths, type Trace } from '../../src/inspector/index.js';
+import { writeToneWav } from '../support/tone.js';
+import { describeState, parseTrace, stateAt, statePaths, type HealthView, type Trace } from '../../src/inspector/index.js';
 
 type Server = Awaited<ReturnType<typeof startServerProcess>>;
 
@@ -203,5 +208,94 @@ describe('inspection in Chromium', () => {
     expect(received.filter((e) => e.includes(t.token) || e.includes(encodeURIComponent(t.token)))).toEqual([]);
     await page.evaluate(() => (globalThis as any).client.close());
     await page.context().close();
+  });
+});
+
+describe('call health in the state panel, in Chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  const tonePath = join(tmpdir(), `inspection-tone-${process.pid}.wav`);
+
+  beforeAll(async () => {
+    // the microphone plays a steady tone: its user is heard, so the server names a speaker
+    const launch = chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
+    });
+    [server, browser] = await Promise.all([startServerProcess({ env: { DEMO: '1' } }), launch]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(tonePath, { force: true });
+  });
+
+  it("the panel shows a producer's score, bitrate and fps beside its state and who speaks; the trace has them", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.httpUrl}/`);
+    await page.fill('input[name=roomId]', 'panel-health');
+    await page.fill('input[name=userId]', 'alice');
+    const tokenResponse = page.waitForResponse((r) => r.url().endsWith('/demo/connect'));
+    await page.click('#join button[type=submit]');
+    const { token } = (await (await tokenResponse).json()) as { token: string };
+    await page.waitForSelector('#status[data-state=connected]');
+    await page.check('#panel-toggle');
+
+    // the camera's producer: its score, bitrate and fps beside its state (the stats every 2 s)
+    const video = await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll<HTMLElement>('.mi-panel .mi-actor[data-actor^="producer."]')].find(
+          (row) => Number(row.dataset.bitrate) > 0 && Number(row.dataset.fps) > 0 && row.dataset.score !== undefined,
+        )?.dataset.actor,
+      null,
+      { timeout: 20_000 },
+    );
+    const videoActor = (await video.jsonValue()) as string;
+    const row = page.locator(`.mi-panel .mi-actor[data-actor="${videoActor}"]`);
+    expect(Number(await row.getAttribute('data-score'))).toBeGreaterThanOrEqual(0);
+    expect(await row.getAttribute('data-state')).toContain('active.media.live');
+    expect(await row.locator('.mi-health').textContent()).toMatch(/^score \d+ · [\d.]+ (kb|Mb)\/s · [\d.]+ fps · \d+×\d+( · loss [\d.]+%)?$/);
+    // the speaker: alice, by her microphone's producer
+    await page.waitForSelector('.mi-panel .mi-speaker[data-speaker="alice"]', { timeout: 20_000 });
+    const speakerActor = await page.locator('.mi-panel .mi-speaker').getAttribute('data-speaker-actor');
+    expect(speakerActor).toMatch(/^producer\.\d+$/);
+    expect(speakerActor).not.toBe(videoActor);
+    expect(await page.locator('.mi-panel .mi-speaker').textContent()).toBe(`speaking: alice (${speakerActor})`);
+    await page.screenshot({ path: '/tmp/panel-health.png' });
+
+    // the exported trace has them, redacted as the rest
+    const download = page.waitForEvent('download');
+    await page.click('.mi-panel button[data-action=export]');
+    const json = readFileSync((await (await download).path())!, 'utf8');
+    expect(json).not.toContain(token);
+    expect(json).not.toContain(encodeURIComponent(token));
+    const trace = parseTrace(json);
+    writeFileSync('/tmp/call-health.trace.json', json); // a real trace, for a look (or a fixture)
+    expect(trace.version).toBe(2);
+    const videoHealth = trace.events.filter((e): e is Extract<Trace['events'][number], { kind: 'health' }> => e.kind === 'health' && e.actor === videoActor);
+    expect(videoHealth.some((e) => (e.health.bitrateBps ?? 0) > 0 && (e.health.framesPerSecond ?? 0) > 0)).toBe(true);
+    expect(videoHealth.some((e) => typeof e.health.score === 'number')).toBe(true);
+    const last = stateAt(trace, trace.events.length - 1);
+    expect(last.get('client')!.health!.speaker).toMatchObject({ userId: 'alice', actor: speakerActor });
+    expect(errors).toEqual([]);
+
+    // replayed in a page without a client: the same figures beside the producer, the same speaker
+    const replay = await openClientPage(browser, server.httpUrl);
+    await replay.page.evaluate(`import(${JSON.stringify(`${server.httpUrl}/media-infra-inspector.js`)}).then((m) => { globalThis.Inspector = m; })`);
+    await replay.page.evaluate((t) => {
+      const panel = (globalThis as any).Inspector.mountPanel({ trace: t });
+      panel.step((t as Trace).events.length - 1);
+    }, trace as unknown);
+    const replayed = replay.page.locator(`.mi-panel .mi-actor[data-actor="${videoActor}"]`);
+    const expected = last.get(videoActor)!.health as HealthView;
+    expect(Number(await replayed.getAttribute('data-bitrate'))).toBe(expected.bitrateBps);
+    expect(Number(await replayed.getAttribute('data-score'))).toBe(expected.score);
+    expect(await replay.page.locator('.mi-panel .mi-speaker').getAttribute('data-speaker')).toBe('alice');
+    await replay.page.context().close();
+    await context.close();
   });
 });

@@ -1,11 +1,14 @@
-// A trace recorded from a real call (the demo page in Chromium: camera + microphone sent, the
-// camera paused; fixtures/demo-call.trace.json, saved with the panel's Export button) replays to
-// the states the call went through.
+// Traces recorded from real calls replay to the states the call went through:
+//  - fixtures/demo-call.trace.json (version 1, before call health): the demo page in Chromium,
+//    camera + microphone sent, the camera paused, saved with the panel's Export button;
+//  - fixtures/call-health.trace.json (version 2): the demo page with the state panel open and a
+//    microphone playing a tone (tests/e2e/inspection.test.ts saves it), with call health: scores,
+//    stats summaries, the speaker.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describeState, parseTrace, stateAt, traceToJson, type Trace } from '../../src/inspector/index.js';
+import { describeHealth, describeSpeaker, describeState, parseTrace, stateAt, traceToJson, type Trace } from '../../src/inspector/index.js';
 
 const text = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'demo-call.trace.json'), 'utf8');
 const trace = parseTrace(text);
@@ -52,5 +55,49 @@ describe('replaying a recorded trace', () => {
   it('writes back to the same trace', () => {
     expect(parseTrace(traceToJson(trace))).toEqual(trace);
     expect(() => parseTrace('{"format":"something else","events":[]}')).toThrow(/not a media-infra trace/);
+  });
+});
+
+describe('replaying a trace with call health', () => {
+  const text = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'call-health.trace.json'), 'utf8');
+  const trace = parseTrace(text);
+  const health = trace.events.filter((e) => e.kind === 'health');
+  const at = (step: number) => stateAt(trace, step);
+
+  it('is a version-2 trace whose health entries are on the actors they are about', () => {
+    expect(trace).toMatchObject({ format: 'media-infra-trace', version: 2, redacted: true, dropped: 0 });
+    expect(text).not.toMatch(/token=(?!\[redacted\])/);
+    expect(new Set(health.map((e) => e.actor))).toEqual(new Set(['client', 'producer.1', 'producer.2']));
+    expect(parseTrace(traceToJson(trace))).toEqual(trace);
+  });
+
+  it("shows each actor's latest figures beside its state, and who speaks, at every step", () => {
+    const end = at(trace.events.length - 1);
+    // producer.2 is the camera, producer.1 the microphone
+    expect(describeHealth(end.get('producer.2')!.health)).toBe('score 10 · 1.28 Mb/s · 20 fps · 1280×720 · loss 0%');
+    expect(describeHealth(end.get('producer.1')!.health)).toBe('score 10 · 33 kb/s · loss 0%');
+    expect(describeHealth(end.get('client')!.health)).toBe('excellent · rtt 25 ms');
+    expect(describeState(end.get('producer.2')!)).toBe('active.media.live, active.recording.idle, active.source.current');
+    // nobody speaks until the server names alice, by her microphone's producer
+    const named = health.find((e) => e.health.speaker)!;
+    expect(describeSpeaker(at(named.seq - 1).get('client')!.health!.speaker)).toBe('nobody');
+    expect(describeSpeaker(at(named.seq).get('client')!.health!.speaker)).toBe('alice (producer.1)');
+    expect(describeSpeaker(end.get('client')!.health!.speaker)).toBe('alice (producer.1)');
+    // a score told before the first stats stays until a summary says otherwise
+    const firstScore = health.find((e) => e.actor === 'producer.2' && e.health.score !== undefined)!;
+    expect(at(firstScore.seq).get('producer.2')!.health).toEqual({ score: 10 });
+  });
+
+  it('changes no state: an actor is in the same state right before and after a health entry', () => {
+    for (const e of health) {
+      const before = at(e.seq - 1).get(e.actor)!;
+      const after = at(e.seq).get(e.actor)!;
+      expect({ value: after.value, status: after.status, context: after.context, changedAt: after.changedAt }).toEqual({
+        value: before.value,
+        status: before.status,
+        context: before.context,
+        changedAt: before.changedAt,
+      });
+    }
   });
 });
