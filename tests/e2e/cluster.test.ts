@@ -1,16 +1,20 @@
 // A cluster of real nodes (server processes) on real PostgreSQL and Redis, with real Chromium pages:
-// a room that spans two nodes (media through PipeTransports), engines restarting under a call, a
-// node killed (-9) and a node drained (SIGTERM), each time the clients moving by themselves.
-// NODE_MAX_PEERS=1 makes placement put A and B on different nodes.
-import { readFileSync } from 'node:fs';
+// a room that spans two nodes (media through PipeTransports, the speaker named across them),
+// engines restarting under a call, a node killed (-9) and a node drained (SIGTERM), each time the
+// clients moving by themselves. NODE_MAX_PEERS=1 makes placement put A and B on different nodes.
+// The fake microphone plays a tone (Chromium's own beep is too quiet to ever be the speaker).
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openClientPage } from '../support/browser.js';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromiumFlags, openClientPage } from '../support/browser.js';
 import { FAST_CLIENT_OPTIONS, createFaultClient, listenAndWatch, produceCameraAndMic, until, waitForClientState, waitForFrames } from '../support/faults.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { startRedis, type Redis } from '../support/redis.js';
 import { clusterRows, nodeAt, startClusterNode, untilCluster } from '../support/cluster.js';
 import type { ServerProcess } from '../support/server.js';
+import { writeToneWav } from '../support/tone.js';
 
 let pg: Postgres;
 let redis: Redis;
@@ -18,6 +22,7 @@ let browser: Browser;
 const nodes: ServerProcess[] = [];
 const nodeIds = new Map<ServerProcess, string>();
 const pages: Page[] = [];
+const tonePath = join(tmpdir(), `cluster-tone-${process.pid}.wav`);
 
 async function startNode(id: string): Promise<ServerProcess> {
   const node = await startClusterNode({ pg, redis }, id, { NODE_MAX_PEERS: '1', LOG_LEVEL: 'info' });
@@ -57,7 +62,13 @@ function liveConsumers(b: Page): Promise<Array<[string, string]>> {
 }
 
 beforeAll(async () => {
-  [pg, redis, browser] = await Promise.all([startPostgres(), startRedis(), launchBrowser()]);
+  const launch = () =>
+    chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
+    });
+  [pg, redis, browser] = await Promise.all([startPostgres(), startRedis(), launch()]);
 });
 afterAll(async () => {
   for (const p of pages) await p.evaluate(() => (globalThis as any).client?.close()).catch(() => undefined);
@@ -65,6 +76,7 @@ afterAll(async () => {
   await Promise.all(nodes.map((n) => n.kill9()));
   await redis?.close();
   await pg?.close();
+  rmSync(tonePath, { force: true });
 });
 
 describe('a cluster of two nodes (Chromium, real PostgreSQL and Redis)', () => {
@@ -96,6 +108,10 @@ describe('a cluster of two nodes (Chromium, real PostgreSQL and Redis)', () => {
       return n;
     });
     expect(audioFrames).toBe(20);
+    // Speaking crosses nodes: B's node hears A's voice through the pipe and names A.
+    const aAudio = await a.page.evaluate(() => (globalThis as any).producers.find((p: any) => p.kind === 'audio').id as string);
+    await b.page.waitForFunction((id) => (globalThis as any).client.activeSpeaker?.producerId === id, aAudio, { timeout: 10_000, polling: 50 });
+    expect(await b.page.evaluate(() => (globalThis as any).client.activeSpeaker)).toEqual({ userId: 'alice', producerId: aAudio });
 
     // Pause at A: B's consumer is told, and its frames stop.
     await a.page.evaluate(() => (globalThis as any).producers.find((p: any) => p.kind === 'video').pause());

@@ -1,7 +1,8 @@
 // One room's life across nodes, at this node: it keeps the room directory current (peers here),
 // tells the other nodes about the local producers, learns theirs, pipes each one here as soon as it
-// is known (over a pipe pair set up as soon as both nodes hold the room: pipes.ts), and has listening
-// peers here consume them. The Room calls the hooks; ClusterRooms (below) hands it what other nodes say.
+// is known (over a pipe pair set up as soon as both nodes hold the room: pipes.ts), has listening
+// peers here consume them, and has the room's speaker observers hear their audio. The Room calls
+// the hooks; ClusterRooms (below) hands it what other nodes say.
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ClusterRequestError, type Cluster, type ClusterMessage } from '../cluster/cluster.js';
@@ -33,12 +34,15 @@ import {
 } from './pipeMessages.js';
 import { RoomPipes, type PipeListen } from './pipes.js';
 import { RemoteProducers, type RemoteEntry } from './remoteProducers.js';
+import type { RoomSpeakers } from './speakerObserver.js';
 
 /** What a span needs of its room. */
 export interface SpanRoom {
   readonly id: string;
   readonly router: ms.Router;
   readonly peers: ReadonlyMap<string, Peer>;
+  /** Who speaks: each node observes every audio producer of the room, its own and the piped ones. */
+  readonly speakers: Pick<RoomSpeakers, 'add'>;
 }
 
 export class RoomSpan {
@@ -54,7 +58,7 @@ export class RoomSpan {
     private readonly logger: Logger,
     private readonly onClosed: (span: RoomSpan) => void,
   ) {
-    this.pipes = new RoomPipes(room.id, room.router, cluster, listen, logger);
+    this.pipes = new RoomPipes(room.id, room.router, cluster, listen, logger, (producer, info) => room.speakers.add(producer, info.userId));
   }
 
   // ---- hooks of the local room ----
