@@ -170,7 +170,7 @@ export const notifications = {
   producerScore: v.object({ producerId: Id, score: Score }),
   /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer changed. */
   consumerScore: v.object({ consumerId: Id, score: Score, producerScore: Score }),
-  /** The room's dominant speaker changed (`null`: nobody speaks, or the speaker paused or left). */
+  /** The room's dominant speaker changed (`null`: nobody speaks, or the speaker paused or left). Also right after `welcome` when someone speaks, so a client that joins or reconnects knows the current speaker. */
   activeSpeaker: v.object({ speaker: v.nullable(v.object({ userId: Id, producerId: Id })) }),
   /** The room's audio producers above the silence threshold in the last interval, in dBov (-127..0); absent ones are silent. */
   audioLevels: v.object({ levels: v.pipe(v.array(v.object({ producerId: Id, dBov: v.pipe(v.number(), v.minValue(-127), v.maxValue(0)) })), v.maxLength(256)) }),
