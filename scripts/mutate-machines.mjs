@@ -61,9 +61,14 @@ const MUTANTS = [
   ['consumerMachine', 'assignment: a resumed consumer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],
   ['consumerMachine', "action: 'producerPaused' is not emitted", "producerPaused: { actions: [assign({ producerPaused: true }), emit({ type: 'producerPaused' })] }", 'producerPaused: { actions: [assign({ producerPaused: true })] }'],
 
-  ['clientMachine', 'target: a loaded device skips join', "'device.loaded': { target: 'joining' }", "'device.loaded': { target: 'creatingTransports' }"],
+  ['clientMachine', 'target: a loaded device skips join', "'device.loaded': { target: 'joining' }", "'device.loaded': { target: 'ready' }"],
   ['clientMachine', 'guard: attemptsExhausted allows one attempt more', 'context.attempt >= context.maxAttempts', 'context.attempt > context.maxAttempts'],
-  ['clientMachine', 'action: connected does not produce the waiting tracks', "entry: [assign({ attempt: 0, error: undefined }), 'produceAll']", 'entry: [assign({ attempt: 0, error: undefined })]'],
+  ['clientMachine', 'action: a new send transport does not produce the waiting tracks', "{ guard: 'isSendTransport', actions: ['assignTransportReady', 'produceAll'] }", "{ guard: 'isSendTransport', actions: ['assignTransportReady'] }"],
+  // Pipelining (issue 19)
+  ['clientMachine', 'target: joining does not send listen', "deciding: { always: [{ guard: 'isListening', target: 'requesting' }, { target: 'done' }] }", "deciding: { always: [{ target: 'done' }] }"],
+  ['clientMachine', 'guard: a listen answered while joining is asked again', "{ guard: 'isSubscribed', target: 'subscribed' },", ''],
+  ['clientMachine', 'action: a track given with the send transport there waits for the next connection', "{ guard: and(['isNewProducer', 'sendTransportReady']), actions: ['spawnProducer', 'produceNewProducer'] },", ''],
+  ['clientMachine', 'target: joining skips join', "join: {\n          initial: 'requesting',", "join: {\n          initial: 'joined',"],
   ['clientMachine', 'guard: isNewConsumer ignores listening', "event.method === 'newConsumer' && context.listening &&", "event.method === 'newConsumer' &&"],
   ['clientMachine', 'assignment: 4001 closes as expired', "params: { reason: 'unauthorized' }", "params: { reason: 'expired' }"],
   ['clientMachine', 'target: an answered listen listens again', "onDone: '#client.running.connected.subscribed'", "onDone: '#client.running.connected.idle'"],

@@ -160,6 +160,18 @@ export const model: ModelSpec = {
     'consumer.closed': [{ type: 'consumer.closed', consumerId: 'c1' }],
     ...actorErrors('join', 'listen'),
   },
+  scenarios: [
+    // A track given once the send transport is there (joining, then connected) is produced at once:
+    // the planner takes the produceTrack transition by its shortest path, before any transport.
+    [
+      { type: 'signaling.welcomed', welcome },
+      { type: 'device.loaded' },
+      { type: 'transport.created', direction: 'send', transportId: 't-send' },
+      { type: 'produceTrack', key: 'producer.1', track: {}, kind: 'audio', appData: {}, paused: false },
+      { type: 'xstate.done.actor.join' },
+      { type: 'produceTrack', key: 'producer.2', track: {}, kind: 'audio', appData: {}, paused: false },
+    ],
+  ],
   // Reports come from children that exist; a transport fails while it is being created.
   realisable: (s, e) => {
     if (e.type === 'producer.closed') return 'producer.1' in s.context.producers;
