@@ -91,26 +91,37 @@ async function sender(browser: Browser, server: ServerProcess, room: string, med
   return page;
 }
 
+/** A late join not done by then fails with what each video consumer was doing (a run takes 0.2-8 s). */
+const LATE_JOIN_BOUND_MS = 60_000;
+
 /** Joins and listens at once → the first decoded frame of each of `videos` remote videos: ms, and when (Date.now()). */
 async function lateJoin(p: Page, which: Which, url: string, token: string, videos: number): Promise<{ ms: number; at: number }> {
   return p.evaluate(
-    async ([which, url, token, videos]) => {
+    async ([which, url, token, videos, bound]) => {
       const w = globalThis as any;
       const t0 = performance.now();
+      const seen: Array<{ track: MediaStreamTrack; manager?: any; decoded: boolean }> = [];
       let decoded = 0;
-      const all = new Promise<void>((resolve) => {
-        w.onTrack = async (track: MediaStreamTrack, kind: string) => {
+      const all = new Promise<void>((resolve, reject) => {
+        w.onTrack = async (track: MediaStreamTrack, kind: string, manager?: any) => {
           if (kind !== 'video') return;
+          const entry = { track, manager, decoded: false };
+          seen.push(entry);
           const reader = new w.MediaStreamTrackProcessor({ track }).readable.getReader();
           const { value } = await reader.read();
           value?.close();
           reader.releaseLock();
+          entry.decoded = true;
           if (++decoded === videos) resolve();
         };
+        setTimeout(() => {
+          const consumers = seen.map((e) => ({ decoded: e.decoded, track: e.track.readyState, muted: e.track.muted, state: e.manager?.state, paused: e.manager?.paused }));
+          reject(new Error(`${decoded} of ${videos} videos decoded after ${bound} ms; client ${w.client?.state ?? '-'}; ${JSON.stringify(consumers)}`));
+        }, bound);
       });
       if (which === 'ours') {
         w.client = w.MediaInfra.createMediaClient(url, token);
-        w.client.listenTrack((cm: any) => w.onTrack(cm.track, cm.kind));
+        w.client.listenTrack((cm: any) => w.onTrack(cm.track, cm.kind, cm));
       } else {
         w.raw = await w.RawClient.RawConnection.connect(url, token);
         void w.raw.listen(w.onTrack);
@@ -118,7 +129,7 @@ async function lateJoin(p: Page, which: Which, url: string, token: string, video
       await all;
       return { ms: performance.now() - t0, at: Date.now() };
     },
-    [which, url, token, videos] as const,
+    [which, url, token, videos, LATE_JOIN_BOUND_MS] as const,
   );
 }
 
