@@ -249,6 +249,8 @@ interface ObserverRun {
   clientsCpuPercent: number;
   /** What the clients were told by the observers over the whole run (none when off). */
   told: { activeSpeaker: number; audioLevels: number };
+  /** The media over the window: a starved bench (clients short of CPU) sends less than nominal (80 pps a producer) and measures less. */
+  flow: Flow;
 }
 
 /** One observer run: a server with SPEAKER_DETECTION on or off, phase 1's clients, one window. */
@@ -258,7 +260,7 @@ async function observerRun(speakerDetection: boolean): Promise<ObserverRun> {
     const rooms = await openClientRooms(server);
     await sleep(SETTLE_MS);
     const clients = (await stats(server)).peers;
-    const { usage } = await flowWindow(server, rooms, SIZE.observerWindowS);
+    const { usage, flow } = await flowWindow(server, rooms, SIZE.observerWindowS);
     const run: ObserverRun = {
       speakerDetection,
       clients,
@@ -268,6 +270,7 @@ async function observerRun(speakerDetection: boolean): Promise<ObserverRun> {
       workersCpuPercent: round(usage.workers.reduce((n, w) => n + w.cpuPercent, 0)),
       clientsCpuPercent: usage.clientsCpuPercent,
       told: { activeSpeaker: told(rooms, 'activeSpeaker'), audioLevels: told(rooms, 'audioLevels') },
+      flow,
     };
     await closeRooms(rooms);
     return run;
@@ -280,7 +283,7 @@ const told = (rooms: Room[], method: string) =>
   rooms.flatMap((r) => [...r.producers, ...r.receivers]).reduce((n, p) => n + p.socket.frames.filter((f) => f.type === 'notification' && f.method === method).length, 0);
 
 /** The observers' cost: server CPU with them on over off, from each run's median of 1-second samples. */
-async function observerCost(): Promise<Record<string, unknown>> {
+export async function observerCost(): Promise<Record<string, unknown>> {
   const runs: ObserverRun[] = [];
   for (const on of OBSERVER_RUNS) runs.push(await observerRun(on));
   const median = (on: boolean) => figure(runs.filter((r) => r.speakerDetection === on).map((r) => r.cpuPerSecond.median)).median;
