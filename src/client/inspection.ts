@@ -84,7 +84,7 @@ export class ClientInspection implements LiveSource {
     else if (inspect && typeof inspect === 'object') this.#forward = (event) => inspect.next?.(event);
     const health = (this.#health = options.health);
     if (health) {
-      // cheap: kept only while recording (see #health below)
+      // dropped at once while nothing records (#addHealth)
       health.on('producerScore', (producerId, score) => this.#addHealth({ kind: 'producerScore', producerId, score }));
       health.on('consumerScore', (consumerId, score) => this.#addHealth({ kind: 'consumerScore', consumerId, score }));
       health.on('quality', (quality) => this.#addHealth({ kind: 'connectionQuality', quality }));
