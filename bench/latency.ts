@@ -133,6 +133,15 @@ async function lateJoin(p: Page, which: Which, url: string, token: string, video
   );
 }
 
+/** What a sender's browser says it sends, for a failure message: its bandwidth estimate and each video's packets. */
+async function senderStats(p: Page): Promise<string> {
+  return p.evaluate(async () => {
+    const s = await (globalThis as any).client.getStats();
+    const videos = s.producers.filter((v: any) => v.kind === 'video').map((v: any) => `${v.packetsSent} packets, ${v.bitrateBps} bps`);
+    return `outgoing estimate ${s.availableOutgoingBitrateBps} bps; videos: ${videos.join('; ')}`;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // One measurement each
 
@@ -253,7 +262,10 @@ export async function run(): Promise<LatencyResult> {
       for (const oneWay of i % 2 ? [...ONE_WAY].reverse() : ONE_WAY) {
         for (const path of PATHS) {
           for (const which of i % 2 ? (['raw', 'ours'] as const) : (['ours', 'raw'] as const)) {
-            const sample = await measurePath(setup, path, which, oneWay);
+            const sample = await measurePath(setup, path, which, oneWay).catch(async (error: Error) => {
+              const sender = senders[path === 'fullClass' ? 1 : 0]!;
+              throw new Error(`${path} ${which} at ${2 * oneWay} ms RTT: ${error.message}\nthe sender: ${await senderStats(sender).catch((e: Error) => e.message)}`);
+            });
             const trips = oneWay > 0 ? `, ${sample.roundTrips} round trips` : '';
             console.error(`[latency] run ${i} ${2 * oneWay} ms RTT ${path} ${which}: ${Math.round(sample.ms)} ms${trips}`);
             // The first round warms the browser and the server up: not counted.
