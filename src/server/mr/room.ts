@@ -34,7 +34,7 @@ export class Room implements PeerRoom {
     private readonly logger: Logger,
     private readonly onClosed: (room: Room) => void,
     cluster: ClusterRooms | undefined,
-    /** Who speaks (call health): its own producers only, not those piped from other nodes. */
+    /** Who speaks (call health): its own producers and, in a cluster, those piped from other nodes (roomSpan.ts). */
     readonly speakers: RoomSpeakers,
   ) {
     this.span = cluster?.open(this);
