@@ -251,6 +251,8 @@ interface ObserverRun {
   told: { activeSpeaker: number; audioLevels: number };
   /** The media over the window: a starved bench (clients short of CPU) sends less than nominal (80 pps a producer) and measures less. */
   flow: Flow;
+  /** Packets the server took in and sent out per second over the window (producers' plus receivers'). */
+  mediaPps: number;
 }
 
 /** One observer run: a server with SPEAKER_DETECTION on or off, phase 1's clients, one window. */
@@ -271,6 +273,7 @@ async function observerRun(speakerDetection: boolean): Promise<ObserverRun> {
       clientsCpuPercent: usage.clientsCpuPercent,
       told: { activeSpeaker: told(rooms, 'activeSpeaker'), audioLevels: told(rooms, 'audioLevels') },
       flow,
+      mediaPps: Math.round(flow.producerPps * rooms.reduce((n, r) => n + r.producers.length, 0) + flow.receiverPps.median * flow.receivers),
     };
     await closeRooms(rooms);
     return run;
@@ -286,8 +289,11 @@ const told = (rooms: Room[], method: string) =>
 export async function observerCost(): Promise<Record<string, unknown>> {
   const runs: ObserverRun[] = [];
   for (const on of OBSERVER_RUNS) runs.push(await observerRun(on));
-  const median = (on: boolean) => figure(runs.filter((r) => r.speakerDetection === on).map((r) => r.cpuPerSecond.median)).median;
-  const [on, off] = [median(true), median(false)];
+  const median = (on: boolean, of: (r: ObserverRun) => number) => figure(runs.filter((r) => r.speakerDetection === on).map(of)).median;
+  const [on, off] = [median(true, (r) => r.cpuPerSecond.median), median(false, (r) => r.cpuPerSecond.median)];
+  // the same per 1,000 packets a second: fairer when a loaded machine starved some runs' media
+  const perKpps = (r: ObserverRun) => (r.mediaPps > 0 ? (r.cpuPerSecond.median / r.mediaPps) * 1000 : 0);
+  const [onPerKpps, offPerKpps] = [median(true, perKpps), median(false, perKpps)];
   return {
     target: 'measured (issue 18): server CPU with the speaker observers on vs off, 200 clients',
     clients: Math.min(...runs.map((r) => r.clients)),
@@ -295,6 +301,8 @@ export async function observerCost(): Promise<Record<string, unknown>> {
     windowSeconds: SIZE.observerWindowS,
     serverCpuPercent: { on, off },
     ratio: off > 0 ? round(on / off, 3) : null,
+    serverCpuPercentPer1000Pps: { on: onPerKpps, off: offPerKpps },
+    ratioPerPacket: offPerKpps > 0 ? round(onPerKpps / offPerKpps, 3) : null,
     runs,
   };
 }
@@ -448,7 +456,7 @@ function printTable(c: any, k: any, ch: any, o: any): void {
   ];
   rows.push([
     'speaker observers on / off',
-    `server CPU ${o.ratio}x (median of 1 s samples: ${o.serverCpuPercent.on}% on, ${o.serverCpuPercent.off}% off; ${o.clients} clients, runs ${o.runs.map((r: any) => `${r.speakerDetection ? 'on' : 'off'} ${r.cpuPerSecond.median}%`).join(', ')})`,
+    `server CPU ${o.ratio}x, per packet ${o.ratioPerPacket}x (median of 1 s samples: ${o.serverCpuPercent.on}% on, ${o.serverCpuPercent.off}% off; ${o.clients} clients, runs ${o.runs.map((r: any) => `${r.speakerDetection ? 'on' : 'off'} ${r.cpuPerSecond.median}% at ${r.mediaPps} pps`).join(', ')})`,
     'measured',
   ]);
   if (failures.length) rows.push(['set-up failures', `${failures.length}: ${failures[0]}`, '']);
