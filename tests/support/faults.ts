@@ -415,6 +415,10 @@ export async function createFaultClient(page: Page, url: string, token: string, 
             m.data.iceCandidates = udp.map((c: any) => ({ ...c, port: relayPort }));
             data = JSON.stringify(m);
           }
+          if (relayPort && m.type === 'notification' && m.method === 'welcome' && m.data?.transports) {
+            for (const t of Object.values(m.data.transports) as any[]) t.iceCandidates = t.iceCandidates.filter((c: any) => c.protocol === 'udp').map((c: any) => ({ ...c, port: relayPort }));
+            data = JSON.stringify(m);
+          }
           wrapper.onmessage?.({ data });
         };
         return wrapper;
