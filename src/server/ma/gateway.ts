@@ -82,8 +82,14 @@ class Connection {
   ) {
     this.logger = logger.child({ sessionId: session.tokenHash.slice(0, 12), roomId: session.roomId, userId: session.userId });
     // Notifications newer than the client's protocol version are not sent: it would not know them.
+    // Until the welcome is out (the node list and transports are still awaited) the room's
+    // broadcasts (audio levels, speaker) wait: the welcome is always a client's first message.
+    let beforeWelcome: Array<() => void> | undefined = [];
     const notify: Notify = (method, data) => {
-      if ((NOTIFICATION_SINCE[method] ?? 1) <= protocolVersion) this.sendEncoded(() => encodeNotification(method, data), method);
+      if ((NOTIFICATION_SINCE[method] ?? 1) > protocolVersion) return;
+      const send = () => this.sendEncoded(() => encodeNotification(method, data), method);
+      if (beforeWelcome) beforeWelcome.push(send);
+      else send();
     };
     // The replaced connection's peer is closed before this one exists: never two peers per session.
     this.peer = previousGone
@@ -127,6 +133,9 @@ class Connection {
               ...(transports && { transports }),
             }),
           );
+          const held = beforeWelcome ?? [];
+          beforeWelcome = undefined;
+          for (const send of held) send();
           // A late joiner (or a reconnect) hears who speaks now, not only from the next change on.
           if (peer.speaker) notify('activeSpeaker', { speaker: peer.speaker });
           return peer;
