@@ -62,8 +62,8 @@ describe('the demo page: quality per tile, the speaker outlined', () => {
     }
 
     // Both microphones play a tone. Both muted: nobody is outlined; Alice unmuted: her tile, on both
-    // pages. (The changes are what the server tells: a page that joins is not told the current
-    // speaker, so the outline before them is not asserted.)
+    // pages. (Both tones start together, so who is outlined before the mutes is either of them and
+    // is not asserted; tests/server/lateSpeaker.test.ts proves a joining page is told the speaker.)
     const mute = (page: Page, userId: string, text: 'Mute' | 'Unmute') => page.click(`.tile[data-user="${userId}"] button:text("${text}")`);
     await mute(bob.page, 'bob', 'Mute');
     await mute(alice.page, 'alice', 'Mute');
