@@ -31,7 +31,11 @@ const CLASS = { videos: 12, audios: 12 };
 
 type OneWay = (typeof ONE_WAY)[number];
 type Path = 'join' | 'lateJoiner' | 'fullClass';
-const PATHS: readonly Path[] = ['join', 'lateJoiner', 'fullClass'];
+const ALL_PATHS: readonly Path[] = ['join', 'lateJoiner', 'fullClass'];
+/** BENCH_LATENCY_PATHS=lateJoiner,fullClass: only those paths, ours only, no reconnect (a quick look at one figure). */
+const ONLY = process.env['BENCH_LATENCY_PATHS']?.split(',').filter((p): p is Path => (ALL_PATHS as readonly string[]).includes(p));
+const PATHS: readonly Path[] = ONLY ?? ALL_PATHS;
+const WHICH: readonly Which[] = ONLY ? ['ours'] : ['ours', 'raw'];
 
 interface Sample {
   ms: number;
@@ -261,7 +265,7 @@ export async function run(): Promise<LatencyResult> {
     for (let i = 0; i < RUNS + 1; i++) {
       for (const oneWay of i % 2 ? [...ONE_WAY].reverse() : ONE_WAY) {
         for (const path of PATHS) {
-          for (const which of i % 2 ? (['raw', 'ours'] as const) : (['ours', 'raw'] as const)) {
+          for (const which of i % 2 ? [...WHICH].reverse() : WHICH) {
             const sample = await measurePath(setup, path, which, oneWay).catch(async (error: Error) => {
               const sender = senders[path === 'fullClass' ? 1 : 0]!;
               throw new Error(`${path} ${which} at ${2 * oneWay} ms RTT: ${error.message}\nthe sender: ${await senderStats(sender).catch((e: Error) => e.message)}`);
@@ -272,6 +276,7 @@ export async function run(): Promise<LatencyResult> {
             if (i > 0) add(`${path} ${which} ${oneWay}`, sample);
           }
         }
+        if (ONLY) continue;
         const r = await reconnectOnce(setup, oneWay);
         console.error(`[latency] run ${i} ${2 * oneWay} ms RTT reconnect: ${r.faultToDecoding} ms (${r.reconnectToDecoding} ms after the new socket)`);
         if (i > 0) reconnects.get(oneWay)!.push(r);
@@ -284,6 +289,12 @@ export async function run(): Promise<LatencyResult> {
     await modules.close();
   }
 
+  if (ONLY) {
+    const median = (key: string) => figure(samples.get(key)!.map((s) => s.ms)).median;
+    const medians = Object.fromEntries(PATHS.flatMap((p) => ONE_WAY.map((o) => [`${p} rtt${2 * o}`, Math.round(median(`${p} ours ${o}`))])));
+    console.error(`[latency] medians (ours): ${JSON.stringify(medians)}`);
+    return medians as unknown as LatencyResult;
+  }
   const ms = (path: Path, which: Which, oneWay: OneWay) => figure(samples.get(`${path} ${which} ${oneWay}`)!.map((s) => s.ms));
   const versus = (path: Path, oneWay: OneWay): Versus => {
     const [ours, raw] = [ms(path, 'ours', oneWay), ms(path, 'raw', oneWay)];

@@ -180,7 +180,13 @@ export const providedClientMachine = clientMachine.provide({
       await signaling.request('join', { rtpCapabilities: device.rtpCapabilities });
     }),
     listen: fromPromise(async ({ system }) => {
-      await servicesOf(system).signaling.request('listen', {});
+      const { signaling, device } = servicesOf(system);
+      const release = device.holdConsumes();
+      try {
+        await signaling.request('listen', {});
+      } finally {
+        release();
+      }
     }),
   },
   delays: {

@@ -112,3 +112,43 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
   expectAtMost('receive', proxy, trips, trips.byServerAction, MAX_RECEIVE_ROUND_TRIPS);
   await Promise.all([a.context().close(), b.context().close()]);
 });
+
+it("a class: a late joiner's consumers, all offered before its listen is answered, are negotiated together", async () => {
+  const TRACKS = { videos: 3, audios: 3 };
+  const [ta, tb] = await Promise.all([server.connect('round-trips-class', 'teacher'), server.connect('round-trips-class', 'pupil')]);
+  const { page: a } = await openClientPage(browser, server.httpUrl);
+  await a.evaluate(
+    async ([url, token, { videos, audios }]) => {
+      const w = globalThis as any;
+      const media = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 }, audio: true });
+      const tracks = [...Array.from({ length: videos }, () => media.getVideoTracks()[0]!.clone()), ...Array.from({ length: audios }, () => media.getAudioTracks()[0]!.clone())];
+      w.client = w.MediaInfra.createMediaClient(url, token);
+      await Promise.all(tracks.map((track) => w.client.produceTrack(track)));
+    },
+    [ta.url, ta.token, TRACKS] as const,
+  );
+  const { page: b } = await openClientPage(browser, server.httpUrl);
+  // Each SDP offer the receiving page applies is one negotiation of its recv transport.
+  const offers = await b.evaluate(
+    ([url, token, count]) =>
+      new Promise<number>((resolve) => {
+        const w = globalThis as any;
+        let offers = 0;
+        const proto = RTCPeerConnection.prototype as { setRemoteDescription(d: RTCSessionDescriptionInit): Promise<void> };
+        const apply = proto.setRemoteDescription;
+        proto.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+          if (d.type === 'offer') offers++;
+          return apply.call(this, d);
+        };
+        let received = 0;
+        w.client = w.MediaInfra.createMediaClient(url, token);
+        w.client.listenTrack(() => {
+          if (++received === count) resolve(offers);
+        });
+      }),
+    [tb.url, tb.token, TRACKS.videos + TRACKS.audios] as const,
+  );
+  // One for every track, one for mediasoup-client's RTP probator after it (one track at a time: one each).
+  expect(offers).toBe(2);
+  await Promise.all([a.context().close(), b.context().close()]);
+});
