@@ -2,15 +2,11 @@
 // tone), the stats summaries on both ends, and the connection quality and scores under a real
 // lossy uplink (A's media goes through the fault harness's UDP relay, which drops 30% of A's
 // RTP/RTCP). Waits are for events and states; the lossy-network timings are printed.
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { chromiumFlags, openClientPage } from '../support/browser.js';
+import { launchBrowser, openClientPage } from '../support/browser.js';
 import { createFaultClient, listenAndWatch, produceCameraAndMic, UdpRelay, waitForClientState } from '../support/faults.js';
-import { writeToneWav } from '../support/tone.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -44,16 +40,8 @@ async function recordHealth(page: Page): Promise<void> {
   });
 }
 
-const tonePath = join(tmpdir(), `call-health-tone-${process.pid}.wav`);
-
 beforeAll(async () => {
-  const launch = () =>
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
-    });
-  [server, browser] = await Promise.all([startServerProcess(), launch()]);
+  [server, browser] = await Promise.all([startServerProcess(), launchBrowser({ toneMicrophone: true })]);
   relay = await UdpRelay.start(server.rtcPort);
   [{ page: a }, { page: b }] = await Promise.all([openClientPage(browser, server.httpUrl), openClientPage(browser, server.httpUrl)]);
   const [ta, tb] = await Promise.all([server.connect('health', 'alice'), server.connect('health', 'bob')]);
@@ -83,7 +71,6 @@ afterAll(async () => {
   relay?.close();
   await browser?.close();
   await server?.stop();
-  rmSync(tonePath, { force: true });
   console.table(timings);
 });
 

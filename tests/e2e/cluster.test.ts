@@ -3,18 +3,15 @@
 // engines restarting under a call, a node killed (-9) and a node drained (SIGTERM), each time the
 // clients moving by themselves. NODE_MAX_PEERS=1 makes placement put A and B on different nodes.
 // The fake microphone plays a tone (Chromium's own beep is too quiet to ever be the speaker).
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { chromiumFlags, openClientPage } from '../support/browser.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, openClientPage } from '../support/browser.js';
 import { FAST_CLIENT_OPTIONS, createFaultClient, listenAndWatch, produceCameraAndMic, until, waitForClientState, waitForFrames } from '../support/faults.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { startRedis, type Redis } from '../support/redis.js';
 import { clusterRows, nodeAt, startClusterNode, untilCluster } from '../support/cluster.js';
 import type { ServerProcess } from '../support/server.js';
-import { writeToneWav } from '../support/tone.js';
 
 let pg: Postgres;
 let redis: Redis;
@@ -22,7 +19,6 @@ let browser: Browser;
 const nodes: ServerProcess[] = [];
 const nodeIds = new Map<ServerProcess, string>();
 const pages: Page[] = [];
-const tonePath = join(tmpdir(), `cluster-tone-${process.pid}.wav`);
 
 async function startNode(id: string): Promise<ServerProcess> {
   const node = await startClusterNode({ pg, redis }, id, { NODE_MAX_PEERS: '1', LOG_LEVEL: 'info' });
@@ -62,13 +58,7 @@ function liveConsumers(b: Page): Promise<Array<[string, string]>> {
 }
 
 beforeAll(async () => {
-  const launch = () =>
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
-    });
-  [pg, redis, browser] = await Promise.all([startPostgres(), startRedis(), launch()]);
+  [pg, redis, browser] = await Promise.all([startPostgres(), startRedis(), launchBrowser({ toneMicrophone: true })]);
 });
 afterAll(async () => {
   for (const p of pages) await p.evaluate(() => (globalThis as any).client?.close()).catch(() => undefined);
@@ -76,7 +66,6 @@ afterAll(async () => {
   await Promise.all(nodes.map((n) => n.kill9()));
   await redis?.close();
   await pg?.close();
-  rmSync(tonePath, { force: true });
 });
 
 describe('a cluster of two nodes (Chromium, real PostgreSQL and Redis)', () => {

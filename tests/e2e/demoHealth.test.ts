@@ -1,19 +1,14 @@
 // The demo page's call health, end to end (real server, two real Chromium pages): each tile shows a
 // quality indicator (own tile: client.connectionQuality; a remote tile: its tracks' scores) and the
 // active speaker's tile is outlined, on every page.
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { chromiumFlags } from '../support/browser.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
 import { startServerProcess } from '../support/server.js';
-import { writeToneWav } from '../support/tone.js';
 
 type Server = Awaited<ReturnType<typeof startServerProcess>>;
 
 const LEVELS = ['excellent', 'good', 'poor'];
-const tonePath = join(tmpdir(), `demo-health-tone-${process.pid}.wav`);
 
 describe('the demo page: quality per tile, the speaker outlined', () => {
   let server: Server;
@@ -21,17 +16,11 @@ describe('the demo page: quality per tile, the speaker outlined', () => {
 
   beforeAll(async () => {
     // every page's microphone plays a steady tone: each user is heard until muted
-    const launch = chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
-    });
-    [server, browser] = await Promise.all([startServerProcess({ env: { DEMO: '1' } }), launch]);
+    [server, browser] = await Promise.all([startServerProcess({ env: { DEMO: '1' } }), launchBrowser({ toneMicrophone: true })]);
   });
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
-    rmSync(tonePath, { force: true });
   });
 
   async function join(userId: string): Promise<{ page: Page; errors: string[] }> {

@@ -5,14 +5,11 @@
 //    (a microphone playing a tone), the same in the exported trace and its replay;
 //  - `inspect: <function>` sees every actor of a receiving client by systemId, never the token;
 //  - `inspect: true` feeds the Stately inspector window (served here by a stand-in page).
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { chromiumFlags, launchBrowser, openClientPage } from '../support/browser.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, openClientPage } from '../support/browser.js';
 import { startServerProcess } from '../support/server.js';
-import { writeToneWav } from '../support/tone.js';
 import { describeState, parseTrace, stateAt, statePaths, type HealthView, type Trace } from '../../src/inspector/index.js';
 
 type Server = Awaited<ReturnType<typeof startServerProcess>>;
@@ -214,21 +211,14 @@ describe('inspection in Chromium', () => {
 describe('call health in the state panel, in Chromium', () => {
   let server: Server;
   let browser: Browser;
-  const tonePath = join(tmpdir(), `inspection-tone-${process.pid}.wav`);
 
   beforeAll(async () => {
     // the microphone plays a steady tone: its user is heard, so the server names a speaker
-    const launch = chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${writeToneWav(tonePath)}`],
-    });
-    [server, browser] = await Promise.all([startServerProcess({ env: { DEMO: '1' } }), launch]);
+    [server, browser] = await Promise.all([startServerProcess({ env: { DEMO: '1' } }), launchBrowser({ toneMicrophone: true })]);
   });
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
-    rmSync(tonePath, { force: true });
   });
 
   it("the panel shows a producer's score, bitrate and fps beside its state and who speaks; the trace has them", async () => {

@@ -1,5 +1,9 @@
 // Real Chromium (Debian's package) driven by playwright-core, with a fake camera and microphone.
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { writeToneWav } from './tone.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -20,8 +24,23 @@ export const chromiumFlags = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumFlags });
+let tones = 0;
+
+/**
+ * `toneMicrophone`: every page's fake microphone plays a steady tone (tone.ts) instead of
+ * Chromium's quiet beep, loud enough to be the active speaker; the file goes with the browser.
+ */
+export async function launchBrowser(options: { toneMicrophone?: boolean } = {}): Promise<Browser> {
+  if (!options.toneMicrophone) return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumFlags });
+  const tone = writeToneWav(join(tmpdir(), `media-infra-tone-${process.pid}-${++tones}.wav`));
+  try {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${tone}`] });
+    browser.on('disconnected', () => rmSync(tone, { force: true }));
+    return browser;
+  } catch (err) {
+    rmSync(tone, { force: true });
+    throw err;
+  }
 }
 
 /**
