@@ -48,8 +48,6 @@ export class MediaDevice {
   /** The appData objects of productions asked paused (the transport's `produce` event hands back the same object). */
   readonly #producedPaused = new WeakSet<object>();
   readonly #consumers = new Map<string, Consumer>();
-  /** Consumes offered while a `listen` is answered, waiting for its answer (see holdConsumes). */
-  #held: Array<() => void> | undefined;
 
   constructor(request: Requester, createDevice: () => Device = () => new Device(), ice: IceOptions = {}) {
     this.#request = request;
@@ -268,29 +266,10 @@ export class MediaDevice {
     this.#producers.delete(producerId);
   }
 
-  /**
-   * Holds every consume until the returned function is called (when `listen` is answered: the
-   * server sends its `newConsumer`s before that answer), then lets them all reach mediasoup-client
-   * in one tick. It batches the consumes of one tick into one SDP negotiation; offered one
-   * notification at a time, a full room took three in a row (the first track, the RTP probator,
-   * then the rest), hundreds of ms of the late joiner's first frames.
-   */
-  holdConsumes(): () => void {
-    const held: Array<() => void> = [];
-    this.#held = held;
-    return () => {
-      if (this.#held === held) this.#held = undefined;
-      for (const go of held) go();
-    };
-  }
-
   /** Consumes a remote track on the recv transport, then asks the server to start sending it. */
   async consume(data: Pick<NotificationData<'newConsumer'>, 'id' | 'producerId' | 'kind' | 'rtpParameters'>): Promise<void> {
     const transport = await this.#transport('recv');
     if (!transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'no recv transport');
-    const held = this.#held;
-    // Nothing awaited between the release and transport.consume: all held ones call it in one tick.
-    if (held) await new Promise<void>((go) => held.push(go));
     let consumer: Consumer;
     try {
       consumer = await transport.consume({

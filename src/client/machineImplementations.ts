@@ -180,13 +180,7 @@ export const providedClientMachine = clientMachine.provide({
       await signaling.request('join', { rtpCapabilities: device.rtpCapabilities });
     }),
     listen: fromPromise(async ({ system }) => {
-      const { signaling, device } = servicesOf(system);
-      const release = device.holdConsumes();
-      try {
-        await signaling.request('listen', {});
-      } finally {
-        release();
-      }
+      await servicesOf(system).signaling.request('listen', {});
     }),
   },
   delays: {
