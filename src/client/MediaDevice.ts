@@ -45,6 +45,14 @@ export class MediaDevice {
   /** Transports a protocol-3 welcome offered: their `connect` is answered without waiting (see connectTransport). */
   readonly #connectAtOnce = new Set<Direction>();
   readonly #producers = new Map<string, Producer>();
+  /**
+   * The server's answer to each `produce`, by the local id its mediasoup-client Producer got.
+   * mediasoup-client runs one produce at a time and waits for the 'produce' event's id before the
+   * next, so the event is answered at once with a local id and the server's id is awaited apart:
+   * a connection's tracks are produced in one round trip, not one each.
+   */
+  readonly #produced = new Map<string, Promise<string>>();
+  #localIds = 0;
   /** The appData objects of productions asked paused (the transport's `produce` event hands back the same object). */
   readonly #producedPaused = new WeakSet<object>();
   readonly #consumers = new Map<string, Consumer>();
@@ -114,12 +122,16 @@ export class MediaDevice {
       this.#watchers.get(direction)?.connectRequested();
     });
     if (direction === 'send') {
-      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback) => {
         // A track produced paused is paused on the server from its first moment: nothing reaches a consumer.
         const paused = this.#producedPaused.has(appData);
-        this.#request('produce', { transportId: transport.id, kind, rtpParameters: fromMediasoupClient.rtpParameters(rtpParameters), appData, ...(paused && { paused }) })
-          .then(({ producerId }) => callback({ id: producerId }))
-          .catch(errback);
+        const answer = this.#request('produce', { transportId: transport.id, kind, rtpParameters: fromMediasoupClient.rtpParameters(rtpParameters), appData, ...(paused && { paused }) });
+        const localId = `local-${++this.#localIds}`;
+        const producerId = answer.then((a) => a.producerId);
+        // Awaited by produce(), which closes the local producer on a refusal; never unobserved here.
+        producerId.catch(() => undefined);
+        this.#produced.set(localId, producerId);
+        callback({ id: localId });
       });
     }
     transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(fromMediasoupClient.connectionState(state)));
@@ -210,10 +222,21 @@ export class MediaDevice {
     } catch (error) {
       throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
     }
-    this.#producers.set(producer.id, producer);
+    const answer = this.#produced.get(producer.id);
+    this.#produced.delete(producer.id);
+    let producerId: string;
+    try {
+      if (!answer) throw new MediaInfraError(ErrorCode.SERVER_ERROR, 'produce: no request was sent');
+      producerId = await answer;
+    } catch (error) {
+      // Refused by the server (or the connection went): the local producer goes too.
+      producer.close();
+      throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
+    }
+    this.#producers.set(producerId, producer);
     // Its transceiver goes inactive; the sender gets its track back when it is resumed (startSending).
     if (options.paused) producer.pause();
-    return producer.id;
+    return producerId;
   }
 
   /** Stops the local producer's packets at once (its transceiver goes inactive); the server is told apart. */

@@ -68,6 +68,21 @@ describe('MediaInfraClient: pipelined requests (protocol 3)', () => {
     await waitForState(client, 'connected');
   });
 
+  it("a connection's tracks are produced together: each produce is sent before the one before is answered", async () => {
+    const server = new FakeServer();
+    server.held.add('produce');
+    const { client } = tracked(startClient(server));
+    const produced = [client.produceTrack(fakeTrack('audio')), client.produceTrack(fakeTrack('video'))];
+    await until(() => server.pending.filter((r) => r.method === 'produce').length === 2, 3_000, 'two produce requests in flight');
+    server.answer('produce');
+    server.answer('produce');
+    const managers = await Promise.all(produced);
+    expect(server.requests.filter((r) => r.method === 'produce').map((r) => r.data.kind)).toEqual(['audio', 'video']);
+    // Each manager carries the server's id, never the local one mediasoup-client was given.
+    expect(new Set(managers.map((m) => m.id)).size).toBe(2);
+    expect(managers.every((m) => !m.id!.startsWith('local-'))).toBe(true);
+  });
+
   it('a remote track: connectTransport (recv) and resumeConsumer are both sent before either answer', async () => {
     const server = new FakeServer();
     server.remoteTracks.push({ kind: 'video', userId: 'user-2' });
