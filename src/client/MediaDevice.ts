@@ -222,6 +222,8 @@ export class MediaDevice {
     } catch (error) {
       throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
     }
+    // Its transceiver goes inactive; the sender gets its track back when it is resumed (startSending).
+    if (options.paused) producer.pause();
     const answer = this.#produced.get(producer.id);
     this.#produced.delete(producer.id);
     let producerId: string;
@@ -234,8 +236,6 @@ export class MediaDevice {
       throw MediaInfraError.from(error, ErrorCode.SERVER_ERROR);
     }
     this.#producers.set(producerId, producer);
-    // Its transceiver goes inactive; the sender gets its track back when it is resumed (startSending).
-    if (options.paused) producer.pause();
     return producerId;
   }
 

@@ -69,8 +69,18 @@ export class ProducerOracle implements Oracle {
             track: this.track,
           }
         : undefined,
-      // The local producer: it sends only while live (a pause stops it at once, a resume once the server resumed).
-      local: this.produced && ACTIVE.has(this.media) ? (this.media === 'live' ? 'sending' : 'paused') : 'none',
+      // The local producer: it sends only while live (a pause stops it at once, a resume once the server resumed);
+      // while producing it exists already (made at once, the server's answer awaited apart), as the page wanted it then.
+      local:
+        this.media === 'producing'
+          ? this.serverPaused
+            ? 'paused'
+            : 'sending'
+          : this.produced && ACTIVE.has(this.media)
+            ? this.media === 'live'
+              ? 'sending'
+              : 'paused'
+            : 'none',
       log: this.#log.splice(0),
       server: this.#server.splice(0),
       calls: this.#calls.map((c) => `${c.name}:${c.outcome}`),
