@@ -27,8 +27,12 @@ describe('two rooms on one server', () => {
   async function transportIds(page: Page): Promise<string[]> {
     return page.evaluate(() => {
       const wire: Array<{ dir: string; frame: any }> = (globalThis as any).wire;
+      // Protocol 3: the welcome offers both transports; an older server answers createTransport.
+      const welcomed = wire.flatMap((e) =>
+        e.dir === 'in' && e.frame.method === 'welcome' && e.frame.data.transports ? Object.values(e.frame.data.transports).map((t: any) => t.id) : [],
+      );
       const asked = new Set(wire.filter((e) => e.dir === 'out' && e.frame.method === 'createTransport').map((e) => e.frame.id));
-      return wire.filter((e) => e.dir === 'in' && e.frame.type === 'response' && asked.has(e.frame.id) && e.frame.ok).map((e) => e.frame.data.id);
+      return [...welcomed, ...wire.filter((e) => e.dir === 'in' && e.frame.type === 'response' && asked.has(e.frame.id) && e.frame.ok).map((e) => e.frame.data.id)];
     });
   }
 
@@ -79,8 +83,8 @@ describe('two rooms on one server', () => {
     // Room 1's ids, named from room 2.
     const bobVideo = (await consumersSeen(room1.b)).find((c) => c.kind === 'video')!.id;
     const room1Transports = [...(await transportIds(room1.a)), ...(await transportIds(room1.b))];
-    // alice's send transport; bob's send and recv (alice does not listen, so she has no recv one).
-    expect(room1Transports).toHaveLength(3);
+    // alice's and bob's send and recv transports, each pair from its welcome.
+    expect(room1Transports).toHaveLength(4);
     const dtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
     const attempts: Array<[string, Record<string, unknown>]> = [];
     for (const producerId of aliceIds) {
