@@ -392,6 +392,9 @@ describe('a room across two nodes', () => {
     const { n1, n2 } = await twoNodes();
     const a = await client(n1, 'room-f', 'alice');
     const producerId = await a.produce(300);
+    // The sender sends before the listener's node holds the room: the pipe consumer made then asks
+    // for a keyframe the sender gets (made before the first packet, mediasoup has nobody to ask).
+    await a.until(() => a.sent >= 2, 'the sender sending');
     const b = await client(n2, 'room-f', 'bob');
     await b.listen();
     const data = await b.notification('newConsumer', (d) => d['producerId'] === producerId);
