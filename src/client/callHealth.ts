@@ -41,7 +41,14 @@ type HealthEvents = {
   audioLevels: [];
 };
 
-type ConsumerScore = Omit<NotificationData<'consumerScore'>, 'consumerId'>;
+/**
+ * A consumer's scores, and the lowest of its producer's over the last PRODUCER_LOW_MS: the
+ * consumer's own score comes from the receiver's RTCP reports and shows a sender's loss seconds
+ * after the producer's score did (and after it recovered), so only a score below that low is
+ * this client's own leg.
+ */
+type ConsumerScore = Omit<NotificationData<'consumerScore'>, 'consumerId'> & { producerLow: number; producerLowAt: number };
+const PRODUCER_LOW_MS = 10_000;
 
 export class CallHealth extends TypedEmitter<HealthEvents> {
   readonly #signaling: MediaSignalingService;
@@ -200,7 +207,15 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
 
   #consumerScoreChanged({ consumerId, score, producerScore }: NotificationData<'consumerScore'>): void {
     const before = this.consumerScore(consumerId);
-    this.#consumerScores.set(consumerId, { score, producerScore });
+    const prev = this.#consumerScores.get(consumerId);
+    const at = Date.now();
+    const keepLow = prev !== undefined && prev.producerLow <= producerScore && at - prev.producerLowAt < PRODUCER_LOW_MS;
+    this.#consumerScores.set(consumerId, {
+      score,
+      producerScore,
+      producerLow: keepLow ? prev.producerLow : producerScore,
+      producerLowAt: keepLow ? prev.producerLowAt : at,
+    });
     const now = this.consumerScore(consumerId)!;
     if (now !== before) this.emit('consumerScore', consumerId, now);
   }
@@ -219,8 +234,8 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
 
   /**
    * One quality sample. This client's own legs only: the server's scores of what it receives from
-   * our producers; of our consumers, only a score worse than its producer's (the rest of the loss
-   * happened before the server, on the sender's side); the server's reported loss of what we send;
+   * our producers; of our consumers, only a score worse than its producer's lowest of late (the rest
+   * of the loss happened before the server, on the sender's side); the server's reported loss of what we send;
    * the candidate pair's RTT.
    */
   async #sample(): Promise<void> {
@@ -241,7 +256,7 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
       });
       for (const c of this.#consumers) {
         const s = this.#consumerScores.get(c.id);
-        if (c.state === 'live' && !c.paused && !c.producerPaused && s && s.score < s.producerScore) scores.push(s.score);
+        if (c.state === 'live' && !c.paused && !c.producerPaused && s && s.score < Math.min(s.producerScore, s.producerLow)) scores.push(s.score);
       }
       for (const report of [...reports, await this.#device.transportReport('recv').catch(() => undefined)]) {
         const rtt = report && selectedPair(report)?.currentRoundTripTime;
