@@ -46,13 +46,12 @@ export class MediaDevice {
   readonly #connectAtOnce = new Set<Direction>();
   readonly #producers = new Map<string, Producer>();
   /**
-   * The server's answer to each `produce`, by the local id its mediasoup-client Producer got.
+   * The server's answer to each `produce`, by the appData object the 'produce' event hands back.
    * mediasoup-client runs one produce at a time and waits for the 'produce' event's id before the
    * next, so the event is answered at once with a local id and the server's id is awaited apart:
    * a connection's tracks are produced in one round trip, not one each.
    */
-  readonly #produced = new Map<string, Promise<string>>();
-  #localIds = 0;
+  readonly #produced = new WeakMap<object, Promise<string>>();
   /** The appData objects of productions asked paused (the transport's `produce` event hands back the same object). */
   readonly #producedPaused = new WeakSet<object>();
   readonly #consumers = new Map<string, Consumer>();
@@ -126,12 +125,13 @@ export class MediaDevice {
         // A track produced paused is paused on the server from its first moment: nothing reaches a consumer.
         const paused = this.#producedPaused.has(appData);
         const answer = this.#request('produce', { transportId: transport.id, kind, rtpParameters: fromMediasoupClient.rtpParameters(rtpParameters), appData, ...(paused && { paused }) });
-        const localId = `local-${++this.#localIds}`;
         const producerId = answer.then((a) => a.producerId);
         // Awaited by produce(), which closes the local producer on a refusal; never unobserved here.
         producerId.catch(() => undefined);
-        this.#produced.set(localId, producerId);
-        callback({ id: localId });
+        this.#produced.set(appData, producerId);
+        // The local Producer's id, never sent: the server's is awaited apart. (Not crypto.randomUUID:
+        // a page served over plain http has none.)
+        callback({ id: String(Math.random()) });
       });
     }
     transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(fromMediasoupClient.connectionState(state)));
@@ -224,11 +224,10 @@ export class MediaDevice {
     }
     // Its transceiver goes inactive; the sender gets its track back when it is resumed (startSending).
     if (options.paused) producer.pause();
-    const answer = this.#produced.get(producer.id);
-    this.#produced.delete(producer.id);
+    // mediasoup-client emits 'produce' (which sent the request) before its produce() resolves.
+    const answer = this.#produced.get(appData)!;
     let producerId: string;
     try {
-      if (!answer) throw new MediaInfraError(ErrorCode.SERVER_ERROR, 'produce: no request was sent');
       producerId = await answer;
     } catch (error) {
       // Refused by the server (or the connection went): the local producer goes too.

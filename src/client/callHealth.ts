@@ -42,12 +42,12 @@ type HealthEvents = {
 };
 
 /**
- * A consumer's scores, and the lowest of its producer's over the last PRODUCER_LOW_MS: the
+ * A consumer's scores, and the lowest of its producer's (`low`) over the last PRODUCER_LOW_MS: the
  * consumer's own score comes from the receiver's RTCP reports and shows a sender's loss seconds
  * after the producer's score did (and after it recovered), so only a score below that low is
  * this client's own leg.
  */
-type ConsumerScore = Omit<NotificationData<'consumerScore'>, 'consumerId'> & { producerLow: number; producerLowAt: number };
+type ConsumerScore = Omit<NotificationData<'consumerScore'>, 'consumerId'> & { low: number; lowAt: number };
 const PRODUCER_LOW_MS = 10_000;
 
 export class CallHealth extends TypedEmitter<HealthEvents> {
@@ -209,13 +209,8 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
     const before = this.consumerScore(consumerId);
     const prev = this.#consumerScores.get(consumerId);
     const at = Date.now();
-    const keepLow = prev !== undefined && prev.producerLow <= producerScore && at - prev.producerLowAt < PRODUCER_LOW_MS;
-    this.#consumerScores.set(consumerId, {
-      score,
-      producerScore,
-      producerLow: keepLow ? prev.producerLow : producerScore,
-      producerLowAt: keepLow ? prev.producerLowAt : at,
-    });
+    const { low, lowAt } = prev && prev.low <= producerScore && at - prev.lowAt < PRODUCER_LOW_MS ? prev : { low: producerScore, lowAt: at };
+    this.#consumerScores.set(consumerId, { score, producerScore, low, lowAt });
     const now = this.consumerScore(consumerId)!;
     if (now !== before) this.emit('consumerScore', consumerId, now);
   }
@@ -256,7 +251,7 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
       });
       for (const c of this.#consumers) {
         const s = this.#consumerScores.get(c.id);
-        if (c.state === 'live' && !c.paused && !c.producerPaused && s && s.score < Math.min(s.producerScore, s.producerLow)) scores.push(s.score);
+        if (c.state === 'live' && !c.paused && !c.producerPaused && s && s.score < Math.min(s.producerScore, s.low)) scores.push(s.score);
       }
       for (const report of [...reports, await this.#device.transportReport('recv').catch(() => undefined)]) {
         const rtt = report && selectedPair(report)?.currentRoundTripTime;
