@@ -43,6 +43,7 @@ import { startPostgres } from '../tests/support/postgres.js';
 import { startRedis } from '../tests/support/redis.js';
 import type { ServerProcess } from '../tests/support/server.js';
 import { ScalePeer } from './scalePeer.js';
+import { watchListenAck } from './pageClients.js';
 import { figure, type Figure } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 7);
@@ -119,10 +120,10 @@ async function closePage(page: Page): Promise<void> {
  */
 async function framePage(browser: Browser, moduleFrom: ServerProcess, url: string, token: string): Promise<Page> {
   const { page } = await openClientPage(browser, moduleFrom.httpUrl);
+  await watchListenAck(page);
   await page.evaluate(
     async ([url, token]) => {
       const w = globalThis as any;
-      w.listenAcked = new Promise<void>((resolve) => (w.ackListen = resolve));
       // B's peer connections, for its keyframe requests (PLIs) at the first frame.
       const NativePc = w.RTCPeerConnection;
       w.pcs = [];
@@ -130,23 +131,6 @@ async function framePage(browser: Browser, moduleFrom: ServerProcess, url: strin
         constructor(...args: any[]) {
           super(...args);
           w.pcs.push(this);
-        }
-      };
-      const Native = w.WebSocket;
-      w.WebSocket = class extends Native {
-        constructor(...args: unknown[]) {
-          super(...(args as [string]));
-          let listenId: number | undefined;
-          const send = this.send.bind(this);
-          this.send = (d: string) => {
-            const m = JSON.parse(d);
-            if (m.method === 'listen') listenId = m.id;
-            send(d);
-          };
-          this.addEventListener('message', (e: MessageEvent) => {
-            const m = JSON.parse(e.data as string);
-            if (m.type === 'response' && m.id === listenId) w.ackListen();
-          });
         }
       };
       const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240, frameRate: 30 }, audio: true });

@@ -61,7 +61,17 @@ export async function freshPage(browser: Browser, server: ServerProcess): Promis
   await page.goto(`${server.httpUrl}/healthz`);
   // A string, not a function: a bundler may rewrite `import()` inside functions it transforms.
   await page.evaluate(`globalThis.load = async (which, url) => { globalThis[which === 'ours' ? 'MediaInfra' : 'RawClient'] = await import(url); }`);
+  await watchListenAck(page);
   await page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+    (globalThis as any).camera = stream.getVideoTracks()[0];
+  });
+  return page;
+}
+
+/** Wraps the page's WebSocket so that `window.listenAcked` resolves on the server's answer to `listen`. */
+export async function watchListenAck(page: Page): Promise<void> {
+  await page.evaluate(() => {
     const w = globalThis as any;
     w.listenAcked = new Promise<void>((resolve) => (w.ackListen = resolve));
     const Native = w.WebSocket;
@@ -81,10 +91,7 @@ export async function freshPage(browser: Browser, server: ServerProcess): Promis
         });
       }
     };
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
-    w.camera = stream.getVideoTracks()[0];
   });
-  return page;
 }
 
 /** Imports a client module in the page (ms). */
