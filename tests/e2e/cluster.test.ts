@@ -3,8 +3,10 @@
 // engines restarting under a call, a node killed (-9) and a node drained (SIGTERM), each time the
 // clients moving by themselves. NODE_MAX_PEERS=1 makes placement put A and B on different nodes.
 // The fake microphone plays a tone (Chromium's own beep is too quiet to ever be the speaker).
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openClientPage } from '../support/browser.js';
 import { FAST_CLIENT_OPTIONS, createFaultClient, listenAndWatch, produceCameraAndMic, until, waitForClientState, waitForFrames } from '../support/faults.js';
@@ -59,6 +61,16 @@ function liveConsumers(b: Page): Promise<Array<[string, string]>> {
 
 beforeAll(async () => {
   [pg, redis, browser] = await Promise.all([startPostgres(), startRedis(), launchBrowser({ toneMicrophone: true })]);
+});
+// A failed step leaves each node's log beside the run (the cause is there, not in the assertion).
+beforeEach(({ task, onTestFailed }) => {
+  onTestFailed(() => {
+    for (const [node, id] of nodeIds) {
+      const file = join(tmpdir(), `cluster-${process.pid}-${id}-${task.id}.log`);
+      writeFileSync(file, node.logs());
+      console.error(`${task.name}: node ${id}'s log is in ${file}`);
+    }
+  });
 });
 afterAll(async () => {
   for (const p of pages) await p.evaluate(() => (globalThis as any).client?.close()).catch(() => undefined);
