@@ -62,6 +62,7 @@ export async function startPostgres({ dir: keptDir }: PostgresOptions = {}): Pro
   // -w: pg_ctl itself waits until the server accepts connections (bounded by -t); -l keeps the
   // server's output out of our pipes (a child holding them would keep execFile waiting).
   const start = async () => {
+    if (running) return;
     const options = `-p ${port} -k ${dir} -c fsync=off -c listen_addresses=127.0.0.1`;
     try {
       await asPostgres('pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', PG_CTL_WAIT_S, '-o', options]);
