@@ -22,7 +22,7 @@ export interface Postgres {
   url: string;
   /** Stops the server (fast shutdown: open connections are cut), keeping its data. */
   stop(): Promise<void>;
-  /** Starts it again on the same port and data; resolves once it accepts connections. */
+  /** Starts it again on the same port and data (a no-op while it runs); resolves once it accepts connections. */
   start(): Promise<void>;
   /** Stops it and removes its data. Idempotent. */
   close(): Promise<void>;
