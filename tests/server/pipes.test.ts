@@ -25,6 +25,7 @@ import { MemoryNetwork } from '../support/memoryCluster.js';
 import { startRedis } from '../support/redis.js';
 import { freePort } from '../support/server.js';
 import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
+import { RoomRequest } from '../../src/server/mr/pipeMessages.js';
 
 type Json = Record<string, any>;
 const logger = createLogger(process.env['PIPES_LOG'] === '1' ? 'debug' : 'warn');
@@ -530,6 +531,26 @@ describe('a room across two nodes', () => {
     expect(await b.notification('consumerClosed', (d) => d['consumerId'] === consumer.id)).toMatchObject({ reason: 'producer closed' });
     await n2.pipes.until(() => n2.pipes.open === 0, 'node 2 closed its pipe');
     expect(await n2.pipes.inWorker()).toEqual({ transports: 0, consumers: 0, producers: 0 });
+  });
+
+  it("keeps a connected pair when a rediscovery's pipe.connect is refused (Redis back, the other node not subscribed again yet)", async () => {
+    const { network, n1, n2 } = await twoNodes();
+    const a = await client(n1, 'room-s', 'alice');
+    const producerId = await a.produce();
+    const b = await client(n2, 'room-s', 'bob');
+    await b.listen();
+    const consumer = await b.consumerOf(producerId);
+    await b.until(() => b.packets(consumer.ssrc) >= 10, 'RTP across');
+
+    // Node 1's pair was set up by node 2's pipe.connect. Node 1's link comes back from an outage
+    // while node 2 is not listening again yet: its rediscovery's pipe.connect is refused.
+    let refused = 0;
+    network.refuse = (from, _to, message) => from === 'n1' && message.type === RoomRequest.pipeConnect && ++refused > 0;
+    network.nodes.get('n1')!.emitter.emit('resynced');
+    const atResync = b.packets(consumer.ssrc);
+    await b.until(() => b.packets(consumer.ssrc) >= atResync + 2 * FPS, 'RTP two seconds after the resync');
+    expect(await n1.pipes.inWorker()).toEqual({ transports: 1, consumers: 1, producers: 0 });
+    expect(await n2.pipes.inWorker()).toEqual({ transports: 1, consumers: 0, producers: 1 });
   });
 
   it('closes every pipe and pipe producer of a node that is lost', async () => {

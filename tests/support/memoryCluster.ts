@@ -32,6 +32,8 @@ export class MemoryNetwork {
    * one between the same two nodes, until it settles.
    */
   onDeliver: ((from: string, to: string, message: ClusterMessage) => void | Promise<unknown>) | undefined;
+  /** A request this returns true for is refused at once, as Redis refuses one to a node not subscribed (yet). */
+  refuse: ((from: string, to: string, message: ClusterMessage) => boolean) | undefined;
   /** One FIFO per (sender, receiver): the order the Cluster promises. */
   private readonly links = new Map<string, { queue: (() => Promise<void>)[]; running: boolean }>();
 
@@ -149,6 +151,7 @@ export class MemoryCluster implements Cluster {
 
   request<T = unknown>(nodeId: string, message: ClusterMessage, timeoutMs = CLUSTER_REQUEST_TIMEOUT_MS): Promise<T> {
     if (!this.network.nodes.get(nodeId)?.live) return Promise.reject(new ClusterRequestError(`node ${nodeId} is not live`));
+    if (this.network.refuse?.(this.nodeId, nodeId, message)) return Promise.reject(new ClusterRequestError(`node ${nodeId} is not listening`));
     const id = this.nextId++;
     const answer = new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, new ClusterRequestError(`${message.type} to ${nodeId}: no answer within ${timeoutMs} ms`)), timeoutMs);

@@ -312,7 +312,10 @@ export class RoomPipes {
   /** This side's half of the pair exchange: tells `nodeId` where it is, connects to its answer. */
   private linked(nodeId: string): Promise<ms.PipeTransport> {
     const link = this.link(nodeId);
-    link.linking ??= (async () => {
+    // Connected already (the other node's pipe.connect made the pair): nothing to exchange. Asking
+    // again could only fail and close a working pair: a rediscovery after a Redis outage asks while
+    // the other node may not listen again yet.
+    link.linking ??= link.connected ? link.transport : (async () => {
       const transport = await link.transport;
       const answer = await this.cluster.request(nodeId, { type: RoomRequest.pipeConnect, roomId: this.roomId, ...endpoint(transport) });
       await this.connectOnce(link, transport, read(PipeEndpoint, answer));
