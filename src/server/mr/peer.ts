@@ -8,6 +8,7 @@ import type { RequestData, ResponseData, RtpCapabilitiesOutline } from '../../pr
 import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse, WelcomeTransports } from './api.js';
 import { fromMediasoup, toMediasoup } from './protocolAdapter.js';
 import { MediaError } from './errors.js';
+import { ConsumerFlow, watchSender } from './keyframeTiming.js';
 import type { EndedRecording, Recordings } from './recordings.js';
 import { consumerStats, forwardConsumerScore, forwardProducerScore, producerStats } from './streamHealth.js';
 
@@ -56,6 +57,8 @@ export class Peer implements PeerHandle {
   private readonly transports = new Map<string, TransportEntry>();
   private readonly producers = new Map<string, ms.Producer>();
   private readonly consumers = new Map<string, ms.Consumer>();
+  /** Each consumer's pauses and resumes as its client asks them: a video resume may wait for its sender (keyframeTiming.ts). */
+  private readonly flows = new WeakMap<ms.Consumer, ConsumerFlow>();
   /** Producers consumed (or being consumed) now: listen and announce never duplicate one; its size is the consumer cap's count. */
   private readonly consumedProducers = new Set<string>();
   /** Producers whose recording the client asked to stop: its end is the response, not a notification. */
@@ -107,8 +110,8 @@ export class Peer implements PeerHandle {
       return {};
     },
     listen: () => this.listen(),
-    pauseConsumer: async ({ consumerId }) => (await this.consumer(consumerId).pause(), {}),
-    resumeConsumer: async ({ consumerId }) => (await this.consumer(consumerId).resume(), {}),
+    pauseConsumer: ({ consumerId }) => this.flowConsumer(consumerId, false),
+    resumeConsumer: ({ consumerId }) => this.flowConsumer(consumerId, true),
     setConsumerPreferredLayers: (data) => this.setConsumerPreferredLayers(data),
     startRecord: (data) => this.startRecord(data),
     stopRecord: (data) => this.stopRecord(data),
@@ -226,14 +229,23 @@ export class Peer implements PeerHandle {
     if (mid !== undefined && [...this.producers.values()].some((p) => p.rtpParameters.mid === mid && !p.closed)) {
       throw new MediaError(ErrorCode.BAD_REQUEST, `mid '${mid}' is already used by another producer of this client`);
     }
+    const paused = data.paused ?? false;
+    const video = data.kind === 'video';
     const producer = await entry.transport
       .produce({
         kind: data.kind,
         rtpParameters: toMediasoup.rtpParameters(data.rtpParameters),
-        paused: data.paused ?? false,
+        // Video is born paused until its keyframe requests are watched: mediasoup makes its first
+        // one at its first packet, or at its resume (keyframeTiming.ts).
+        paused: paused || video,
         appData: data.appData ?? {},
       })
       .catch(asBadRequest);
+    if (video) {
+      // In this order on the worker's channel: the watch is on before the resume.
+      const watched = watchSender(producer);
+      await Promise.all([watched, paused ? undefined : producer.resume()]).catch(() => undefined);
+    }
     if (this.closed) {
       producer.close();
       throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
@@ -245,6 +257,15 @@ export class Peer implements PeerHandle {
     // Same synchronous block as the map insert: a concurrent `listen` sees it exactly once.
     this.room.announceProducer(producer, this);
     return { producerId: producer.id };
+  }
+
+  /**
+   * Answered once a pause is applied, and a resume at once even when it is held for the sender: the
+   * client's next steps never wait for that.
+   */
+  private async flowConsumer(consumerId: string, flowing: boolean): Promise<ResponseData<'pauseConsumer'>> {
+    await this.flows.get(this.consumer(consumerId))?.set(flowing);
+    return {};
   }
 
   /** mediasoup clamps a layer out of range silently: the client is told instead. */
@@ -312,6 +333,7 @@ export class Peer implements PeerHandle {
       return;
     }
     this.consumers.set(consumer.id, consumer);
+    this.flows.set(consumer, new ConsumerFlow(consumer, producer));
     const gone = (reason: string) => {
       this.consumers.delete(consumer.id);
       this.consumedProducers.delete(producer.id);

@@ -14,22 +14,14 @@
 // asks the sender for the keyframe that listener needs. Audio crosses while the pipe producer lives,
 // so every node's speaker observers hear every voice of the room (speakerObserver.ts).
 //
-// The keyframe: a browser honours a keyframe request only 300 ms after the last one it honoured
-// (libwebrtc's EncoderRtcpFeedback), and a paused pipe consumer drops the keyframe its creation
-// asked for (mediasoup asks at creation; made at the producer's birth, before the sender has sent
-// anything, the request goes nowhere). So a resume is held only when the last request the sender
-// honoured is under 300 ms old and its keyframe came already: a second request would be ignored and
-// the listener would wait for mediasoup's retry, 1 s later. When that keyframe is still on its way
-// the resume lets it through. The producer's trace events say which requests went to the sender and
-// when keyframes came (watchSender).
+// The keyframe: a paused pipe consumer drops the keyframe its creation asked for (mediasoup asks at
+// creation; made at the producer's birth, before the sender has sent anything, the request goes
+// nowhere), so its resume asks again, held when the sender would ignore that request
+// (keyframeTiming.ts, as for every video consumer's resume on a node).
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
-
-/** A browser sender ignores a keyframe request this soon after the last one it honoured (libwebrtc's kMinKeyframeSendIntervalMs). */
-const SENDER_KEYFRAME_INTERVAL_MS = 300;
-/** A held resume goes this much later than that, for the request's way to the sender. */
-const KEYFRAME_MARGIN_MS = 30;
+import { ConsumerFlow, watchSender } from './keyframeTiming.js';
 import {
   PIPE_PAUSE,
   PIPE_RELEASE,
@@ -61,18 +53,8 @@ interface Link {
 
 interface Served {
   consumer: ms.Consumer;
-  producer: ms.Producer;
-  /** What that node wants last (pipe.resume / pipe.pause), applied at once or when `held` fires. */
-  flowing: boolean;
-  held?: NodeJS.Timeout;
-}
-
-/** A local video producer's sender as its trace events show it (performance.now() times). */
-interface Sender {
-  /** The last keyframe request sent to it that it honoured (300 ms after the one before). */
-  honouredAt: number;
-  /** The last keyframe it sent. */
-  keyframeAt: number;
+  /** What that node wants last (pipe.resume / pipe.pause). */
+  flow: ConsumerFlow;
 }
 
 interface Piped {
@@ -93,8 +75,6 @@ interface Piped {
 
 export class RoomPipes {
   private readonly links = new Map<string, Link>();
-  /** The local video producers' senders, watched from their birth or their first pipe consumer. */
-  private readonly senders = new WeakMap<ms.Producer, Sender>();
   private readonly piped = new Map<string, Piped>();
   private closed = false;
 
@@ -145,17 +125,16 @@ export class RoomPipes {
     const transport = await link.transport;
     // A node asks again only after releasing (its messages arrive in order): a leftover is stale.
     link.served.get(producer.id)?.consumer.close();
-    await this.watchSender(producer);
+    await watchSender(producer);
     const consumer = await transport.consume({ producerId: producer.id });
-    const served: Served = { consumer, producer, flowing: consumer.kind === 'audio' };
+    const served: Served = { consumer, flow: new ConsumerFlow(consumer, producer) };
     link.served.set(producer.id, served);
     consumer.observer.once('close', () => {
-      clearTimeout(served.held);
       if (link.served.get(producer.id) === served) link.served.delete(producer.id);
     });
     // Video paused (mediasoup makes it running) until that node has a consumer that wants it: see
     // the header. Before the answer, so that node's pipe.resume always comes after it.
-    if (!served.flowing) await consumer.pause();
+    if (consumer.kind === 'video') await served.flow.set(false);
     return { kind: consumer.kind, rtpParameters: consumer.rtpParameters as unknown as PipedProducer['rtpParameters'], paused: consumer.producerPaused };
   }
 
@@ -163,44 +142,12 @@ export class RoomPipes {
   flow(nodeId: string, producerId: string, flowing: boolean): void {
     const served = this.links.get(nodeId)?.served.get(producerId);
     if (!served || served.consumer.closed) return;
-    served.flowing = flowing;
-    clearTimeout(served.held);
-    served.held = undefined;
-    const wait = flowing ? this.keyframeWait(served.producer) : 0;
-    if (wait > 0) served.held = setTimeout(() => this.applyFlow(served), wait);
-    else this.applyFlow(served);
+    void served.flow.set(flowing).catch(() => undefined);
   }
 
-  /**
-   * Notes the keyframe requests a local video producer's sender gets and the keyframes it sends
-   * (mediasoup's trace events; nothing else here uses a producer's). Once per producer.
-   */
-  async watchSender(producer: ms.Producer): Promise<void> {
-    if (producer.kind !== 'video' || this.senders.has(producer)) return;
-    const sender: Sender = { honouredAt: -Infinity, keyframeAt: -Infinity };
-    this.senders.set(producer, sender);
-    producer.observer.on('trace', (trace) => {
-      const now = performance.now();
-      if (trace.type === 'keyframe' && trace.direction === 'in') sender.keyframeAt = now;
-      else if ((trace.type === 'pli' || trace.type === 'fir') && trace.direction === 'out' && now - sender.honouredAt >= SENDER_KEYFRAME_INTERVAL_MS) sender.honouredAt = now;
-    });
-    await producer.enableTraceEvent(['keyframe', 'pli', 'fir']).catch(() => undefined);
-  }
-
-  /** How long a resume waits so that the keyframe request it makes is honoured (see the header). */
-  private keyframeWait(producer: ms.Producer): number {
-    const sender = this.senders.get(producer);
-    // Never asked, or the honoured request's keyframe is still on its way: the resume lets it through.
-    if (!sender || sender.keyframeAt < sender.honouredAt) return 0;
-    return sender.honouredAt + SENDER_KEYFRAME_INTERVAL_MS + KEYFRAME_MARGIN_MS - performance.now();
-  }
-
-  private applyFlow(served: Served): void {
-    served.held = undefined;
-    const { consumer } = served;
-    if (consumer.closed) return;
-    // The worker takes requests in order, so a pause right behind a resume ends paused.
-    void (served.flowing ? consumer.resume() : consumer.pause()).catch(() => undefined);
+  /** From a local video producer's birth (roomSpan.ts): peer.ts watches every one from its birth already. */
+  watchSender(producer: ms.Producer): Promise<void> {
+    return watchSender(producer);
   }
 
   /** `nodeId` closed its pipe producer of `producerId`. */

@@ -1,0 +1,310 @@
+// A listener's first video frame needs a keyframe, and a browser sends one only when asked, at
+// most once per 300 ms (libwebrtc's kMinKeyframeSendIntervalMs: a request that soon after the last
+// one it honoured is ignored). A consumer resumed inside that window must not ask in vain and wait
+// for mediasoup's own retry, 1 s later (src/server/mr/keyframeTiming.ts).
+//
+// One node (a MediaRouter and its real mediasoup worker), driven directly as the gateway does; its
+// peers are werift clients over real WebRTC. The sender behaves as libwebrtc does: it starts with
+// a keyframe, answers a keyframe request (PLI) with one at its next frame only 300 ms after the last
+// request it honoured, and notes every request and whether it ignored it. Each keyframe carries the
+// number of the request it answers (0: unasked), so a listener's first packet (mediasoup forwards
+// from a keyframe on) says which request opened its video.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/server/logger.js';
+import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
+import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
+import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
+import { Recordings } from '../../src/server/mr/recordings.js';
+import { WorkerPool } from '../../src/server/mr/workers.js';
+import { openDatabase } from '../../src/server/store/sqliteDatabase.js';
+import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js';
+import { freePort } from '../support/server.js';
+import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
+
+type Json = Record<string, any>;
+const logger = createLogger('warn');
+const FPS = 30;
+/** libwebrtc's spacing of honoured keyframe requests. */
+const SPACING_MS = 300;
+
+/** Resolves when `check` holds, re-checked whenever `wakers` are woken (never on a timer). */
+function until(check: () => boolean, wakers: Set<() => void>, what: string, timeoutMs = 15_000): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const wake = () => {
+      if (!check()) return;
+      clearTimeout(timer);
+      wakers.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(() => (wakers.delete(wake), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
+    wakers.add(wake);
+  });
+}
+
+interface Request {
+  at: number;
+  honoured: boolean;
+}
+
+/** A werift client of one peer of the MediaRouter. */
+class Client {
+  readonly wakers = new Set<() => void>();
+  private readonly notifications: { method: string; data: Json }[] = [];
+  private readonly pcs: RTCPeerConnection[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** As a sender: every keyframe request that reached it; the keyframes sent, by the request each answers (0: unasked). */
+  readonly requests: Request[] = [];
+  readonly keyframes: number[] = [];
+  sent = 0;
+  private closed = false;
+  /** As a listener: the tag of the first packet of each SSRC (the keyframe that opened it), and when it came. */
+  readonly first = new Map<number, { tag: number; at: number }>();
+  private readonly received = new Map<number, number>();
+
+  private constructor(readonly peer: PeerHandle) {}
+
+  static async join(media: MediaRouter, roomId: string, userId: string): Promise<Client> {
+    let client: Client | undefined;
+    const peer = await media.openPeer({ roomId, userId, notify: (method, data) => client?.notified(method, data as Json), onClosedByServer: () => undefined });
+    client = new Client(peer);
+    const codecs = (peer.routerRtpCapabilities.codecs as Json[]).filter((c) => String(c['mimeType']).toLowerCase() === 'video/vp8');
+    await client.ok('join', { rtpCapabilities: { codecs, headerExtensions: [] } });
+    return client;
+  }
+
+  async ok(method: PeerRequest['method'], data: Json = {}): Promise<Json> {
+    const res = await this.peer.request({ method, data } as PeerRequest);
+    if (!res.ok) throw new Error(`${method}: ${res.error.code} ${res.error.message}`);
+    return res.data as Json;
+  }
+
+  private notified(method: string, data: Json): void {
+    this.notifications.push({ method, data });
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  until(check: () => boolean, what: string): Promise<void> {
+    return until(check, this.wakers, what);
+  }
+
+  get ignored(): Request[] {
+    return this.requests.filter((r) => !r.honoured);
+  }
+
+  private async transport(direction: 'send' | 'recv'): Promise<{ id: string; pc: RTCPeerConnection; transceiver: RTCRtpTransceiver }> {
+    const t = await this.ok('createTransport', { direction });
+    const pc = new RTCPeerConnection(pcConfig());
+    this.pcs.push(pc);
+    const transceiver = pc.addTransceiver('video', { direction: direction === 'send' ? 'sendonly' : 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp)!;
+    await this.ok('connectTransport', { transportId: t['id'], dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[1], value: fingerprint[2] }] } });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, [{ mid: transceiver.mid ?? '0', kind: 'video' }], direction === 'send' ? 'recvonly' : 'sendonly') });
+    pc.connectionStateChange.subscribe(() => this.wake());
+    await until(() => pc.connectionState === 'connected', this.wakers, 'WebRTC connected');
+    return { id: t['id'] as string, pc, transceiver };
+  }
+
+  /**
+   * A VP8 producer sending like libwebrtc (see the header), a frame a packet. With `early`, it sends
+   * from before the server has its producer, as a browser does after a reconnect: its first
+   * keyframe is lost; and until a keyframe is asked for, a packet every turn of the event loop,
+   * so that one surely reaches the worker right after the producer's birth.
+   */
+  async produce({ early = false } = {}): Promise<string> {
+    const { id, transceiver } = await this.transport('send');
+    let asked: number | undefined = 0;
+    let honouredAt = -Infinity;
+    transceiver.sender.onPictureLossIndication.subscribe(() => {
+      const at = performance.now();
+      const honoured = at - honouredAt >= SPACING_MS;
+      this.requests.push({ at, honoured });
+      if (honoured) {
+        honouredAt = at;
+        asked = this.requests.length;
+      }
+      this.wake();
+    });
+    let seq = 0;
+    let picture = 0;
+    const send = () => {
+      // VP8 payload descriptor (X, S, picture id) and frame header: bit 0 clear is a keyframe (with its start code and size).
+      const keyframe = asked !== undefined;
+      const descriptor = Buffer.from([0x90, 0x80, 0x80 | ((picture >> 8) & 0x7f), picture & 0xff]);
+      const header = keyframe ? Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]) : Buffer.from([0x11, 0x02, 0x00]);
+      if (keyframe) this.keyframes.push(asked!);
+      const tag = keyframe ? asked! : 0xff;
+      asked = undefined;
+      const rtp = new RtpHeader({ payloadType: VIDEO_PT, sequenceNumber: seq, timestamp: (picture * (90000 / FPS)) >>> 0, marker: true });
+      void transceiver.sender.sendRtp(new RtpPacket(rtp, Buffer.concat([descriptor, header, Buffer.alloc(600, tag)])));
+      seq = (seq + 1) & 0xffff;
+      picture = (picture + 1) & 0x7fff;
+      this.sent += 1;
+      this.wake();
+    };
+    if (early) {
+      const flood = () => {
+        if (this.closed) return;
+        send();
+        if (this.requests.length === 0) setImmediate(flood);
+        else this.timer = setInterval(send, 1000 / FPS);
+      };
+      flood();
+      await this.until(() => this.sent >= 3, 'frames sent before the producer');
+    }
+    const { producerId } = await this.ok('produce', {
+      transportId: id,
+      kind: 'video',
+      rtpParameters: {
+        mid: transceiver.mid,
+        codecs: [{ mimeType: 'video/VP8', payloadType: VIDEO_PT, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
+        headerExtensions: [],
+        encodings: [{ ssrc: transceiver.sender.ssrc }],
+        rtcp: { cname: `keyframes-${transceiver.sender.ssrc}`, reducedSize: true },
+      },
+    });
+    if (!early) this.timer = setInterval(send, 1000 / FPS);
+    return producerId as string;
+  }
+
+  /** A recv transport and `listen`; the first packet of each SSRC is noted. */
+  async listen(): Promise<void> {
+    const { pc } = await this.transport('recv');
+    pc.getTransceivers()[0]!.receiver.dtlsTransport.onRtp.subscribe((rtp) => {
+      const { ssrc } = rtp.header;
+      if (!this.first.has(ssrc)) this.first.set(ssrc, { tag: rtp.payload.at(-1)!, at: performance.now() });
+      this.received.set(ssrc, this.packets(ssrc) + 1);
+      this.wake();
+    });
+    await this.ok('listen');
+  }
+
+  packets(ssrc: number): number {
+    return this.received.get(ssrc) ?? 0;
+  }
+
+  /** The (paused) consumer of `producerId`, once its `newConsumer` came. */
+  async consumerOf(producerId: string): Promise<{ id: string; ssrc: number }> {
+    const find = () => this.notifications.find((n) => n.method === 'newConsumer' && n.data['producerId'] === producerId)?.data;
+    await this.until(() => find() !== undefined, 'newConsumer');
+    const data = find()!;
+    return { id: data['id'] as string, ssrc: data['rtpParameters']['encodings'][0]['ssrc'] as number };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.peer.close('test over');
+    for (const pc of this.pcs) await pc.close().catch(() => undefined);
+  }
+}
+
+const running: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0).reverse()) await r.close();
+});
+
+async function startNode(): Promise<MediaRouter> {
+  const mediasoup = await loadMediasoup();
+  const rtcMin = 10_000 + ((await freePort()) % 2_000) * 10;
+  const pool = await WorkerPool.start(mediasoup, { numWorkers: 1, listenIp: '127.0.0.1', rtcMinPort: rtcMin, rtcMaxPort: rtcMin + 9 }, logger);
+  const db = openDatabase(':memory:');
+  const media = new MediaRouter(pool, new Recordings(new SqliteRecordingStore(db, 'n1'), mkdtempSync(join(tmpdir(), 'media-infra-keyframes-')), logger), logger);
+  running.push({
+    close: async () => {
+      media.close();
+      db.close();
+    },
+  });
+  return media;
+}
+
+async function client(media: MediaRouter, roomId: string, userId: string): Promise<Client> {
+  const c = await Client.join(media, roomId, userId);
+  running.push(c);
+  return c;
+}
+
+describe("a video consumer's resume", () => {
+  it('resumed just after the sender honoured a request, gets its keyframe from the next request the sender honours, not from an ignored one', async () => {
+    const media = await startNode();
+    const [b, c] = [await client(media, 'room-1', 'bob'), await client(media, 'room-1', 'carol')];
+    await Promise.all([b.listen(), c.listen()]);
+    const a = await client(media, 'room-1', 'alice');
+    const producerId = await a.produce();
+    const [cb, cc] = [await b.consumerOf(producerId), await c.consumerOf(producerId)];
+    await a.until(() => a.sent >= 3, 'the sender sending');
+
+    // Bob's resume asks the sender for the first time: honoured, and its keyframe opens his video.
+    await b.ok('resumeConsumer', { consumerId: cb.id });
+    await b.until(() => b.first.has(cb.ssrc), "Bob's first packet");
+    expect(a.requests).toHaveLength(1);
+    expect(b.first.get(cb.ssrc)!.tag).toBe(1);
+
+    // Carol resumes a frame after that keyframe came (a client is a network away: the server has
+    // heard of the keyframe by then), inside the sender's 300 ms: her resume waits until the
+    // sender will honour it, rather than ask in vain.
+    await b.until(() => b.packets(cb.ssrc) >= 2, "Bob's next frame");
+    const resumedAt = performance.now();
+    await c.ok('resumeConsumer', { consumerId: cc.id });
+    await c.until(() => c.first.has(cc.ssrc), "Carol's first packet");
+    const asked = a.requests[1]!;
+    console.log(
+      `second consumer: resumed ${Math.round(resumedAt - a.requests[0]!.at)} ms after the honoured request, ` +
+        `its request reached the sender ${Math.round(asked.at - resumedAt)} ms after the resume, first packet after ${Math.round(c.first.get(cc.ssrc)!.at - resumedAt)} ms`,
+    );
+    expect(a.ignored).toEqual([]);
+    expect(a.requests).toHaveLength(2);
+    expect(c.first.get(cc.ssrc)!.tag).toBe(2);
+    // The sender's spacing, not mediasoup's retry (1 s after an ignored request): the second request
+    // came no sooner than the sender would honour it, and it is the only one after the first.
+    expect(asked.at - a.requests[0]!.at).toBeGreaterThanOrEqual(SPACING_MS);
+  });
+
+  it("after a sender's reconnect: a listener resumed just after the keyframe of the producer's first request does not ask in vain", async () => {
+    const media = await startNode();
+    const b = await client(media, 'room-2', 'bob');
+    await b.listen();
+    const a = await client(media, 'room-2', 'alice');
+    // As a browser after a reconnect: it sends before the server has its new producer, so its own
+    // first keyframe is lost and mediasoup asks for one at the producer's first packet, which comes
+    // right after its birth: the server must have watched that request.
+    const producerId = await a.produce({ early: true });
+    const cb = await b.consumerOf(producerId);
+    await a.until(() => a.keyframes.includes(1), "the keyframe of the producer's first request");
+    const sent = a.sent;
+    await a.until(() => a.sent > sent, 'one frame more: the server has heard of that keyframe');
+
+    await b.ok('resumeConsumer', { consumerId: cb.id });
+    await b.until(() => b.first.has(cb.ssrc), "Bob's first packet");
+    expect(a.ignored).toEqual([]);
+    expect(a.requests).toHaveLength(2);
+    expect(b.first.get(cb.ssrc)!.tag).toBe(2);
+  });
+
+  it('is not held when the sender has honoured no request, nor while the keyframe of the one it honoured is on its way', async () => {
+    const media = await startNode();
+    const [b, c] = [await client(media, 'room-3', 'bob'), await client(media, 'room-3', 'carol')];
+    await Promise.all([b.listen(), c.listen()]);
+    const a = await client(media, 'room-3', 'alice');
+    const producerId = await a.produce();
+    const [cb, cc] = [await b.consumerOf(producerId), await c.consumerOf(producerId)];
+    await a.until(() => a.sent >= 3, 'the sender sending');
+
+    // Both resumed back to back: Bob's request is honoured and Carol's (pending in mediasoup, not
+    // sent again) is not held, so the same keyframe opens both.
+    await Promise.all([b.ok('resumeConsumer', { consumerId: cb.id }), c.ok('resumeConsumer', { consumerId: cc.id })]);
+    await Promise.all([b.until(() => b.first.has(cb.ssrc), "Bob's first packet"), c.until(() => c.first.has(cc.ssrc), "Carol's first packet")]);
+    expect(a.requests).toEqual([expect.objectContaining({ honoured: true })]);
+    expect([b.first.get(cb.ssrc)!.tag, c.first.get(cc.ssrc)!.tag]).toEqual([1, 1]);
+  });
+});
