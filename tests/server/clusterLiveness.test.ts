@@ -82,9 +82,31 @@ describe('Liveness', () => {
 
   it('reports the process a node replaced when it comes back as another incarnation', () => {
     const { liveness } = watch();
-    expect(liveness.heard('b', 'b1')).toBeUndefined();
-    expect(liveness.heard('b', 'b1')).toBeUndefined();
-    expect(liveness.heard('b', 'b2')).toBe('b1');
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'new' });
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'alive' });
+    expect(liveness.heard('b', 'b2')).toEqual({ kind: 'restarted', replaced: 'b1' });
+  });
+
+  it('says a node judged dead is back when the same process beats again, and watches it again', () => {
+    const { liveness, run } = watch();
+    liveness.ownHeartbeat();
+    liveness.heard('b', 'b1');
+    liveness.heard('c', 'c1');
+    run(6_000);
+    expect(liveness.dead().map((l) => l.nodeId)).toEqual(['b', 'c']);
+    // b had stalled (SIGSTOP, a long GC pause): its process beats again.
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'back' });
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'alive' });
+    // c really died and was started again under its id: a new node, not one back.
+    expect(liveness.heard('c', 'c2')).toEqual({ kind: 'new' });
+    run(6_000);
+    expect(liveness.dead().map((l) => l.nodeId)).toEqual(['b', 'c']);
+    // Judged dead a second time, back a second time; a judgement is answered once.
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'back' });
+    liveness.forget('b');
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'new' });
+    // The old c process is not back once another was heard under its id.
+    expect(liveness.heard('c', 'c1')).toEqual({ kind: 'new' });
   });
 
   it('forgets a node that left', () => {

@@ -43,6 +43,14 @@ export interface ClusterEvents {
    */
   nodeLost: (nodeId: string, cleanup: boolean) => void;
   /**
+   * A node lost by mistake is back: this node judged `nodeId` lost and then heard the same process
+   * again (it had stalled, or lost Redis alone, longer than NODE_DEAD_MS), or `nodeId` says it
+   * judged this node lost. The two dropped different halves of what they shared, so each drops
+   * its own half as on `nodeLost` (no chores: nobody died) and sets it up again. The judge tells
+   * the other before it asks it anything, so the other has dropped its half before it answers.
+   */
+  nodeBack: (nodeId: string) => void;
+  /**
    * This node's link to the others came back after an outage (Redis restarted or unreachable):
    * messages sent meanwhile may be lost, so whatever was learnt from them is asked for again.
    */

@@ -5,6 +5,10 @@
 // restart, a cut connection, a frozen Redis or this process stalling all break that run, and
 // silence is then counted only from when the run began again. So a survivor never declares a
 // node dead for silence it could not have heard.
+//
+// A node judged dead may not be: its own process stalled longer than `deadMs` (a long GC pause, a
+// frozen VM, SIGSTOP) or it alone lost Redis for that long. So the incarnations judged dead are
+// remembered, and a heartbeat of one of them later is a node "back", not a new node.
 
 export interface LostNode {
   nodeId: string;
@@ -19,8 +23,18 @@ interface Seen {
   heardAt: number;
 }
 
+/**
+ * What a heartbeat says of its node: `new` (not watched: first heard, or a new process after one
+ * judged dead), `alive` (watched, same process), `restarted` (watched, but another process: the
+ * one it replaces is gone, before it was judged dead) or `back` (the very process judged dead:
+ * it was alive all along, and whatever was dropped with it is stale at both ends).
+ */
+export type Heard = { kind: 'new' | 'alive' | 'back' } | { kind: 'restarted'; replaced: string };
+
 export class Liveness {
   readonly #seen = new Map<string, Seen>();
+  /** The incarnation last judged dead, by node: one entry per node id ever judged dead (a few bytes each). */
+  readonly #judgedDead = new Map<string, string>();
   /** Start of the current unbroken run of this node's own heartbeats coming back. */
   #healthySince: number | undefined;
   #ownHeardAt: number | undefined;
@@ -55,14 +69,15 @@ export class Liveness {
     return now - this.#healthySince;
   }
 
-  /**
-   * A heartbeat of `nodeId`. Returns the incarnation it replaces when the node came back as another
-   * process before it was judged dead (that process is gone: its pipes and producers with it).
-   */
-  heard(nodeId: string, incarnation: string): string | undefined {
+  /** A heartbeat of `nodeId` from its process `incarnation`: what it says (see Heard). */
+  heard(nodeId: string, incarnation: string): Heard {
     const before = this.#seen.get(nodeId);
     this.#seen.set(nodeId, { incarnation, heardAt: this.now() });
-    return before && before.incarnation !== incarnation ? before.incarnation : undefined;
+    if (before) return before.incarnation === incarnation ? { kind: 'alive' } : { kind: 'restarted', replaced: before.incarnation };
+    const judged = this.#judgedDead.get(nodeId);
+    // Heard again, or another process under its id: either way that judgement is settled.
+    this.#judgedDead.delete(nodeId);
+    return { kind: judged === incarnation ? 'back' : 'new' };
   }
 
   /** A node listed in the registry and not heard yet: its silence is counted from now. */
@@ -86,7 +101,10 @@ export class Liveness {
       // healthyFor() ≥ deadMs, so the run began at least deadMs ago: silence before it is not counted.
       if (now - seen.heardAt >= this.deadMs) lost.push({ nodeId, incarnation: seen.incarnation, silentMs: now - seen.heardAt });
     }
-    for (const { nodeId } of lost) this.#seen.delete(nodeId);
+    for (const { nodeId, incarnation } of lost) {
+      this.#seen.delete(nodeId);
+      this.#judgedDead.set(nodeId, incarnation);
+    }
     return lost;
   }
 

@@ -96,7 +96,7 @@ export class LocalCluster implements Cluster {
     this.#dispatcher.onRequest(type, handler);
   }
 
-  /** No node is ever lost: listeners are accepted and never called. */
+  /** No node is ever lost (nor back), no link ever resyncs: listeners are accepted and never called. */
   on<K extends keyof ClusterEvents>(_event: K, _listener: ClusterEvents[K]): void {}
   off<K extends keyof ClusterEvents>(_event: K, _listener: ClusterEvents[K]): void {}
 }

@@ -23,10 +23,15 @@
 //                           survivor that cleans up after that process (the first to set it). Long
 //                           enough that a survivor judging late never cleans up a second time;
 //                           per incarnation, so a node restarted under the same NODE_ID is
-//                           cleaned up again when it dies again.
-// Channels: mi:to:<nodeId> (directed messages, requests and their replies) and mi:all
+//                           cleaned up again when it dies again. Deleted by a node that hears that
+//                           process beat again (it was not dead: its next death is cleaned up too).
+// Channels: mi:to:<nodeId> (directed messages, requests and their replies, "lost") and mi:all
 // (broadcasts, heartbeats, a clean close's "left"). Each node has ONE publisher connection and
 // ONE subscriber connection, so Redis delivers one node's messages to another in the order sent.
+// Envelopes (JSON, `k` names them): msg, req, res (Cluster.send/broadcast/request), beat
+// (heartbeat), left (clean close), and lost { inc }: "I had judged your process <inc> lost", sent
+// by a node that hears a process it judged dead beat again, before anything else it sends there
+// (both then emit `nodeBack`, see cluster.ts).
 //
 // While Redis is unreachable nothing throws into the node and nothing it serves is dropped:
 // commands fail at once (no offline queue), requests reject ClusterRequestError, sends are
@@ -90,6 +95,7 @@ const Envelope = v.variant('k', [
   v.object({ k: v.literal('res'), from: v.string(), id: v.string(), reply: ReplySchema }),
   v.object({ k: v.literal('beat'), from: v.string(), inc: v.string() }),
   v.object({ k: v.literal('left'), from: v.string(), inc: v.string() }),
+  v.object({ k: v.literal('lost'), from: v.string(), inc: v.string() }),
 ]);
 type Envelope = v.InferOutput<typeof Envelope>;
 
@@ -124,8 +130,7 @@ export class RedisCluster implements Cluster {
   readonly #sub: RedisClient;
   readonly #dispatcher: Dispatcher;
   readonly #liveness = new Liveness(NODE_DEAD_MS, 2 * HEARTBEAT_MS);
-  readonly #lostListeners = new Set<ClusterEvents['nodeLost']>();
-  readonly #resyncListeners = new Set<ClusterEvents['resynced']>();
+  readonly #listeners: { [K in keyof ClusterEvents]: Set<ClusterEvents[K]> } = { nodeLost: new Set(), nodeBack: new Set(), resynced: new Set() };
   /** The truth about this node's rooms; Redis holds a copy that is rewritten from it. */
   readonly #rooms = new Map<string, number>();
   readonly #pending = new Map<string, Pending>();
@@ -320,13 +325,22 @@ export class RedisCluster implements Cluster {
   }
 
   on<K extends keyof ClusterEvents>(event: K, listener: ClusterEvents[K]): void {
-    if (event === 'nodeLost') this.#lostListeners.add(listener as ClusterEvents['nodeLost']);
-    else this.#resyncListeners.add(listener as ClusterEvents['resynced']);
+    (this.#listeners[event] as Set<ClusterEvents[K]>).add(listener);
   }
 
   off<K extends keyof ClusterEvents>(event: K, listener: ClusterEvents[K]): void {
-    if (event === 'nodeLost') this.#lostListeners.delete(listener as ClusterEvents['nodeLost']);
-    else this.#resyncListeners.delete(listener as ClusterEvents['resynced']);
+    (this.#listeners[event] as Set<ClusterEvents[K]>).delete(listener);
+  }
+
+  /** Calls each listener of `event`; one that throws is logged and stops no other. */
+  #emit<K extends keyof ClusterEvents>(event: K, ...args: Parameters<ClusterEvents[K]>): void {
+    for (const listener of [...(this.#listeners[event] as Set<(...a: Parameters<ClusterEvents[K]>) => void>)]) {
+      try {
+        listener(...args);
+      } catch (err) {
+        this.#log?.error({ event, err: (err as Error).message }, 'cluster: event listener threw');
+      }
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -431,13 +445,25 @@ export class RedisCluster implements Cluster {
     }
     if (this.#state !== 'started') return;
     this.#log?.info({ nodeId, reason, cleanup, ...(silentMs !== undefined && { silentMs: Math.round(silentMs) }) }, 'cluster: node lost');
-    for (const listener of [...this.#lostListeners]) {
-      try {
-        listener(nodeId, cleanup);
-      } catch (err) {
-        this.#log?.error({ nodeId, err: (err as Error).message }, 'cluster: nodeLost listener threw');
-      }
-    }
+    this.#emit('nodeLost', nodeId, cleanup);
+  }
+
+  /** A process this node judged dead beats again: it was alive (ClusterEvents.nodeBack). */
+  #back(nodeId: string, incarnation: string): void {
+    // Answers to what was asked of it since would come from the half it has not dropped yet.
+    this.#failAll(`node ${nodeId} was judged lost`, nodeId);
+    // First on its channel: it drops its half before it reads anything this node asks it next.
+    this.#post(KEY.to(nodeId), { k: 'lost', from: this.nodeId, inc: incarnation }, 'lost');
+    this.#pub.del(KEY.lost(nodeId, incarnation)).catch((err: Error) => this.#log?.debug({ nodeId, err: err.message }, 'cluster: lost mark not removed'));
+    this.#log?.warn({ nodeId }, 'cluster: node back: judged lost, it was alive (stalled, or cut off from Redis); setting up again what was dropped with it');
+    this.#emit('nodeBack', nodeId);
+  }
+
+  /** Another node says it judged this process lost: what this node holds with it is stale (ClusterEvents.nodeBack). */
+  #judgedLostBy(nodeId: string): void {
+    this.#failAll(`node ${nodeId} had judged this node lost`, nodeId);
+    this.#log?.warn({ nodeId }, 'cluster: another node had judged this node lost (it stalled, or was cut off from Redis); setting up again what it dropped');
+    this.#emit('nodeBack', nodeId);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -475,10 +501,18 @@ export class RedisCluster implements Cluster {
           else this.#log?.warn({ nodeId: from }, 'cluster: another process runs under this NODE_ID');
           return;
         }
-        const replaced = this.#liveness.heard(from, envelope.inc);
-        if (replaced !== undefined) void this.#lose({ nodeId: from, incarnation: replaced }, 'restarted');
+        // A node back must be told so before anything else is sent to it: not while that cannot be
+        // sent. Nobody is judged dead meanwhile (losing the publisher broke the run of own beats).
+        if (!this.#pub.isReady) return;
+        const heard = this.#liveness.heard(from, envelope.inc);
+        if (heard.kind === 'restarted') void this.#lose({ nodeId: from, incarnation: heard.replaced }, 'restarted');
+        else if (heard.kind === 'back') this.#back(from, envelope.inc);
         return;
       }
+      case 'lost':
+        // Meant for this process only: one judged lost under this NODE_ID before is gone.
+        if (!own && envelope.inc === this.incarnation) this.#judgedLostBy(from);
+        return;
       case 'left': {
         // Only a node still watched: one judged dead already had its nodeLost.
         if (!own && this.#liveness.forget(from)) void this.#lose({ nodeId: from, incarnation: envelope.inc }, 'left');
@@ -554,13 +588,7 @@ export class RedisCluster implements Cluster {
     if (this.#down && this.#pub.isReady && this.#sub.isReady) {
       this.#down = false;
       this.#log?.info('cluster: Redis connection back');
-      for (const listener of [...this.#resyncListeners]) {
-        try {
-          listener();
-        } catch (err) {
-          this.#log?.error({ err: (err as Error).message }, 'cluster: resynced listener threw');
-        }
-      }
+      this.#emit('resynced');
     }
   }
 

@@ -142,11 +142,22 @@ export class RoomSpan {
   }
 
   /**
-   * Asks every other node of the room for its producers. `attempts` > 1 after an outage: the other
-   * node's own link may come back a moment after this one's, and a request sent before it listens
-   * again is lost, so an unanswered one is asked again (bounded).
+   * One of this node and `nodeId` had judged the other lost, and was wrong (cluster.ts, `nodeBack`):
+   * this side's half of what they shared is dropped as on its loss, then set up again with it.
    */
-  private async discover(attempts = 1): Promise<void> {
+  nodeBack(nodeId: string): void {
+    this.nodeGone(nodeId);
+    // Asked even when the directory does not list it: a node back rewrites its entries only after
+    // the beat that told this one it is back.
+    if (this.discovered && !this.closed) void this.discover(REDISCOVER_ATTEMPTS, nodeId);
+  }
+
+  /**
+   * Asks every other node of the room (and `also`) for its producers. `attempts` > 1 after an
+   * outage: the other node's own link may come back a moment after this one's, and a request sent
+   * before it listens again is lost, so an unanswered one is asked again (bounded).
+   */
+  private async discover(attempts = 1, also?: string): Promise<void> {
     const nodes = await this.cluster.roomNodes(this.room.id).catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'room directory unavailable: remote producers are learnt from broadcasts only');
       return new Map<string, number>();
@@ -156,7 +167,7 @@ export class RoomSpan {
     for (const [nodeId, peers] of nodes) if (nodeId !== this.cluster.nodeId && peers > 0) this.pipes.connect(nodeId);
     // Also every node this one knows producers of: after a Redis restart the directory is empty
     // until each node writes its entries again, and those are the nodes whose news may be lost.
-    const asked = new Set([...nodes.keys(), ...this.remote.all().map((entry) => entry.nodeId)]);
+    const asked = new Set([...nodes.keys(), ...this.remote.all().map((entry) => entry.nodeId), ...(also === undefined ? [] : [also])]);
     asked.delete(this.cluster.nodeId);
     await Promise.all(
       [...asked].map(async (nodeId) => {
@@ -213,6 +224,9 @@ export class ClusterRooms {
   private readonly onResynced = () => {
     for (const span of this.spans.values()) span.rediscover();
   };
+  private readonly onNodeBack = (nodeId: string) => {
+    for (const span of this.spans.values()) span.nodeBack(nodeId);
+  };
 
   constructor(
     private readonly cluster: Cluster,
@@ -252,6 +266,7 @@ export class ClusterRooms {
     });
     cluster.on('nodeLost', this.onNodeLost);
     cluster.on('resynced', this.onResynced);
+    cluster.on('nodeBack', this.onNodeBack);
   }
 
   /** The span of a room opening here; it leaves the map when it closes with its room. */
@@ -267,6 +282,7 @@ export class ClusterRooms {
   detach(): void {
     this.cluster.off('nodeLost', this.onNodeLost);
     this.cluster.off('resynced', this.onResynced);
+    this.cluster.off('nodeBack', this.onNodeBack);
   }
 
   private span(roomId: string): RoomSpan {
