@@ -103,6 +103,10 @@ describe('Liveness', () => {
     expect(liveness.dead().map((l) => l.nodeId)).toEqual(['b', 'c']);
     // Judged dead a second time, back a second time; a judgement is answered once.
     expect(liveness.heard('b', 'b1')).toEqual({ kind: 'back' });
+    // ...unless b could not be told (not subscribed again yet): back again at its next beat.
+    liveness.untold('b', 'b1');
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'back' });
+    expect(liveness.heard('b', 'b1')).toEqual({ kind: 'alive' });
     liveness.forget('b');
     expect(liveness.heard('b', 'b1')).toEqual({ kind: 'new' });
     // The old c process is not back once another was heard under its id.

@@ -1,14 +1,18 @@
 // A node judged dead that was not: two server processes on real PostgreSQL and Redis, peers that
 // are Node clients (werift, bench/scalePeer.ts; a browser on a stopped node would move elsewhere).
-// Each node holds a peer that sends and listens, so media crosses the pipe both ways. Node X's
-// process is stopped (SIGSTOP: a long GC pause, a frozen VM) until node Y judges it lost, then
-// continued. X's mediasoup worker is a process of its own and goes on; the pair of pipes does not:
-// Y closed its half at X's loss. Both halves are set up again, and each listener receives the
-// other's media again on a new consumer of the same producer, once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Each node holds a peer that sends and listens, so media crosses the pipe both ways. Node X is
+// silent longer than the death time while alive: its process stopped (SIGSTOP) then continued, or
+// it alone cut off from Redis (a proxy between them). X's mediasoup worker is a process of its own
+// and goes on; the pair of pipes does not: Y closed its half at X's loss. Both halves are set up
+// again, and each listener receives the other's media again on a new consumer of the same
+// producer, once.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { ScalePeer } from '../../bench/scalePeer.js';
 import { startClusterNode, untilCluster, urlAt } from '../support/cluster.js';
-import { until } from '../support/faults.js';
+import { TcpProxy, until } from '../support/faults.js';
 import { startPostgres, type Postgres } from '../support/postgres.js';
 import { startRedis, type Redis } from '../support/redis.js';
 import type { ServerProcess } from '../support/server.js';
@@ -31,8 +35,8 @@ afterAll(async () => {
   await pg?.close();
 });
 
-async function node(id: string): Promise<ServerProcess> {
-  const started = await startClusterNode({ pg, redis }, id, { LOG_LEVEL: 'info' });
+async function node(id: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const started = await startClusterNode({ pg, redis }, id, { LOG_LEVEL: 'info', ...env });
   nodes.push(started);
   return started;
 }
@@ -110,11 +114,51 @@ async function mediaCounts(n: ServerProcess): Promise<{ transports: number; prod
   return { transports, producers, consumers };
 }
 
-describe('a node judged lost while it was alive (SIGSTOP longer than the 6 s death time)', () => {
-  it('gets its pipes back both ways once it runs again: each listener receives the other again on a new consumer, nothing duplicated, no pipe left over', async () => {
-    const room = `stall-${process.pid}`;
-    const [x, y] = await Promise.all([node('x'), node('y')]);
-    await untilCluster(x, { x: 0, y: 0 });
+/** What makes node X silent for longer than the death time while it is alive, and what ends it. */
+interface Fault {
+  name: string;
+  /** Environment for X (how it reaches Redis). */
+  env(): Promise<Record<string, string>>;
+  begin(x: ServerProcess): void;
+  end(x: ServerProcess): void;
+}
+
+const faults: Fault[] = [
+  {
+    name: 'its process stopped (SIGSTOP: a long GC pause, a frozen VM), then continued',
+    env: async () => ({}),
+    begin: (x) => process.kill(x.process.pid!, 'SIGSTOP'),
+    end: (x) => process.kill(x.process.pid!, 'SIGCONT'),
+  },
+  (() => {
+    let proxy: TcpProxy | undefined;
+    return {
+      name: 'it alone cut off from Redis (its connections stalled), then its connections cut: it connects each again on its own',
+      env: async () => {
+        proxy = await TcpProxy.start(redis.port);
+        return { REDIS_URL: `redis://127.0.0.1:${proxy.port}` };
+      },
+      begin: () => expect(proxy!.stall()).toBe(2),
+      end: () => expect(proxy!.cut()).toBe(2),
+    };
+  })(),
+];
+
+describe('a node judged lost while it was alive, silent longer than the 6 s death time', () => {
+  it.each(faults.map((fault, i) => [fault.name, fault, i] as const))('%s: gets its pipes back both ways: each listener receives the other again on a new consumer, nothing duplicated, no pipe left over', async (_, fault, i) => {
+    const [xId, yId] = [`x${i}`, `y${i}`];
+    const room = `stall-${i}-${process.pid}`;
+    const [x, y] = await Promise.all([node(xId, await fault.env()), node(yId)]);
+    onTestFinished(() => Promise.all([x.kill9(), y.kill9()]).then(() => undefined));
+    // The cause of a failure is in the nodes' logs, not in the assertion.
+    onTestFailed(() => {
+      for (const [id, n] of [[xId, x], [yId, y]] as const) {
+        const file = join(tmpdir(), `stall-${process.pid}-${id}.log`);
+        writeFileSync(file, n.logs());
+        console.error(`node ${id}'s log is in ${file}`);
+      }
+    });
+    await untilCluster(x, { [xId]: 0, [yId]: 0 });
     const a = await peer(x, room, 'alice');
     const b = await peer(y, room, 'bob');
     const [fromA, fromB] = await Promise.all([a.produce(), b.produce()]);
@@ -129,27 +173,27 @@ describe('a node judged lost while it was alive (SIGSTOP longer than the 6 s dea
     const oldAtA = new Set(openConsumers(a).map((c) => c['id'] as string));
     const oldAtB = new Set(openConsumers(b).map((c) => c['id'] as string));
 
-    const pid = x.process.pid!;
-    process.kill(pid, 'SIGSTOP');
+    fault.begin(x);
     try {
-      await until(() => logged(y, 'cluster: node lost', { nodeId: 'x', reason: 'silent' }), 15_000, 'y to judge x lost');
+      await until(() => logged(y, 'cluster: node lost', { nodeId: xId, reason: 'silent' }), 15_000, 'y to judge x lost');
       // Y dropped its half: B's consumers of A's producers closed.
       await until(() => aIds.every((id) => consumerOf(b, id) === undefined), 5_000, "B's consumers of A closed");
     } finally {
-      process.kill(pid, 'SIGCONT');
+      fault.end(x);
     }
-    const continued = performance.now();
+    const ended = performance.now();
 
-    await until(() => logged(y, 'cluster: node back: judged lost, it was alive (stalled, or cut off from Redis); setting up again what was dropped with it', { nodeId: 'x' }), 15_000, 'y to hear x back');
+    await until(() => logged(y, 'cluster: node back: judged lost, it was alive (stalled, or cut off from Redis); setting up again what was dropped with it', { nodeId: xId }), 15_000, 'y to hear x back');
     // X found itself missing from the registry (Y removed it) and wrote its entries again.
-    await until(() => logged(x, 'cluster: registered again (Redis restarted or this node was judged dead)', { nodeId: 'x' }), 5_000, 'x to register again');
-    await until(() => logged(x, 'cluster: another node had judged this node lost (it stalled, or was cut off from Redis); setting up again what it dropped', { nodeId: 'y' }), 5_000, 'x to be told');
+    await until(() => logged(x, 'cluster: registered again (Redis restarted or this node was judged dead)', { nodeId: xId }), 5_000, 'x to register again');
+    await until(() => logged(x, 'cluster: another node had judged this node lost (it stalled, or was cut off from Redis); setting up again what it dropped', { nodeId: yId }), 5_000, 'x to be told');
     const [newAtB, newAtA] = await Promise.all([
       consumeAgain(b, aIds, oldAtB, "B's new consumers of A's producers"),
       consumeAgain(a, bIds, oldAtA, "A's new consumers of B's producers"),
     ]);
     await Promise.all([receiving(b, aIds, 30, "A's media at B again"), receiving(a, bIds, 30, "B's media at A again")]);
-    console.log(`[stall] SIGCONT → both listeners receive again in ${Math.round(performance.now() - continued)} ms`);
+    const untold = y.logs().split('cannot be told yet').length - 1;
+    console.log(`[stall] fault ended → both listeners receive again in ${Math.round(performance.now() - ended)} ms; x heard back before it could be told: ${untold}× (${fault.name})`);
 
     // A's old consumers of B (on X's stale half) were closed by X, not left beside the new ones.
     expect(notified(a, 'consumerClosed').filter((d) => oldAtA.has(d['consumerId'])).map((d) => d['reason'])).toEqual(['producer closed', 'producer closed']);
@@ -162,6 +206,6 @@ describe('a node judged lost while it was alive (SIGSTOP longer than the 6 s dea
     // X is told, the new pair is up already.
     await until(async () => JSON.stringify([await mediaCounts(x), await mediaCounts(y)]) === JSON.stringify([steady, steady]), 5_000, 'the old pipes gone');
     expect([await mediaCounts(x), await mediaCounts(y)]).toEqual([steady, steady]);
-    await untilCluster(y, { x: 1, y: 1 });
+    await untilCluster(y, { [xId]: 1, [yId]: 1 });
   });
 });

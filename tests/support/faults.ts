@@ -90,6 +90,13 @@ export class TcpProxy {
     return pipes.length;
   }
 
+  /** Destroys every connection, stalled ones too (what they held is lost): a partition ended by cutting it. Returns how many. */
+  cut(): number {
+    const pipes = [...this.#pipes];
+    for (const p of pipes) this.#end(p);
+    return pipes.length;
+  }
+
   /** Stops forwarding on every current connection, keeping both sides open. Returns how many. */
   stall(): number {
     const pipes = [...this.#pipes].filter((p) => !p.stalled);

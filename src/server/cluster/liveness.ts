@@ -80,6 +80,13 @@ export class Liveness {
     return { kind: judged === incarnation ? 'back' : 'new' };
   }
 
+  /** A node `back` could not be told so (not listening yet): judged dead again, so its next heartbeat is `back` again. */
+  untold(nodeId: string, incarnation: string): void {
+    if (this.#seen.get(nodeId)?.incarnation !== incarnation) return;
+    this.#seen.delete(nodeId);
+    this.#judgedDead.set(nodeId, incarnation);
+  }
+
   /** A node listed in the registry and not heard yet: its silence is counted from now. */
   listed(nodeId: string, incarnation: string): void {
     if (!this.#seen.has(nodeId)) this.#seen.set(nodeId, { incarnation, heardAt: this.now() });
