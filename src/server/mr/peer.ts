@@ -343,7 +343,6 @@ export class Peer implements PeerHandle {
     consumer.on('transportclose', () => gone('transport closed'));
     consumer.on('producerpause', () => this.notify('consumerProducerPaused', { consumerId: consumer.id }));
     consumer.on('producerresume', () => this.notify('consumerProducerResumed', { consumerId: consumer.id }));
-    forwardConsumerScore(consumer, this.tell);
     consumer.on('layerschange', (layers) => {
       if (!this.closed) this.notify('consumerLayersChanged', { consumerId: consumer.id, layers: layers ?? null });
     });
@@ -364,6 +363,7 @@ export class Peer implements PeerHandle {
         })),
       }),
     });
+    forwardConsumerScore(consumer, this.tell);
   }
 
   close(reason: string): void {
