@@ -69,7 +69,8 @@ describe(`the client package (${PACKAGE}) in a fresh app`, () => {
     expect(errors, errors.join('\n')).toEqual([]);
     expect(files.filter((f) => !inside(app.dir, f) && !inside(typescriptLib, f))).toEqual([]);
     expect(files).toContain(join(app.dir, 'node_modules', PACKAGE, 'types', 'src', 'client', 'index.d.ts'));
-  });
+    // A whole compile, CPU-bound: 41 s in a loaded full suite, past a minute in a busier one.
+  }, 180_000);
 
   it(`in an app's production bundle, the installed package stays within ${BUDGET.packageGzip / 1024} KB gz before inspecting`, async () => {
     const size = await measurePackageEntry(app.dir);
