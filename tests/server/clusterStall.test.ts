@@ -121,6 +121,8 @@ interface Fault {
   env(): Promise<Record<string, string>>;
   begin(x: ServerProcess): void;
   end(x: ServerProcess): void;
+  /** X's first beats after it are heard before it listens: the judge cannot tell it at once. */
+  untold?: boolean;
 }
 
 const faults: Fault[] = [
@@ -133,13 +135,18 @@ const faults: Fault[] = [
   (() => {
     let proxy: TcpProxy | undefined;
     return {
-      name: 'it alone cut off from Redis (its connections stalled), then its connections cut: it connects each again on its own',
+      name: 'it alone cut off from Redis (its connections stalled), then its connections cut: it connects again, its subscription last',
       env: async () => {
         proxy = await TcpProxy.start(redis.port);
         return { REDIS_URL: `redis://127.0.0.1:${proxy.port}` };
       },
       begin: () => expect(proxy!.stall()).toBe(2),
-      end: () => expect(proxy!.cut()).toBe(2),
+      end: () => {
+        // Its subscriber comes back 1.5 s after its publisher: its beats are heard before it can hear anything.
+        proxy!.delayWhen('\r\nsubscribe\r\n', 1_500); // node-redis's command, as RESP
+        expect(proxy!.cut()).toBe(2);
+      },
+      untold: true,
     };
   })(),
 ];
@@ -192,7 +199,8 @@ describe('a node judged lost while it was alive, silent longer than the 6 s deat
       consumeAgain(a, bIds, oldAtA, "A's new consumers of B's producers"),
     ]);
     await Promise.all([receiving(b, aIds, 30, "A's media at B again"), receiving(a, bIds, 30, "B's media at A again")]);
-    const untold = y.logs().split('cannot be told yet').length - 1;
+    const untold = y.logs().split('could not be told yet').length - 1;
+    if (fault.untold) expect(untold).toBeGreaterThan(0);
     console.log(`[stall] fault ended → both listeners receive again in ${Math.round(performance.now() - ended)} ms; x heard back before it could be told: ${untold}× (${fault.name})`);
 
     // A's old consumers of B (on X's stale half) were closed by X, not left beside the new ones.

@@ -58,6 +58,7 @@ export class TcpProxy {
   readonly #server: Server;
   /** Connections accepted so far. */
   accepted = 0;
+  #delay: { text: string; ms: number } | undefined;
 
   private constructor(server: Server, readonly port: number, readonly targetPort: number) {
     this.#server = server;
@@ -107,15 +108,25 @@ export class TcpProxy {
   /** The stalled connections work again: what was held is delivered, then forwarding goes on. Returns how many. */
   heal(): number {
     const pipes = [...this.#pipes].filter((p) => p.stalled);
-    for (const p of pipes) {
-      p.stalled = false;
-      for (const [to, chunk] of p.held.splice(0)) if (!to.destroyed) to.write(chunk);
-      if (p.endedWhileStalled) {
-        p.client.end();
-        p.upstream.end();
-      }
-    }
+    for (const p of pipes) this.#heal(p);
     return pipes.length;
+  }
+
+  /**
+   * From now on, a connection whose client sends `text` (e.g. a Redis client's `subscribe`) is stalled
+   * from that chunk on for `ms`, then heals: that connection comes up later than the others.
+   */
+  delayWhen(text: string, ms: number): void {
+    this.#delay = { text, ms };
+  }
+
+  #heal(p: Pipe): void {
+    p.stalled = false;
+    for (const [to, chunk] of p.held.splice(0)) if (!to.destroyed) to.write(chunk);
+    if (p.endedWhileStalled) {
+      p.client.end();
+      p.upstream.end();
+    }
   }
 
   async close(): Promise<void> {
@@ -130,6 +141,11 @@ export class TcpProxy {
     this.#pipes.add(pipe);
     const forward = (from: Socket, to: Socket) => {
       from.on('data', (chunk: Buffer) => {
+        const delay = this.#delay;
+        if (from === client && delay && !pipe.stalled && chunk.includes(delay.text)) {
+          pipe.stalled = true;
+          setTimeout(() => this.#pipes.has(pipe) && this.#heal(pipe), delay.ms);
+        }
         if (pipe.stalled) pipe.held.push([to, chunk]);
         else if (!to.destroyed) to.write(chunk);
       });

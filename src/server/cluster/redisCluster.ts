@@ -30,9 +30,9 @@
 // ONE subscriber connection, so Redis delivers one node's messages to another in the order sent.
 // Envelopes (JSON, `k` names them): msg, req, res (Cluster.send/broadcast/request), beat
 // (heartbeat), left (clean close), and lost { inc }: "I had judged your process <inc> lost", sent
-// by a node that hears a process it judged dead beat again; once it reached the other (PUBLISH
-// counted a receiver; else it is sent at the next beat), both emit `nodeBack` (cluster.ts), and
-// what the judge then asks comes after it on that channel.
+// by a node that hears a process it judged dead beat again, before anything else it sends there;
+// both then emit `nodeBack` (cluster.ts). When PUBLISH counts no receiver (the other is not
+// subscribed again yet) the judge keeps it judged lost, and its next beat starts all this again.
 //
 // While Redis is unreachable nothing throws into the node and nothing it serves is dropped:
 // commands fail at once (no offline queue), requests reject ClusterRequestError, sends are
@@ -453,24 +453,20 @@ export class RedisCluster implements Cluster {
   #back(nodeId: string, incarnation: string): void {
     // Answers to what was asked of it since would come from the half it has not dropped yet.
     this.#failAll(`node ${nodeId} was judged lost`, nodeId);
+    // First on its channel, before anything the nodeBack listeners ask it. Not received (its beat
+    // came back before its subscription: cut off from Redis, it reconnects each connection on its
+    // own): it stays judged lost, and its next beat tells it again and sets everything up again.
     const untold = (why: string) => {
-      this.#log?.info({ nodeId, why }, 'cluster: a node judged lost beats again but cannot be told yet: at its next heartbeat');
+      this.#log?.info({ nodeId, why }, 'cluster: a node back could not be told yet: again at its next heartbeat');
       this.#liveness.untold(nodeId, incarnation);
     };
-    // Told before this node asks it anything (nodeBack's listeners ask): its channel keeps that order.
     const lost = JSON.stringify({ k: 'lost', from: this.nodeId, inc: incarnation } satisfies Envelope);
-    this.#pub.publish(KEY.to(nodeId), lost).then(
-      (receivers) => {
-        // Its beat came back before its subscription (cut off from Redis alone, it reconnects each connection on its own).
-        if (receivers === 0) return untold('not subscribed again yet');
-        if (this.#state !== 'started') return;
-        // Its next death is cleaned up again.
-        this.#pub.del(KEY.lost(nodeId, incarnation)).catch((err: Error) => this.#log?.debug({ nodeId, err: err.message }, 'cluster: lost mark not removed'));
-        this.#log?.warn({ nodeId }, 'cluster: node back: judged lost, it was alive (stalled, or cut off from Redis); setting up again what was dropped with it');
-        this.#emit('nodeBack', nodeId);
-      },
-      (err: Error) => untold(err.message),
-    );
+    this.#pub.publish(KEY.to(nodeId), lost).then((receivers) => receivers === 0 && untold('not subscribed'), (err: Error) => untold(err.message));
+    // Its next death is cleaned up again.
+    this.#pub.del(KEY.lost(nodeId, incarnation)).catch((err: Error) => this.#log?.debug({ nodeId, err: err.message }, 'cluster: lost mark not removed'));
+    this.#log?.warn({ nodeId }, 'cluster: node back: judged lost, it was alive (stalled, or cut off from Redis); setting up again what was dropped with it');
+    // At once: this node's half is dropped before it reads anything that node sends once told.
+    this.#emit('nodeBack', nodeId);
   }
 
   /** Another node says it judged this process lost: what this node holds with it is stale (ClusterEvents.nodeBack). */
