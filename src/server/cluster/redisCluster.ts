@@ -146,6 +146,8 @@ export class RedisCluster implements Cluster {
   #beating = false;
   #registered = false;
   #directoryDirty = false;
+  /** Nodes back that could not be told so yet: nothing is sent to them (they would answer from their stale half). */
+  readonly #untold = new Set<string>();
   /** For logging an outage once, not at every reconnect attempt. */
   #down = false;
 
@@ -286,6 +288,7 @@ export class RedisCluster implements Cluster {
       queueMicrotask(() => this.#dispatcher.deliver(copy, this.nodeId));
       return;
     }
+    if (this.#untold.has(nodeId)) return; // it would read it on its stale half
     this.#post(KEY.to(nodeId), { k: 'msg', from: this.nodeId, body: message }, message.type);
   }
 
@@ -302,6 +305,7 @@ export class RedisCluster implements Cluster {
     }
     // Without both connections the answer could not come back: say so now, not after the timeout.
     if (!this.#pub.isReady || !this.#sub.isReady) throw new ClusterRequestError(`no answer from node ${nodeId}: Redis unreachable`);
+    if (this.#untold.has(nodeId)) throw new ClusterRequestError(`node ${nodeId} is back but not told yet that it was judged lost`);
     const id = `${this.incarnation}.${++this.#requests}`;
     const raw = JSON.stringify({ k: 'req', from: this.nodeId, id, body: message } satisfies Envelope);
     const answered = new Promise<Reply>((resolve, reject) => {
@@ -455,9 +459,13 @@ export class RedisCluster implements Cluster {
     this.#failAll(`node ${nodeId} was judged lost`, nodeId);
     // First on its channel, before anything the nodeBack listeners ask it. Not received (its beat
     // came back before its subscription: cut off from Redis, it reconnects each connection on its
-    // own): it stays judged lost, and its next beat tells it again and sets everything up again.
+    // own): it stays judged lost and is sent nothing (what it answered would come from its stale
+    // half), until its next beat tells it again and everything is set up again. Its PUBLISH reply
+    // comes before that of any command issued after it, so the listeners' requests see the gate.
+    this.#untold.delete(nodeId);
     const untold = (why: string) => {
       this.#log?.info({ nodeId, why }, 'cluster: a node back could not be told yet: again at its next heartbeat');
+      this.#untold.add(nodeId);
       this.#liveness.untold(nodeId, incarnation);
     };
     const lost = JSON.stringify({ k: 'lost', from: this.nodeId, inc: incarnation } satisfies Envelope);
@@ -512,6 +520,8 @@ export class RedisCluster implements Cluster {
           return;
         }
         const heard = this.#liveness.heard(from, envelope.inc);
+        // Another process under that id: it holds nothing stale.
+        if (heard.kind === 'new' || heard.kind === 'restarted') this.#untold.delete(from);
         if (heard.kind === 'restarted') void this.#lose({ nodeId: from, incarnation: heard.replaced }, 'restarted');
         else if (heard.kind === 'back') this.#back(from, envelope.inc);
         return;
