@@ -88,7 +88,7 @@ export interface Cluster {
   /** To every other live node. */
   broadcast(message: ClusterMessage): void;
   /** Request/response with an id and a timeout; rejects ClusterRequestError (at once while Redis is
-   *  unreachable, when nobody listens as `nodeId`, or when that node is lost). */
+   *  unreachable, when nobody listens as `nodeId`, when that node is lost, or back but not told yet). */
   request<T = unknown>(nodeId: string, message: ClusterMessage, timeoutMs?: number): Promise<T>;
   /** One handler per message type (a second registration replaces the first). */
   onMessage(type: string, handler: MessageHandler): void;

@@ -32,7 +32,8 @@
 // (heartbeat), left (clean close), and lost { inc }: "I had judged your process <inc> lost", sent
 // by a node that hears a process it judged dead beat again, before anything else it sends there;
 // both then emit `nodeBack` (cluster.ts). When PUBLISH counts no receiver (the other is not
-// subscribed again yet) the judge keeps it judged lost, and its next beat starts all this again.
+// subscribed again yet) the judge keeps it judged lost and sends it nothing (requests refused),
+// and its next beat starts all this again.
 //
 // While Redis is unreachable nothing throws into the node and nothing it serves is dropped:
 // commands fail at once (no offline queue), requests reject ClusterRequestError, sends are
