@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { ScalePeer } from '../../bench/scalePeer.js';
 import { startClusterNode, untilCluster, urlAt } from '../support/cluster.js';
@@ -215,5 +216,10 @@ describe('a node judged lost while it was alive, silent longer than the 6 s deat
     await until(async () => JSON.stringify([await mediaCounts(x), await mediaCounts(y)]) === JSON.stringify([steady, steady]), 5_000, 'the old pipes gone');
     expect([await mediaCounts(x), await mediaCounts(y)]).toEqual([steady, steady]);
     await untilCluster(y, { [xId]: 1, [yId]: 1 });
+    // Y's mark of X's death is gone with it: should X's process die for real later, it is cleaned up again.
+    const view = createClient({ url: redis.url });
+    await view.connect();
+    await until(async () => (await view.keys(`mi:lost:${xId}:*`)).length === 0, 2_000, "y's lost mark of x removed");
+    view.destroy();
   });
 });
