@@ -9,6 +9,7 @@
 // request it honoured, and notes every request and whether it ignored it. Each keyframe carries the
 // number of the request it answers (0: unasked), so a listener's first packet (mediasoup forwards
 // from a keyframe on) says which request opened its video.
+import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/server/logger.js';
 import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
+import { keyframeWait, watchSender } from '../../src/server/mr/keyframeTiming.js';
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
 import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
 import { Recordings } from '../../src/server/mr/recordings.js';
@@ -44,6 +46,13 @@ function until(check: () => boolean, wakers: Set<() => void>, what: string, time
     const timer = setTimeout(() => (wakers.delete(wake), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
     wakers.add(wake);
   });
+}
+
+/** A VP8 payload: descriptor (X, S, picture id), frame header (bit 0 clear: a keyframe, with its start code and size), then `tag`. */
+function vp8(picture: number, keyframe: boolean, tag: number): Buffer {
+  const descriptor = Buffer.from([0x90, 0x80, 0x80 | ((picture >> 8) & 0x7f), picture & 0xff]);
+  const header = keyframe ? Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]) : Buffer.from([0x11, 0x02, 0x00]);
+  return Buffer.concat([descriptor, header, Buffer.alloc(600, tag)]);
 }
 
 interface Request {
@@ -137,15 +146,12 @@ class Client {
     let seq = 0;
     let picture = 0;
     const send = () => {
-      // VP8 payload descriptor (X, S, picture id) and frame header: bit 0 clear is a keyframe (with its start code and size).
       const keyframe = asked !== undefined;
-      const descriptor = Buffer.from([0x90, 0x80, 0x80 | ((picture >> 8) & 0x7f), picture & 0xff]);
-      const header = keyframe ? Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]) : Buffer.from([0x11, 0x02, 0x00]);
       if (keyframe) this.keyframes.push(asked!);
       const tag = keyframe ? asked! : 0xff;
       asked = undefined;
       const rtp = new RtpHeader({ payloadType: VIDEO_PT, sequenceNumber: seq, timestamp: (picture * (90000 / FPS)) >>> 0, marker: true });
-      void transceiver.sender.sendRtp(new RtpPacket(rtp, Buffer.concat([descriptor, header, Buffer.alloc(600, tag)])));
+      void transceiver.sender.sendRtp(new RtpPacket(rtp, vp8(picture, keyframe, tag)));
       seq = (seq + 1) & 0xffff;
       picture = (picture + 1) & 0x7fff;
       this.sent += 1;
@@ -306,5 +312,54 @@ describe("a video consumer's resume", () => {
     await Promise.all([b.until(() => b.first.has(cb.ssrc), "Bob's first packet"), c.until(() => c.first.has(cc.ssrc), "Carol's first packet")]);
     expect(a.requests).toEqual([expect.objectContaining({ honoured: true })]);
     expect([b.first.get(cb.ssrc)!.tag, c.first.get(cc.ssrc)!.tag]).toEqual([1, 1]);
+  });
+});
+
+describe('watchSender', () => {
+  it("counts the producer's first keyframe request when it came before the trace was on", async () => {
+    const mediasoup = await loadMediasoup();
+    const worker = await mediasoup.createWorker({ logLevel: 'warn' });
+    running.push({ close: async () => worker.close() });
+    const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
+    const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+    const ssrc = 1234;
+    const producer = await transport.produce({
+      kind: 'video',
+      rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: VIDEO_PT, clockRate: 90000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }], encodings: [{ ssrc }] },
+    });
+    // A raw RTP sender on the plain transport; it notes the PLIs it gets.
+    const wakers = new Set<() => void>();
+    const wake = () => [...wakers].forEach((w) => w());
+    let plis = 0;
+    const socket = createSocket('udp4');
+    running.push({ close: async () => void socket.close() });
+    socket.on('message', (msg) => {
+      for (let at = 0; at + 4 <= msg.length; at += (msg.readUInt16BE(at + 2) + 1) * 4) if (msg[at + 1] === 206 && (msg[at]! & 0x1f) === 1) plis += 1;
+      wake();
+    });
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    let seq = 0;
+    const send = (keyframe: boolean) => {
+      const header = Buffer.alloc(12);
+      header.writeUInt8(0x80, 0);
+      header.writeUInt8(0x80 | VIDEO_PT, 1);
+      header.writeUInt16BE(seq, 2);
+      header.writeUInt32BE(seq * 3000, 4);
+      header.writeUInt32BE(ssrc, 8);
+      socket.send(Buffer.concat([header, vp8(seq, keyframe, 0)]), transport.tuple.localPort, '127.0.0.1');
+      seq += 1;
+    };
+
+    // The sender's first keyframe was lost: its first packet is a delta frame, and mediasoup asks
+    // for a keyframe before anything watches the producer (as when the watch comes a moment late).
+    send(false);
+    await until(() => plis === 1, wakers, 'the PLI at the first packet');
+    await watchSender(producer);
+    const keyframeIn = new Promise<void>((resolve) => producer.observer.on('trace', (t) => t.type === 'keyframe' && resolve()));
+    send(true);
+    await keyframeIn;
+    // Its keyframe came: a consumer resumed now must wait out the rest of the sender's 300 ms.
+    expect(keyframeWait(producer)).toBeGreaterThan(0);
+    expect(plis).toBe(1);
   });
 });

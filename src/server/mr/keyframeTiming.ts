@@ -11,8 +11,9 @@
 // second. When the honoured request's keyframe is still on its way the resume lets it through.
 //
 // The producer's trace events say which requests went to the sender and when keyframes came, from
-// its birth (peer.ts creates a video producer paused until they are on: its first request, made at
-// its first packet or its resume, is the one a listener joining with it must not collide with).
+// its birth (peer.ts). Its first request may come before they are on: mediasoup asks at the
+// producer's first packet unless it is a keyframe, as after a sender's reconnect (its first
+// keyframe came before its new producer, and was dropped). The producer's stats count that one.
 import type { types as ms } from 'mediasoup';
 
 /** A browser sender ignores a keyframe request this soon after the last one it honoured (libwebrtc's kMinKeyframeSendIntervalMs). */
@@ -32,19 +33,24 @@ const senders = new WeakMap<ms.Producer, Sender>();
 
 /**
  * Notes the keyframe requests a local video producer's sender gets and the keyframes it sends
- * (mediasoup's trace events; nothing else here uses a producer's). Once per producer; the trace is
- * on once the worker has taken the request, which it does in order with the producer's others.
+ * (mediasoup's trace events; nothing else here uses a producer's). Once per producer, as soon as
+ * it is made.
  */
 export async function watchSender(producer: ms.Producer): Promise<void> {
   if (producer.kind !== 'video' || senders.has(producer)) return;
   const sender: Sender = { honouredAt: -Infinity, keyframeAt: -Infinity };
   senders.set(producer, sender);
+  const since = performance.now();
   producer.observer.on('trace', (trace) => {
     const now = performance.now();
     if (trace.type === 'keyframe' && trace.direction === 'in') sender.keyframeAt = now;
     else if ((trace.type === 'pli' || trace.type === 'fir') && trace.direction === 'out' && now - sender.honouredAt >= SENDER_KEYFRAME_INTERVAL_MS) sender.honouredAt = now;
   });
   await producer.enableTraceEvent(['keyframe', 'pli', 'fir']).catch(() => undefined);
+  // The worker answers in order: a request made since the trace is on was traced before these stats
+  // came. One counted but not traced came before: taken as made when the watch began.
+  const streams = await producer.getStats().catch(() => []);
+  if (sender.honouredAt === -Infinity && streams.some((s) => s.pliCount + s.firCount > 0)) sender.honouredAt = since;
 }
 
 /** How long a resume of a consumer of `producer` waits so that the keyframe request it makes is honoured. */

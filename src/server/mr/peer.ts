@@ -229,23 +229,16 @@ export class Peer implements PeerHandle {
     if (mid !== undefined && [...this.producers.values()].some((p) => p.rtpParameters.mid === mid && !p.closed)) {
       throw new MediaError(ErrorCode.BAD_REQUEST, `mid '${mid}' is already used by another producer of this client`);
     }
-    const paused = data.paused ?? false;
-    const video = data.kind === 'video';
     const producer = await entry.transport
       .produce({
         kind: data.kind,
         rtpParameters: toMediasoup.rtpParameters(data.rtpParameters),
-        // Video is born paused until its keyframe requests are watched: mediasoup makes its first
-        // one at its first packet, or at its resume (keyframeTiming.ts).
-        paused: paused || video,
+        paused: data.paused ?? false,
         appData: data.appData ?? {},
       })
       .catch(asBadRequest);
-    if (video) {
-      // In this order on the worker's channel: the watch is on before the resume.
-      const watched = watchSender(producer);
-      await Promise.all([watched, paused ? undefined : producer.resume()]).catch(() => undefined);
-    }
+    // From its birth: a resume of its consumers reads which keyframe requests its sender honoured.
+    void watchSender(producer);
     if (this.closed) {
       producer.close();
       throw new MediaError(ErrorCode.INVALID_STATE, 'the peer is closed');
