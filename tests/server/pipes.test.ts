@@ -18,12 +18,12 @@ import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
 import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
 import { Recordings } from '../../src/server/mr/recordings.js';
-import { WorkerPool } from '../../src/server/mr/workers.js';
+import type { WorkerPool } from '../../src/server/mr/workers.js';
 import { openDatabase } from '../../src/server/store/sqliteDatabase.js';
 import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js';
 import { MemoryNetwork } from '../support/memoryCluster.js';
 import { startRedis } from '../support/redis.js';
-import { freePort } from '../support/server.js';
+import { startTestWorkerPool } from '../support/workerPool.js';
 import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
 import { RoomRequest } from '../../src/server/mr/pipeMessages.js';
 
@@ -274,11 +274,10 @@ afterEach(async () => {
 
 async function startNode(cluster: Cluster, id = cluster.nodeId): Promise<Node> {
   const mediasoup = await loadMediasoup();
-  const rtcMin = 10_000 + ((await freePort()) % 2_000) * 10;
   let worker: ms.Worker | undefined;
   const catchWorker = (w: ms.Worker) => (worker = w);
   mediasoup.observer.on('newworker', catchWorker);
-  const pool = await WorkerPool.start(mediasoup, { numWorkers: 1, listenIp: '127.0.0.1', rtcMinPort: rtcMin, rtcMaxPort: rtcMin + 9 }, logger).finally(() => mediasoup.observer.off('newworker', catchWorker));
+  const pool = await startTestWorkerPool(mediasoup, logger).finally(() => mediasoup.observer.off('newworker', catchWorker));
   const db = openDatabase(':memory:');
   const recordings = new Recordings(new SqliteRecordingStore(db, id), mkdtempSync(join(tmpdir(), 'media-infra-pipes-')), logger);
   await cluster.start();

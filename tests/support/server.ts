@@ -69,6 +69,16 @@ export function buildServer(): Promise<void> {
   return built;
 }
 
+/**
+ * The first of the 10 WebRTC ports of a test server (or an in-process worker pool) whose HTTP port,
+ * or any free port, is `port`: below the kernel's ephemeral range, apart for servers running side by
+ * side (parallel test files). Two ports equal modulo 2 000 share a range: the caller starts again on
+ * new ports when its worker finds the range taken.
+ */
+export function rtcMinPortFor(port: number): number {
+  return 10_000 + (port % 2_000) * 10;
+}
+
 /** A TCP port nobody listens on right now (another process may take it before it is bound). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -114,9 +124,7 @@ async function startOnce(opts: StartServerOptions): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'media-infra-test-'));
   const databasePath = opts.databasePath ?? join(dir, 'media-infra.db');
   const recordingsDir = opts.env?.['RECORDINGS_DIR'] ?? join(dir, 'recordings');
-  // WebRTC ports below the kernel's ephemeral range, derived from the HTTP port so that servers
-  // running side by side (parallel test files) do not collide.
-  const rtcMin = 10_000 + (port % 2_000) * 10;
+  const rtcMin = rtcMinPortFor(port);
   const env: Record<string, string | undefined> = {
     ...process.env,
     PORT: String(port),
