@@ -21,10 +21,9 @@ import { keyframeWait, watchSender } from '../../src/server/mr/keyframeTiming.js
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
 import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
 import { Recordings } from '../../src/server/mr/recordings.js';
-import { WorkerPool } from '../../src/server/mr/workers.js';
+import { startTestWorkerPool } from '../support/workerPool.js';
 import { openDatabase } from '../../src/server/store/sqliteDatabase.js';
 import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js';
-import { freePort } from '../support/server.js';
 import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
 
 type Json = Record<string, any>;
@@ -221,8 +220,7 @@ afterEach(async () => {
 
 async function startNode(): Promise<MediaRouter> {
   const mediasoup = await loadMediasoup();
-  const rtcMin = 10_000 + ((await freePort()) % 2_000) * 10;
-  const pool = await WorkerPool.start(mediasoup, { numWorkers: 1, listenIp: '127.0.0.1', rtcMinPort: rtcMin, rtcMaxPort: rtcMin + 9 }, logger);
+  const pool = await startTestWorkerPool(mediasoup, logger);
   const db = openDatabase(':memory:');
   const media = new MediaRouter(pool, new Recordings(new SqliteRecordingStore(db, 'n1'), mkdtempSync(join(tmpdir(), 'media-infra-keyframes-')), logger), logger);
   running.push({

@@ -145,11 +145,6 @@ export class RoomPipes {
     void served.flow.set(flowing).catch(() => undefined);
   }
 
-  /** From a local video producer's birth (roomSpan.ts): peer.ts watches every one from its birth already. */
-  watchSender(producer: ms.Producer): Promise<void> {
-    return watchSender(producer);
-  }
-
   /** `nodeId` closed its pipe producer of `producerId`. */
   release(nodeId: string, producerId: string): void {
     this.links.get(nodeId)?.served.get(producerId)?.consumer.close();

@@ -76,8 +76,6 @@ export class RoomSpan {
   localProducer(producer: ms.Producer, userId: string): void {
     const roomId = this.room.id;
     const producerId = producer.id;
-    // From its birth: a pipe consumer's resume reads which keyframe requests its sender honoured.
-    void this.pipes.watchSender(producer);
     this.cluster.broadcast({ type: RoomMessage.producerOpened, roomId, ...describe(producer, userId) });
     producer.observer.on('pause', () => this.cluster.broadcast({ type: RoomMessage.producerPaused, roomId, producerId }));
     producer.observer.on('resume', () => this.cluster.broadcast({ type: RoomMessage.producerResumed, roomId, producerId }));
