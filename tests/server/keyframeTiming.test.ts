@@ -13,10 +13,9 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/server/logger.js';
-import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
 import { keyframeWait, watchSender } from '../../src/server/mr/keyframeTiming.js';
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
 import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
@@ -24,46 +23,21 @@ import { Recordings } from '../../src/server/mr/recordings.js';
 import { startTestWorkerPool } from '../support/workerPool.js';
 import { openDatabase } from '../../src/server/store/sqliteDatabase.js';
 import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js';
-import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
+import { VIDEO_PT } from '../support/weriftPeer.js';
+import { RouterClient, until, vp8Parameters, vp8Payload } from '../support/routerClient.js';
 
-type Json = Record<string, any>;
 const logger = createLogger('warn');
 const FPS = 30;
 /** libwebrtc's spacing of honoured keyframe requests. */
 const SPACING_MS = 300;
-
-/** Resolves when `check` holds, re-checked whenever `wakers` are woken (never on a timer). */
-function until(check: () => boolean, wakers: Set<() => void>, what: string, timeoutMs = 15_000): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const wake = () => {
-      if (!check()) return;
-      clearTimeout(timer);
-      wakers.delete(wake);
-      resolve();
-    };
-    const timer = setTimeout(() => (wakers.delete(wake), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
-    wakers.add(wake);
-  });
-}
-
-/** A VP8 payload: descriptor (X, S, picture id), frame header (bit 0 clear: a keyframe, with its start code and size), then `tag`. */
-function vp8(picture: number, keyframe: boolean, tag: number): Buffer {
-  const descriptor = Buffer.from([0x90, 0x80, 0x80 | ((picture >> 8) & 0x7f), picture & 0xff]);
-  const header = keyframe ? Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]) : Buffer.from([0x11, 0x02, 0x00]);
-  return Buffer.concat([descriptor, header, Buffer.alloc(600, tag)]);
-}
 
 interface Request {
   at: number;
   honoured: boolean;
 }
 
-/** A werift client of one peer of the MediaRouter. */
-class Client {
-  readonly wakers = new Set<() => void>();
-  private readonly notifications: { method: string; data: Json }[] = [];
-  private readonly pcs: RTCPeerConnection[] = [];
+/** A werift client of one peer of the MediaRouter: a libwebrtc-like sender, a listener, or both. */
+class Client extends RouterClient {
   private timer: NodeJS.Timeout | undefined;
   /** As a sender: every keyframe request that reached it; the keyframes sent, by the request each answers (0: unasked). */
   readonly requests: Request[] = [];
@@ -74,52 +48,8 @@ class Client {
   readonly first = new Map<number, { tag: number; at: number }>();
   private readonly received = new Map<number, number>();
 
-  private constructor(readonly peer: PeerHandle) {}
-
-  static async join(media: MediaRouter, roomId: string, userId: string): Promise<Client> {
-    let client: Client | undefined;
-    const peer = await media.openPeer({ roomId, userId, notify: (method, data) => client?.notified(method, data as Json), onClosedByServer: () => undefined });
-    client = new Client(peer);
-    const codecs = (peer.routerRtpCapabilities.codecs as Json[]).filter((c) => String(c['mimeType']).toLowerCase() === 'video/vp8');
-    await client.ok('join', { rtpCapabilities: { codecs, headerExtensions: [] } });
-    return client;
-  }
-
-  async ok(method: PeerRequest['method'], data: Json = {}): Promise<Json> {
-    const res = await this.peer.request({ method, data } as PeerRequest);
-    if (!res.ok) throw new Error(`${method}: ${res.error.code} ${res.error.message}`);
-    return res.data as Json;
-  }
-
-  private notified(method: string, data: Json): void {
-    this.notifications.push({ method, data });
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-
-  until(check: () => boolean, what: string): Promise<void> {
-    return until(check, this.wakers, what);
-  }
-
   get ignored(): Request[] {
     return this.requests.filter((r) => !r.honoured);
-  }
-
-  private async transport(direction: 'send' | 'recv'): Promise<{ id: string; pc: RTCPeerConnection; transceiver: RTCRtpTransceiver }> {
-    const t = await this.ok('createTransport', { direction });
-    const pc = new RTCPeerConnection(pcConfig());
-    this.pcs.push(pc);
-    const transceiver = pc.addTransceiver('video', { direction: direction === 'send' ? 'sendonly' : 'recvonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp)!;
-    await this.ok('connectTransport', { transportId: t['id'], dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[1], value: fingerprint[2] }] } });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, [{ mid: transceiver.mid ?? '0', kind: 'video' }], direction === 'send' ? 'recvonly' : 'sendonly') });
-    pc.connectionStateChange.subscribe(() => this.wake());
-    await until(() => pc.connectionState === 'connected', this.wakers, 'WebRTC connected');
-    return { id: t['id'] as string, pc, transceiver };
   }
 
   /**
@@ -150,7 +80,7 @@ class Client {
       const tag = keyframe ? asked! : 0xff;
       asked = undefined;
       const rtp = new RtpHeader({ payloadType: VIDEO_PT, sequenceNumber: seq, timestamp: (picture * (90000 / FPS)) >>> 0, marker: true });
-      void transceiver.sender.sendRtp(new RtpPacket(rtp, vp8(picture, keyframe, tag)));
+      void transceiver.sender.sendRtp(new RtpPacket(rtp, vp8Payload(picture, keyframe, tag)));
       seq = (seq + 1) & 0xffff;
       picture = (picture + 1) & 0x7fff;
       this.sent += 1;
@@ -166,17 +96,7 @@ class Client {
       flood();
       await this.until(() => this.sent >= 3, 'frames sent before the producer');
     }
-    const { producerId } = await this.ok('produce', {
-      transportId: id,
-      kind: 'video',
-      rtpParameters: {
-        mid: transceiver.mid,
-        codecs: [{ mimeType: 'video/VP8', payloadType: VIDEO_PT, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
-        headerExtensions: [],
-        encodings: [{ ssrc: transceiver.sender.ssrc }],
-        rtcp: { cname: `keyframes-${transceiver.sender.ssrc}`, reducedSize: true },
-      },
-    });
+    const { producerId } = await this.ok('produce', { transportId: id, kind: 'video', rtpParameters: vp8Parameters(transceiver, 'keyframes') });
     if (!early) this.timer = setInterval(send, 1000 / FPS);
     return producerId as string;
   }
@@ -199,17 +119,14 @@ class Client {
 
   /** The (paused) consumer of `producerId`, once its `newConsumer` came. */
   async consumerOf(producerId: string): Promise<{ id: string; ssrc: number }> {
-    const find = () => this.notifications.find((n) => n.method === 'newConsumer' && n.data['producerId'] === producerId)?.data;
-    await this.until(() => find() !== undefined, 'newConsumer');
-    const data = find()!;
+    const data = await this.notification('newConsumer', (d) => d['producerId'] === producerId);
     return { id: data['id'] as string, ssrc: data['rtpParameters']['encodings'][0]['ssrc'] as number };
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    this.peer.close('test over');
-    for (const pc of this.pcs) await pc.close().catch(() => undefined);
+    await super.close();
   }
 }
 
@@ -233,7 +150,7 @@ async function startNode(): Promise<MediaRouter> {
 }
 
 async function client(media: MediaRouter, roomId: string, userId: string): Promise<Client> {
-  const c = await Client.join(media, roomId, userId);
+  const c = await Client.join(media, roomId, userId, ['video/vp8']);
   running.push(c);
   return c;
 }
@@ -328,6 +245,7 @@ describe('watchSender', () => {
     // A raw RTP sender on the plain transport; it notes the PLIs it gets.
     const wakers = new Set<() => void>();
     const wake = () => [...wakers].forEach((w) => w());
+    const woken = (w: () => void) => (wakers.add(w), () => wakers.delete(w));
     let plis = 0;
     const socket = createSocket('udp4');
     running.push({ close: async () => void socket.close() });
@@ -344,14 +262,14 @@ describe('watchSender', () => {
       header.writeUInt16BE(seq, 2);
       header.writeUInt32BE(seq * 3000, 4);
       header.writeUInt32BE(ssrc, 8);
-      socket.send(Buffer.concat([header, vp8(seq, keyframe, 0)]), transport.tuple.localPort, '127.0.0.1');
+      socket.send(Buffer.concat([header, vp8Payload(seq, keyframe, 0)]), transport.tuple.localPort, '127.0.0.1');
       seq += 1;
     };
 
     // The sender's first keyframe was lost: its first packet is a delta frame, and mediasoup asks
     // for a keyframe before anything watches the producer (as when the watch comes a moment late).
     send(false);
-    await until(() => plis === 1, wakers, 'the PLI at the first packet');
+    await until(() => plis === 1, woken, 'the PLI at the first packet');
     await watchSender(producer);
     const keyframeIn = new Promise<void>((resolve) => producer.observer.on('trace', (t) => t.type === 'keyframe' && resolve()));
     send(true);

@@ -9,12 +9,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../../src/server/cluster/cluster.js';
 import { RedisCluster } from '../../src/server/cluster/redisCluster.js';
 import { createLogger } from '../../src/server/logger.js';
-import type { PeerHandle, PeerRequest } from '../../src/server/mr/api.js';
 import { loadMediasoup } from '../../src/server/mr/mediasoupLoader.js';
 import { MediaRouter } from '../../src/server/mr/mediaRouter.js';
 import { Recordings } from '../../src/server/mr/recordings.js';
@@ -24,96 +23,21 @@ import { SqliteRecordingStore } from '../../src/server/store/sqliteRecordings.js
 import { MemoryNetwork } from '../support/memoryCluster.js';
 import { startRedis } from '../support/redis.js';
 import { startTestWorkerPool } from '../support/workerPool.js';
-import { VIDEO_PT, answerSdp, pcConfig } from '../support/weriftPeer.js';
+import { VIDEO_PT } from '../support/weriftPeer.js';
+import { RouterClient, until, vp8Parameters, vp8Payload, type Json } from '../support/routerClient.js';
 import { RoomRequest } from '../../src/server/mr/pipeMessages.js';
 
-type Json = Record<string, any>;
 const logger = createLogger(process.env['PIPES_LOG'] === '1' ? 'debug' : 'warn');
 const FPS = 30;
 
-/** Resolves when `check` holds, re-checked on every event `subscribe` reports (never on a timer). */
-function until(check: () => boolean, subscribe: (wake: () => void) => () => void, what: string, timeoutMs = 15_000): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (stop(), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
-    const stop = subscribe(() => {
-      if (!check()) return;
-      clearTimeout(timer);
-      stop();
-      resolve();
-    });
-  });
-}
-
-function connected(pc: RTCPeerConnection): Promise<void> {
-  return until(() => pc.connectionState === 'connected', (wake) => pc.connectionStateChange.subscribe(wake).unSubscribe, 'WebRTC connected');
-}
-
-/** A werift client driving one peer of a MediaRouter directly (no gateway): what MR sees from a browser. */
-class Client {
-  readonly notifications: { method: string; data: Json }[] = [];
-  private readonly wakers = new Set<() => void>();
-  private pc: RTCPeerConnection | undefined;
+/** A werift client of one peer of a MediaRouter (no gateway): a VP8 sender, a listener, or both. */
+class Client extends RouterClient {
   private timer: NodeJS.Timeout | undefined;
   /** RTP packets this client decrypted, by SSRC; and how many keyframe requests reached it as a sender. */
   readonly received = new Map<number, number>();
   sent = 0;
   plis = 0;
   sending = true;
-
-  private constructor(readonly peer: PeerHandle) {}
-
-  static async join(media: MediaRouter, roomId: string, userId: string): Promise<Client> {
-    let client: Client | undefined;
-    const peer = await media.openPeer({
-      roomId,
-      userId,
-      notify: (method, data) => client?.notified(method, data as Json),
-      onClosedByServer: () => undefined,
-    });
-    client = new Client(peer);
-    const codecs = (peer.routerRtpCapabilities.codecs as Json[]).filter((c) => ['audio/opus', 'video/vp8'].includes(String(c['mimeType']).toLowerCase()));
-    await client.ok('join', { rtpCapabilities: { codecs, headerExtensions: [] } });
-    return client;
-  }
-
-  async ok(method: PeerRequest['method'], data: Json = {}): Promise<Json> {
-    const res = await this.peer.request({ method, data } as PeerRequest);
-    if (!res.ok) throw new Error(`${method}: ${res.error.code} ${res.error.message}`);
-    return res.data as Json;
-  }
-
-  private notified(method: string, data: Json): void {
-    this.notifications.push({ method, data });
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-
-  /** Waits until `check` holds, re-checked on every notification and RTP packet this client sees. */
-  until(check: () => boolean, what: string): Promise<void> {
-    return until(check, (wake) => (this.wakers.add(wake), () => this.wakers.delete(wake)), what);
-  }
-
-  async notification(method: string, match: (data: Json) => boolean = () => true): Promise<Json> {
-    const find = () => this.notifications.find((n) => n.method === method && match(n.data));
-    await this.until(() => find() !== undefined, method);
-    return find()!.data;
-  }
-
-  private async transport(direction: 'send' | 'recv'): Promise<{ id: string; pc: RTCPeerConnection; transceiver: RTCRtpTransceiver }> {
-    const t = await this.ok('createTransport', { direction });
-    const pc = (this.pc = new RTCPeerConnection(pcConfig()));
-    const transceiver = pc.addTransceiver('video', { direction: direction === 'send' ? 'sendonly' : 'recvonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp)!;
-    await this.ok('connectTransport', { transportId: t['id'], dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[1], value: fingerprint[2] }] } });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp(t, [{ mid: transceiver.mid ?? '0', kind: 'video' }], direction === 'send' ? 'recvonly' : 'sendonly') });
-    await connected(pc);
-    return { id: t['id'] as string, pc, transceiver };
-  }
 
   /**
    * A VP8 producer sending 30 delta frames a second, and a keyframe whenever one is asked for; with
@@ -122,18 +46,7 @@ class Client {
    */
   async produce(spacingMs = 0): Promise<string> {
     const { id, transceiver } = await this.transport('send');
-    const { producerId } = await this.ok('produce', {
-      transportId: id,
-      kind: 'video',
-      rtpParameters: {
-        mid: transceiver.mid,
-        codecs: [{ mimeType: 'video/VP8', payloadType: VIDEO_PT, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
-        headerExtensions: [],
-        encodings: [{ ssrc: transceiver.sender.ssrc }],
-        rtcp: { cname: `pipes-${transceiver.sender.ssrc}`, reducedSize: true },
-      },
-      appData: { label: 'camera' },
-    });
+    const { producerId } = await this.ok('produce', { transportId: id, kind: 'video', rtpParameters: vp8Parameters(transceiver, 'pipes'), appData: { label: 'camera' } });
     let keyframe = spacingMs > 0;
     let honoured = -Infinity;
     transceiver.sender.onPictureLossIndication.subscribe(() => {
@@ -146,12 +59,9 @@ class Client {
     let picture = 0;
     this.timer = setInterval(() => {
       if (!this.sending) return;
-      // VP8 payload descriptor (X, S, picture id) and frame header: bit 0 clear is a keyframe (with its start code and size).
-      const descriptor = Buffer.from([0x90, 0x80, 0x80 | ((picture >> 8) & 0x7f), picture & 0xff]);
-      const header = keyframe ? Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]) : Buffer.from([0x11, 0x02, 0x00]);
-      keyframe = false;
       const rtp = new RtpHeader({ payloadType: VIDEO_PT, sequenceNumber: seq, timestamp: (picture * (90000 / FPS)) >>> 0, marker: true });
-      void transceiver.sender.sendRtp(new RtpPacket(rtp, Buffer.concat([descriptor, header, Buffer.alloc(600, 0x5a)])));
+      void transceiver.sender.sendRtp(new RtpPacket(rtp, vp8Payload(picture, keyframe, 0x5a)));
+      keyframe = false;
       seq = (seq + 1) & 0xffff;
       picture = (picture + 1) & 0x7fff;
       this.sent += 1;
@@ -181,10 +91,9 @@ class Client {
     return this.received.get(ssrc) ?? 0;
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     clearInterval(this.timer);
-    this.peer.close('test over');
-    await this.pc?.close().catch(() => undefined);
+    await super.close();
   }
 }
 
@@ -300,7 +209,7 @@ async function twoNodes(): Promise<{ network: MemoryNetwork; n1: Node; n2: Node 
 }
 
 async function client(node: Node, roomId: string, userId: string): Promise<Client> {
-  const c = await Client.join(node.media, roomId, userId);
+  const c = await Client.join(node.media, roomId, userId, ['audio/opus', 'video/vp8']);
   running.push(c);
   return c;
 }
