@@ -159,7 +159,9 @@ export async function waitForFrames(page: Page, consumerId: string, frames: numb
         const start = counter.count;
         const timer = setTimeout(() => {
           counter.listeners.delete(check);
-          reject(new Error(`only ${counter.count - start} of ${frames} frames of ${id} within ${timeoutMs} ms`));
+          const cm = (globalThis as any).consumers?.find((c: any) => c.id === id);
+          const what = cm ? `${cm.kind}${cm.appData?.source ? ` (${cm.appData.source})` : ''}, ${cm.paused ? 'paused' : 'resumed'}${cm.producerPaused ? ', producer paused' : ''}` : 'no such consumer';
+          reject(new Error(`only ${counter.count - start} of ${frames} frames of ${id} [${what}] within ${timeoutMs} ms`));
         }, timeoutMs);
         function check() {
           if (counter.count - start < frames) return;
