@@ -168,7 +168,7 @@ export const notifications = {
   }),
   /** The server's score of what it receives from one of our producers changed (its best encoding). */
   producerScore: v.object({ producerId: Id, score: Score }),
-  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer changed. */
+  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer (`producerScore`, 0 while that stream is idle or not scored yet): sent right after the consumer's `newConsumer`, then whenever either changes. */
   consumerScore: v.object({ consumerId: Id, score: Score, producerScore: Score }),
   /** The room's dominant speaker changed (`null`: nobody speaks, or the speaker paused or left). Also right after `welcome` when someone speaks, so a client that joins or reconnects knows the current speaker. */
   activeSpeaker: v.object({ speaker: v.nullable(v.object({ userId: Id, producerId: Id })) }),
