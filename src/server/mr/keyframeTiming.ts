@@ -40,17 +40,23 @@ export async function watchSender(producer: ms.Producer): Promise<void> {
   if (producer.kind !== 'video' || senders.has(producer)) return;
   const sender: Sender = { honouredAt: -Infinity, keyframeAt: -Infinity };
   senders.set(producer, sender);
-  const since = performance.now();
   producer.observer.on('trace', (trace) => {
     const now = performance.now();
     if (trace.type === 'keyframe' && trace.direction === 'in') sender.keyframeAt = now;
     else if ((trace.type === 'pli' || trace.type === 'fir') && trace.direction === 'out' && now - sender.honouredAt >= SENDER_KEYFRAME_INTERVAL_MS) sender.honouredAt = now;
   });
   await producer.enableTraceEvent(['keyframe', 'pli', 'fir']).catch(() => undefined);
+  const traceOn = performance.now();
   // The worker answers in order: a request made since the trace is on was traced before these stats
-  // came. One counted but not traced came before: taken as made when the watch began.
+  // came. One counted but not traced came before the trace was on: taken as made then, the latest it
+  // can have been, and its keyframe as come by then (a later one is traced). So a resume is held long
+  // enough, never too short: a request the sender ignores costs mediasoup's 1 s retry, while holding
+  // a resume past a keyframe still on its way costs at most the rest of the 300 ms.
   const streams = await producer.getStats().catch(() => []);
-  if (sender.honouredAt === -Infinity && streams.some((s) => s.pliCount + s.firCount > 0)) sender.honouredAt = since;
+  if (sender.honouredAt === -Infinity && streams.some((s) => s.pliCount + s.firCount > 0)) {
+    sender.honouredAt = traceOn;
+    sender.keyframeAt = Math.max(sender.keyframeAt, traceOn);
+  }
 }
 
 /** How long a resume of a consumer of `producer` waits so that the keyframe request it makes is honoured. */
