@@ -155,15 +155,21 @@ async function client(media: MediaRouter, roomId: string, userId: string): Promi
   return c;
 }
 
+/** A node with Bob and Carol listening and Alice sending (no request yet): their paused consumers of her video. */
+async function senderAndTwoListeners(roomId: string) {
+  const media = await startNode();
+  const [b, c] = [await client(media, roomId, 'bob'), await client(media, roomId, 'carol')];
+  await Promise.all([b.listen(), c.listen()]);
+  const a = await client(media, roomId, 'alice');
+  const producerId = await a.produce();
+  const [cb, cc] = [await b.consumerOf(producerId), await c.consumerOf(producerId)];
+  await a.until(() => a.sent >= 3, 'the sender sending');
+  return { a, b, c, cb, cc };
+}
+
 describe("a video consumer's resume", () => {
   it('resumed just after the sender honoured a request, gets its keyframe from the next request the sender honours, not from an ignored one', async () => {
-    const media = await startNode();
-    const [b, c] = [await client(media, 'room-1', 'bob'), await client(media, 'room-1', 'carol')];
-    await Promise.all([b.listen(), c.listen()]);
-    const a = await client(media, 'room-1', 'alice');
-    const producerId = await a.produce();
-    const [cb, cc] = [await b.consumerOf(producerId), await c.consumerOf(producerId)];
-    await a.until(() => a.sent >= 3, 'the sender sending');
+    const { a, b, c, cb, cc } = await senderAndTwoListeners('room-1');
 
     // Bob's resume asks the sender for the first time: honoured, and its keyframe opens his video.
     await b.ok('resumeConsumer', { consumerId: cb.id });
@@ -213,13 +219,7 @@ describe("a video consumer's resume", () => {
   });
 
   it('is not held when the sender has honoured no request, nor while the keyframe of the one it honoured is on its way', async () => {
-    const media = await startNode();
-    const [b, c] = [await client(media, 'room-3', 'bob'), await client(media, 'room-3', 'carol')];
-    await Promise.all([b.listen(), c.listen()]);
-    const a = await client(media, 'room-3', 'alice');
-    const producerId = await a.produce();
-    const [cb, cc] = [await b.consumerOf(producerId), await c.consumerOf(producerId)];
-    await a.until(() => a.sent >= 3, 'the sender sending');
+    const { a, b, c, cb, cc } = await senderAndTwoListeners('room-3');
 
     // Both resumed back to back: Bob's request is honoured and Carol's (pending in mediasoup, not
     // sent again) is not held, so the same keyframe opens both.
