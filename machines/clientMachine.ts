@@ -13,7 +13,7 @@
 // failed attempt moves on to the next node its last welcome listed (cluster mode), cycling.
 import { and, assign, emit, enqueueActions, fromPromise, sendTo, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { CloseCode, ErrorCode } from '../src/protocol/codes.js';
-import { consumerMachine, type ConsumerReport } from './consumerMachine.js';
+import { consumerMachine, type ConsumerInput, type ConsumerReport } from './consumerMachine.js';
 import { deviceMachine, type DeviceReport } from './deviceMachine.js';
 import { producerMachine, type ProducerInput, type ProducerReport } from './producerMachine.js';
 import { notProvided, tagList, toErrorInfo, type ErrorInfo, type TransportDirection } from './shared.js';
@@ -113,7 +113,7 @@ export const clientMachine = setup({
     consumer: consumerMachine,
     /** Request `join` with the loaded device's RTP capabilities (the next requests do not wait for its answer). */
     join: fromPromise<void>(async () => notProvided('join')),
-    /** Request `listen`: the server then sends `newConsumer` for every remote track. */
+    /** Request `listen`: the server then offers a consumer of every remote track (`newConsumers`). */
     listen: fromPromise<void>(async () => notProvided('listen')),
   },
   actions: {
@@ -190,14 +190,16 @@ export const clientMachine = setup({
     produceAll: enqueueActions(({ context, enqueue }) => {
       for (const ref of Object.values(context.producers)) enqueue.sendTo(ref, { type: 'produce' });
     }),
-    spawnConsumer: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'signaling.notified' || event.method !== 'newConsumer') return;
-      const input = event.data;
-      const name = systemIds.consumer(input.id);
-      enqueue.assign({
-        consumers: ({ context, spawn }) => ({ ...context.consumers, [input.id]: spawn('consumer', { id: name, systemId: name, input }) }),
-      });
-      enqueue.emit({ type: 'consumerAdded', consumerId: input.id });
+    /** One consumer actor per offered consumer, all in this step: their consumes share one negotiation. */
+    spawnConsumers: enqueueActions(({ context, event, enqueue }) => {
+      for (const input of offeredConsumers(event)) {
+        if (input.id in context.consumers) continue;
+        const name = systemIds.consumer(input.id);
+        enqueue.assign({
+          consumers: ({ context, spawn }) => ({ ...context.consumers, [input.id]: spawn('consumer', { id: name, systemId: name, input }) }),
+        });
+        enqueue.emit({ type: 'consumerAdded', consumerId: input.id });
+      }
     }),
     forwardToConsumer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'signaling.notified') return;
@@ -263,8 +265,7 @@ export const clientMachine = setup({
     attemptsExhausted: ({ context }) => context.attempt >= context.maxAttempts,
     isListening: ({ context }) => context.listening,
     isNewProducer: ({ context, event }) => event.type === 'produceTrack' && !(event.key in context.producers),
-    isNewConsumer: ({ context, event }) =>
-      event.type === 'signaling.notified' && event.method === 'newConsumer' && context.listening && !(event.data.id in context.consumers),
+    isNewConsumer: ({ context, event }) => context.listening && offeredConsumers(event).some((input) => !(input.id in context.consumers)),
     isConsumerNotification: ({ event }) =>
       event.type === 'signaling.notified' &&
       (event.method === 'consumerClosed' ||
@@ -323,7 +324,7 @@ export const clientMachine = setup({
           { guard: 'isNewProducer', actions: 'spawnProducer' },
         ],
         'signaling.notified': [
-          { guard: 'isNewConsumer', actions: 'spawnConsumer' },
+          { guard: 'isNewConsumer', actions: 'spawnConsumers' },
           { guard: 'isConsumerNotification', actions: 'forwardToConsumer' },
           { guard: 'isProducerNotification', actions: 'forwardToProducers' },
           { guard: 'isTrackNotConsumed', actions: 'emitTrackNotConsumed' },
@@ -524,4 +525,11 @@ function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T
   if (!(key in record)) return record;
   const { [key]: _removed, ...rest } = record;
   return rest;
+}
+
+/** The consumers a notification offers: a `newConsumers`, or an older server's `newConsumer`. */
+function offeredConsumers(event: ClientEvent): readonly ConsumerInput[] {
+  if (event.type !== 'signaling.notified') return [];
+  if (event.method === 'newConsumers') return event.data.consumers;
+  return event.method === 'newConsumer' ? [event.data] : [];
 }

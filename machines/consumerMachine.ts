@@ -14,7 +14,7 @@ import { notProvided, tagList, toErrorInfo, type ErrorInfo } from './shared.js';
 export type ConsumerState = 'creating' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closed';
 export const consumerStates = tagList<ConsumerState>({ creating: 1, live: 1, pausing: 1, paused: 1, resuming: 1, closed: 1 });
 
-/** The `newConsumer` notification's data. */
+/** One consumer of a `newConsumers` notification (or an older server's `newConsumer`). */
 export type ConsumerInput = NotificationData<'newConsumer'>;
 
 /** A spatial layer and, optionally, a temporal one (the server's consumer layers). */

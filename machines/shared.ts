@@ -11,7 +11,7 @@
 // machines import their types from there and never write them again.
 import type { NotificationData, RequestData } from '../src/protocol/messages.js';
 
-export type { MediaKind } from '../src/protocol/rtp.js';
+export type { MediaKind } from '../src/protocol/media.js';
 /** A transport's direction, as `createTransport` asks for it. */
 export type TransportDirection = RequestData<'createTransport'>['direction'];
 

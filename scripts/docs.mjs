@@ -26,7 +26,7 @@ try {
   });
   const { generateDocs } = await import(pathToFileURL(outfile).href);
   const read = (p) => readFileSync(join(root, p), 'utf8');
-  const files = generateDocs({ protocolMd: read('docs/protocol.md'), messagesTs: read('src/protocol/messages.ts') });
+  const files = generateDocs({ protocolMd: read('docs/protocol.md'), messagesTs: read('src/protocol/messages.ts'), requestsTs: read('src/protocol/requests.ts') });
   const stale = [];
   for (const [path, content] of Object.entries(files)) {
     let current;

@@ -69,7 +69,7 @@ const MUTANTS = [
   ['clientMachine', 'guard: a listen answered while joining is asked again', "{ guard: 'isSubscribed', target: 'subscribed' },", ''],
   ['clientMachine', 'action: a track given with the send transport there waits for the next connection', "{ guard: and(['isNewProducer', 'sendTransportReady']), actions: ['spawnProducer', 'produceNewProducer'] },", ''],
   ['clientMachine', 'target: joining skips join', "join: {\n          initial: 'requesting',", "join: {\n          initial: 'joined',"],
-  ['clientMachine', 'guard: isNewConsumer ignores listening', "event.method === 'newConsumer' && context.listening &&", "event.method === 'newConsumer' &&"],
+  ['clientMachine', 'guard: isNewConsumer ignores listening', "isNewConsumer: ({ context, event }) => context.listening && offeredConsumers(event)", "isNewConsumer: ({ context, event }) => offeredConsumers(event)"],
   ['clientMachine', 'assignment: 4001 closes as expired', "params: { reason: 'unauthorized' }", "params: { reason: 'expired' }"],
   ['clientMachine', 'target: an answered listen listens again', "onDone: '#client.running.connected.subscribed'", "onDone: '#client.running.connected.idle'"],
   // Node rotation (issue 15)

@@ -4,7 +4,7 @@ import { clientState, systemIds, type ClientSnapshot } from '../../machines/clie
 import { consumerState } from '../../machines/consumerMachine.js';
 import { producerState, type ProducerState } from '../../machines/producerMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
-import { MediaKind } from '../protocol/rtp.js';
+import { MediaKind } from '../protocol/media.js';
 import { ConsumeManager } from './ConsumeManager.js';
 import { defaults } from './defaults.js';
 import { MediaDevice } from './MediaDevice.js';

@@ -6,22 +6,13 @@
 //   server → client   { type: 'response', id, ok: true, data } | { type: 'response', id, ok: false, error }
 //   server → client   { type: 'notification', method, data }
 //
-// What a client sends is validated to the ranges mediasoup accepts (rtp.ts); what the server sends
-// (mediasoup's own objects) is checked for its outline. Each end casts them to its library's type.
+// What a client sends is validated to the ranges mediasoup accepts (requests.ts and rtp.ts, the
+// server's share); what the server sends (mediasoup's own objects) is checked for its outline
+// (this file and media.ts, the browser client's share). Each end casts them to its library's type.
 import * as v from 'valibot';
 import { ErrorCode } from './codes.js';
-import {
-  AppData,
-  DtlsParameters,
-  DtlsParametersOutline,
-  IceCandidate,
-  IceParameters,
-  MediaKind,
-  RtpCapabilities,
-  RtpCapabilitiesOutline,
-  RtpParameters,
-  RtpParametersOutline,
-} from './rtp.js';
+import { AppData, DtlsParametersOutline, IceCandidate, IceParameters, MediaKind, RtpCapabilitiesOutline, RtpParametersOutline } from './media.js';
+import type { RequestData } from './requests.js';
 
 /** Largest frame either end accepts, in bytes of UTF-8 text. Capabilities are a few KB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -33,16 +24,16 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
  * (4010); a client that hears of a server older than its own MIN_PROTOCOL_VERSION closes itself.
  * Either way the client ends `closed`/'failed' with an `UNSUPPORTED_PROTOCOL` error, never retrying.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const MIN_PROTOCOL_VERSION = 1;
 /** The socket URL's query parameter carrying the client's protocol version. */
 export const PROTOCOL_PARAM = 'protocol';
 
 /** Every id on the wire: ours are UUIDs; room and user ids are the customer's (same rule as the token API). */
 export const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
-const Id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must be 1-128 of A-Z a-z 0-9 _ . : @ -'));
+export const Id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must be 1-128 of A-Z a-z 0-9 _ . : @ -'));
 
-const Empty = v.object({});
+export const Empty = v.object({});
 
 /** Most other nodes a `welcome` lists. */
 export const MAX_WELCOME_NODES = 64;
@@ -51,7 +42,7 @@ const NodeUrl = v.pipe(v.string(), v.maxLength(2048), v.url(), v.regex(/^wss?:\/
 /** A spatial or temporal layer index: mediasoup allows a handful; 15 bounds it well above any real encoding. */
 const LayerIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(15));
 /** The layers a simulcast or SVC consumer receives (or should receive). */
-const Layers = v.object({ spatialLayer: LayerIndex, temporalLayer: v.optional(LayerIndex) });
+export const Layers = v.object({ spatialLayer: LayerIndex, temporalLayer: v.optional(LayerIndex) });
 /** mediasoup's score of an RTP stream: 10 is perfect, 0 is nothing usable. */
 const Score = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10));
 const Count = v.pipe(v.number(), v.minValue(0));
@@ -78,47 +69,45 @@ const TransportInfo = v.object({
   dtlsParameters: DtlsParametersOutline,
 });
 
-/** Requests the client sends: name → [data schema, response data schema]. */
-export const requests = {
-  /** After `welcome`: the client's Device is loaded; here are its receive capabilities. */
-  join: [v.object({ rtpCapabilities: RtpCapabilities }), v.object({ peerId: Id })],
-  /** Versions 1 and 2 only: a version-3 client gets its transports with `welcome`. */
-  createTransport: [v.object({ direction: v.picklist(['send', 'recv']) }), TransportInfo],
-  connectTransport: [v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty],
-  /** Ask for new ICE credentials after ICE failed or disconnected. */
-  restartIce: [v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })],
-  produce: [
-    v.object({
-      transportId: Id,
-      kind: MediaKind,
-      rtpParameters: RtpParameters,
-      paused: v.optional(v.boolean()),
-      appData: v.optional(AppData),
-    }),
-    v.object({ producerId: Id }),
-  ],
-  pauseProducer: [v.object({ producerId: Id }), Empty],
-  resumeProducer: [v.object({ producerId: Id }), Empty],
-  closeProducer: [v.object({ producerId: Id }), Empty],
-  /** The client is ready to receive: the server sends `newConsumer` for every remote track from now on. */
-  listen: [Empty, Empty],
-  /** Start (or restart) forwarding to a consumer; also the "ready" after the client consumed it. */
-  resumeConsumer: [v.object({ consumerId: Id }), Empty],
-  pauseConsumer: [v.object({ consumerId: Id }), Empty],
-  /** The layers this client prefers to receive; answered once the server applied them (an out-of-range layer is BAD_REQUEST). */
-  setConsumerPreferredLayers: [v.object({ consumerId: Id, ...Layers.entries }), Empty],
-  /** `path`: where the file is written (the client's answer for a segment the server finalizes when the connection is lost). */
-  startRecord: [v.object({ producerId: Id }), v.object({ recordingId: Id, path: v.optional(v.string()) })],
-  stopRecord: [v.object({ producerId: Id }), v.object({ id: Id, path: v.string() })],
-  /** The server's side of one of this client's producers (call health). */
-  getProducerStats: [v.object({ producerId: Id }), ServerStreamStats],
-  /** The server's side of one of this client's consumers (call health). */
-  getConsumerStats: [v.object({ consumerId: Id }), ServerStreamStats],
-  /** Heartbeat: a socket that cannot answer this in time is treated as lost. */
-  ping: [Empty, v.object({ now: v.number() })],
-  /** Release everything of this client on the server; the server then closes the socket (1000). */
-  leave: [Empty, Empty],
+/**
+ * Each request's answer: name → the schema of its data, as the client checks it. The requests
+ * themselves, and what the server checks of them, are in requests.ts.
+ */
+export const answers = {
+  join: v.object({ peerId: Id }),
+  createTransport: TransportInfo,
+  connectTransport: Empty,
+  restartIce: v.object({ iceParameters: IceParameters }),
+  produce: v.object({ producerId: Id }),
+  pauseProducer: Empty,
+  resumeProducer: Empty,
+  closeProducer: Empty,
+  listen: Empty,
+  resumeConsumer: Empty,
+  pauseConsumer: Empty,
+  setConsumerPreferredLayers: Empty,
+  startRecord: v.object({ recordingId: Id, path: v.optional(v.string()) }),
+  stopRecord: v.object({ id: Id, path: v.string() }),
+  getProducerStats: ServerStreamStats,
+  getConsumerStats: ServerStreamStats,
+  ping: v.object({ now: v.number() }),
+  leave: Empty,
 } as const;
+
+/** A consumer the server created, paused, for a remote producer (`newConsumer`, `newConsumers`). */
+const NewConsumer = v.object({
+  id: Id,
+  producerId: Id,
+  kind: MediaKind,
+  rtpParameters: RtpParametersOutline,
+  userId: Id,
+  producerPaused: v.boolean(),
+  appData: v.optional(AppData),
+  /** A simulcast producer's spatial layers, lowest first: how much each is scaled down from the sent size. */
+  spatialLayers: v.optional(v.pipe(v.array(v.object({ scaleResolutionDownBy: v.number() })), v.maxLength(16))),
+});
+/** Most consumers one `newConsumers` carries (a client receives 256 tracks at most). */
+export const MAX_OFFERED_CONSUMERS = 256;
 
 /** Notifications the server sends: name → data schema. */
 export const notifications = {
@@ -140,18 +129,14 @@ export const notifications = {
      */
     transports: v.optional(v.object({ send: TransportInfo, recv: TransportInfo })),
   }),
-  /** A consumer was created, paused, for a remote producer; resume it once consumed locally. */
-  newConsumer: v.object({
-    id: Id,
-    producerId: Id,
-    kind: MediaKind,
-    rtpParameters: RtpParametersOutline,
-    userId: Id,
-    producerPaused: v.boolean(),
-    appData: v.optional(AppData),
-    /** A simulcast producer's spatial layers, lowest first: how much each is scaled down from the sent size. */
-    spatialLayers: v.optional(v.pipe(v.array(v.object({ scaleResolutionDownBy: v.number() })), v.maxLength(16))),
-  }),
+  /** Versions 1-3: a consumer was created, paused, for a remote producer; resume it once consumed locally. */
+  newConsumer: NewConsumer,
+  /**
+   * Version 4: consumers created, paused, for remote producers; resume each once consumed locally.
+   * `listen` offers every track already there in one (or, past the frame size, a few), sent before
+   * its answer, so the client consumes them in one negotiation; a track that comes later, in one of its own.
+   */
+  newConsumers: v.object({ consumers: v.pipe(v.array(NewConsumer), v.maxLength(MAX_OFFERED_CONSUMERS)) }),
   /** The consumer is gone on the server (its producer closed, its transport closed, ...). */
   consumerClosed: v.object({ consumerId: Id, reason: v.string() }),
   consumerProducerPaused: v.object({ consumerId: Id }),
@@ -168,7 +153,7 @@ export const notifications = {
   }),
   /** The server's score of what it receives from one of our producers changed (its best encoding). */
   producerScore: v.object({ producerId: Id, score: Score }),
-  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer (`producerScore`, 0 while that stream is idle or not scored yet): sent right after the consumer's `newConsumer`, then whenever either changes. */
+  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer (`producerScore`, 0 while that stream is idle or not scored yet): sent right after the offer that brought the consumer (`newConsumers` or `newConsumer`), then whenever either changes. */
   consumerScore: v.object({ consumerId: Id, score: Score, producerScore: Score }),
   /** The room's dominant speaker changed (`null`: nobody speaks, or the speaker paused or left). Also right after `welcome` when someone speaks, so a client that joins or reconnects knows the current speaker. */
   activeSpeaker: v.object({ speaker: v.nullable(v.object({ userId: Id, producerId: Id })) }),
@@ -185,14 +170,16 @@ export const notifications = {
   }),
 } as const;
 
-export type RequestMethod = keyof typeof requests;
+export type RequestMethod = keyof typeof answers;
 export type NotificationMethod = keyof typeof notifications;
 
 /**
- * Notifications a version added (2: layers, scores, the active speaker, audio levels). The server
- * sends them only to clients of that version or newer: an older client would log each one as
- * malformed. Nothing else on the wire changed incompatibly from 1 to 2 (new fields are optional
- * and an older client's validation drops them), so the server still serves version 1.
+ * Notifications a version added (2: layers, scores, the active speaker, audio levels; 4:
+ * `newConsumers`). The server sends them only to clients of that version or newer: an older client
+ * would log each one as malformed. Nothing else on the wire changed incompatibly from 1 to 2 (new
+ * fields are optional and an older client's validation drops them), so the server still serves
+ * version 1. From 4 a client gets consumers only in `newConsumers`; an older one gets each as a
+ * `newConsumer` (the gateway splits them).
  */
 export const NOTIFICATION_SINCE: Partial<Record<NotificationMethod, number>> = {
   consumerLayersChanged: 2,
@@ -200,16 +187,15 @@ export const NOTIFICATION_SINCE: Partial<Record<NotificationMethod, number>> = {
   consumerScore: 2,
   activeSpeaker: 2,
   audioLevels: 2,
+  newConsumers: 4,
 };
 /** The version from which a `welcome` carries the peer's transports (`welcome.transports`). */
 export const WELCOME_TRANSPORTS_SINCE = 3;
-export type RequestData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][0]>;
-export type ResponseData<M extends RequestMethod> = v.InferOutput<(typeof requests)[M][1]>;
+export type { ParsedRequest, RequestData } from './requests.js';
+export type ResponseData<M extends RequestMethod> = v.InferOutput<(typeof answers)[M]>;
 export type NotificationData<M extends NotificationMethod> = v.InferOutput<(typeof notifications)[M]>;
 
-/** A client's capabilities and parameters as validated (what MR hands to mediasoup). */
-export type RtpCapabilities = v.InferOutput<typeof RtpCapabilities>;
-export type RtpParameters = v.InferOutput<typeof RtpParameters>;
+export type { RtpCapabilities, RtpParameters } from './rtp.js';
 /** The router's capabilities and a consumer's parameters as the client receives them. */
 export type RtpCapabilitiesOutline = v.InferOutput<typeof RtpCapabilitiesOutline>;
 export type RtpParametersOutline = v.InferOutput<typeof RtpParametersOutline>;
@@ -226,12 +212,6 @@ const ErrorBody = v.object({
 });
 export type ErrorBody = v.InferOutput<typeof ErrorBody>;
 
-const RequestFrame = v.object({
-  type: v.literal('request'),
-  id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
-  method: v.pipe(v.string(), v.maxLength(64)),
-  data: v.optional(v.unknown()),
-});
 const ResponseFrame = v.variant('ok', [
   v.object({ type: v.literal('response'), id: v.number(), ok: v.literal(true), data: v.optional(v.unknown()) }),
   v.object({ type: v.literal('response'), id: v.number(), ok: v.literal(false), error: ErrorBody }),
@@ -241,11 +221,6 @@ const NotificationFrame = v.object({
   method: v.pipe(v.string(), v.maxLength(64)),
   data: v.optional(v.unknown()),
 });
-
-/** A request as the server receives it, data validated for its method. */
-export type ParsedRequest = {
-  [M in RequestMethod]: { type: 'request'; id: number; method: M; data: RequestData<M> };
-}[RequestMethod];
 
 export type ServerMessage =
   | { type: 'response'; id: number; ok: true; data: unknown }
@@ -262,14 +237,16 @@ export interface ParseFailure {
   id?: number;
 }
 
-function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
+/** The first issue of a failed check, as `path: message`. */
+export function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
   const first = issues[0];
   if (!first) return 'invalid';
   const path = first.path?.map((p) => String(p.key)).join('.') ?? '';
   return path ? `${path}: ${first.message}` : first.message;
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | ParseFailure {
+/** A frame's text as JSON, refused when larger than MAX_MESSAGE_BYTES. */
+export function parseJson(text: string): { ok: true; value: unknown } | ParseFailure {
   if (text.length > MAX_MESSAGE_BYTES) {
     return { ok: false, code: ErrorCode.TOO_LARGE, message: `message larger than ${MAX_MESSAGE_BYTES} bytes` };
   }
@@ -278,28 +255,6 @@ function parseJson(text: string): { ok: true; value: unknown } | ParseFailure {
   } catch {
     return { ok: false, code: ErrorCode.BAD_REQUEST, message: 'message is not JSON' };
   }
-}
-
-/** Server side: a client frame → a request whose data is valid for its method, or why not. */
-export function parseRequest(text: string): { ok: true; request: ParsedRequest } | ParseFailure {
-  const json = parseJson(text);
-  if (!json.ok) return json;
-  const frame = v.safeParse(RequestFrame, json.value);
-  if (!frame.success) {
-    const raw = json.value as { id?: unknown } | null;
-    const id = raw && typeof raw.id === 'number' && Number.isInteger(raw.id) ? raw.id : undefined;
-    return { ok: false, code: ErrorCode.BAD_REQUEST, message: `bad frame: ${issuesText(frame.issues)}`, ...(id !== undefined && { id }) };
-  }
-  const { id, method } = frame.output;
-  if (!Object.hasOwn(requests, method)) {
-    return { ok: false, code: ErrorCode.UNKNOWN_METHOD, message: `unknown method '${method}'`, id };
-  }
-  const schema = requests[method as RequestMethod][0];
-  const data = v.safeParse(schema, frame.output.data ?? {});
-  if (!data.success) {
-    return { ok: false, code: ErrorCode.BAD_REQUEST, message: `${method}: ${issuesText(data.issues)}`, id };
-  }
-  return { ok: true, request: { type: 'request', id, method, data: data.output } as ParsedRequest };
 }
 
 /** Client side: a server frame → a response or a notification whose data is valid, or why not. */
@@ -326,7 +281,7 @@ export function parseServerMessage(text: string): { ok: true; message: ServerMes
 
 /** Client side: a response's data checked against its method's schema. */
 export function parseResponseData<M extends RequestMethod>(method: M, data: unknown): { ok: true; data: ResponseData<M> } | ParseFailure {
-  const out = v.safeParse(requests[method][1], data);
+  const out = v.safeParse(answers[method], data);
   if (!out.success) return { ok: false, code: ErrorCode.SERVER_ERROR, message: `${method} response: ${issuesText(out.issues)}` };
   return { ok: true, data: out.output as ResponseData<M> };
 }

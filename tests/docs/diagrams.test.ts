@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromPromise, setup } from 'xstate';
-import { notifications, requests } from '../../src/protocol/messages.js';
+import { notifications } from '../../src/protocol/messages.js';
+import { requests } from '../../src/protocol/requests.js';
 import { allNodes, childSystemIds, edges, generateDocs, machines, mermaid, type DocsSources } from '../../scripts/docs.js';
 import { clientMachine } from '../../machines/clientMachine.js';
 import { definitionTotals } from '../model/modelHarness.js';
@@ -18,7 +19,7 @@ const read = (path: string): string | undefined => {
     return undefined;
   }
 };
-const sources = (): DocsSources => ({ protocolMd: read('docs/protocol.md') ?? '', messagesTs: read('src/protocol/messages.ts') ?? '' });
+const sources = (): DocsSources => ({ protocolMd: read('docs/protocol.md') ?? '', messagesTs: read('src/protocol/messages.ts') ?? '', requestsTs: read('src/protocol/requests.ts') ?? '' });
 
 describe('generated docs', () => {
   it('every committed generated file is up to date (run `npm run docs` when this fails)', () => {

@@ -28,7 +28,7 @@ async function peer(room: string, user: string): Promise<ScalePeer> {
 type Notification = Extract<Frame, { type: 'notification' }>;
 
 describe("a consumer's score", () => {
-  it('is told right after its newConsumer, not only at its next change', async () => {
+  it('is told right after the consumers are offered, not only at its next change', async () => {
     const room = 'consumer-score';
     const sender = await peer(room, 'sender');
     await sender.produce();
@@ -44,12 +44,17 @@ describe("a consumer's score", () => {
     const late = await peer(room, 'late');
     await late.consume(2);
     const frames = late.socket.frames.filter((f): f is Notification => f.type === 'notification');
+    // This peer speaks protocol 2: the listen's offer (one `newConsumers` on the server) reaches it
+    // as one `newConsumer` each, and the scores follow them before anything else.
     const offered = frames.flatMap((f, i) => (f.method === 'newConsumer' ? [i] : []));
     expect(offered).toHaveLength(2);
-    for (const i of offered) {
-      const { id } = (frames[i] as Extract<Notification, { method: 'newConsumer' }>).data;
-      expect(frames[i + 1]).toMatchObject({ method: 'consumerScore', data: { consumerId: id } });
-      const { score, producerScore } = (frames[i + 1] as Extract<Notification, { method: 'consumerScore' }>).data;
+    expect(offered[1]).toBe(offered[0]! + 1);
+    const ids = offered.map((i) => (frames[i] as Extract<Notification, { method: 'newConsumer' }>).data.id);
+    const next = frames.slice(offered[1]! + 1, offered[1]! + 3);
+    expect(next.map((f) => f.method)).toEqual(['consumerScore', 'consumerScore']);
+    const scores = next.map((f) => (f as Extract<Notification, { method: 'consumerScore' }>).data);
+    expect(scores.map((d) => d.consumerId).sort()).toEqual([...ids].sort());
+    for (const { score, producerScore } of scores) {
       // The consumer's own stream starts at 10; its producer's is what mediasoup reads now (0 if idle).
       expect(score).toBe(10);
       expect(producerScore).toBeGreaterThanOrEqual(0);

@@ -17,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import { ScalePeer } from '../../bench/scalePeer.js';
 import { ErrorCode } from '../../src/protocol/codes.js';
-import { MAX_MESSAGE_BYTES, requests, type RequestMethod } from '../../src/protocol/messages.js';
+import { MAX_MESSAGE_BYTES, type RequestMethod } from '../../src/protocol/messages.js';
+import { requests } from '../../src/protocol/requests.js';
 import { BURST, RATE_PER_SECOND } from '../../src/server/ma/rateLimit.js';
 import {
   applyVariant,

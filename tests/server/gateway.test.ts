@@ -6,7 +6,7 @@ import { CloseCode, ErrorCode } from '../../src/protocol/codes.js';
 import { MAX_MESSAGE_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_PARAM, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { MAX_CONSUMERS } from '../../src/server/mr/peer.js';
-import { TestSocket, rtpParameters } from './wsClient.js';
+import { TestSocket, rtpParameters, type Frame } from './wsClient.js';
 
 let server: ServerProcess;
 const tokens: string[] = [];
@@ -109,6 +109,49 @@ describe('protocol 3: transports with the welcome', () => {
       await producing(socket);
       await socket.close();
     }
+  });
+});
+
+describe('protocol 4: consumers offered together', () => {
+  const offers = (socket: TestSocket) => socket.frames.flatMap((f) => (f.type === 'notification' && f.method === 'newConsumers' ? [f.data.consumers] : []));
+
+  it('listen offers every track already there in one newConsumers before its answer; a later track comes in one of its own; an older client gets newConsumer each', async () => {
+    const roomId = newRoom();
+    const alice = await join(roomId, 'alice');
+    const transport = await alice.socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    const produced: string[] = [];
+    for (const [mid, kind] of [['0', 'audio'], ['1', 'video'], ['2', 'audio']] as const) {
+      const params = { ...rtpParameters(kind), mid, encodings: [{ ssrc: 7_000 + Number(mid) }] };
+      produced.push((await alice.socket.ok<{ producerId: string }>('produce', { transportId: transport.id, kind, rtpParameters: params })).producerId);
+    }
+    const t = await server.connect(roomId, 'bob');
+    tokens.push(t.token);
+    const bob = await TestSocket.welcomed(`${t.url}?${PROTOCOL_PARAM}=4`, t.token);
+    await bob.socket.ok('join', { rtpCapabilities: bob.welcome.data.routerRtpCapabilities });
+    const answer = await bob.socket.request('listen');
+    expect(answer).toMatchObject({ ok: true });
+    const [first, ...others] = offers(bob.socket);
+    expect(others).toEqual([]);
+    expect(first!.map((c) => c.producerId).sort()).toEqual([...produced].sort());
+    const offerAt = bob.socket.frames.findIndex((f) => f.type === 'notification' && f.method === 'newConsumers');
+    expect(offerAt).toBeLessThan(bob.socket.frames.indexOf(answer));
+    expect(bob.socket.frames.some((f) => f.type === 'notification' && f.method === 'newConsumer')).toBe(false);
+
+    const params = { ...rtpParameters('video'), mid: '3', encodings: [{ ssrc: 7_003 }] };
+    const { producerId } = await alice.socket.ok<{ producerId: string }>('produce', { transportId: transport.id, kind: 'video', rtpParameters: params });
+    await bob.socket.notification('newConsumers', (d) => d.consumers.some((c) => c.producerId === producerId));
+    expect(offers(bob.socket).map((o) => o.length)).toEqual([3, 1]);
+
+    // A version-3 client in the same room: one newConsumer per track, and no newConsumers.
+    const t3 = await server.connect(roomId, 'carol');
+    tokens.push(t3.token);
+    const carol = await TestSocket.welcomed(`${t3.url}?${PROTOCOL_PARAM}=3`, t3.token);
+    await carol.socket.ok('join', { rtpCapabilities: carol.welcome.data.routerRtpCapabilities });
+    await carol.socket.ok('listen');
+    const single = carol.socket.frames.flatMap((f) => (f.type === 'notification' && f.method === 'newConsumer' ? [f.data.producerId] : []));
+    expect(single.sort()).toEqual([...produced, producerId].sort());
+    expect(offers(carol.socket)).toEqual([]);
+    await Promise.all([alice.socket.close(), bob.socket.close(), carol.socket.close()]);
   });
 });
 
@@ -395,7 +438,21 @@ describe('per-client limits', () => {
     expect(notConsumed()[0]!.message).toMatch(/already receives 256 tracks/);
     expect(await listener.socket.request('ping')).toMatchObject({ ok: true });
     expect(listener.socket.frames.filter((f) => f.type === 'notification' && f.method === 'newConsumer')).toHaveLength(MAX_CONSUMERS);
-    await Promise.all([listener.socket.close(), ...senders.map(({ socket }) => socket.close())]);
+
+    // A version-4 client gets the same offer in newConsumers frames that each fit the frame bound, all before listen's answer.
+    const t4 = await server.connect(roomId, 'listener-4');
+    tokens.push(t4.token);
+    const v4 = await TestSocket.welcomed(`${t4.url}?${PROTOCOL_PARAM}=4`, t4.token);
+    await v4.socket.ok('join', { rtpCapabilities: v4.welcome.data.routerRtpCapabilities });
+    const answer = await v4.socket.request('listen');
+    const offerAt = v4.socket.frames.flatMap((f, i) => (f.type === 'notification' && f.method === 'newConsumers' ? [i] : []));
+    expect(offerAt.length).toBeGreaterThan(1);
+    expect(offerAt.at(-1)).toBeLessThan(v4.socket.frames.indexOf(answer));
+    for (const i of offerAt) expect(v4.socket.frameBytes[i]).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    const offered = offerAt.flatMap((i) => (v4.socket.frames[i] as Extract<Frame, { method: 'newConsumers' }>).data.consumers.map((c) => c.producerId));
+    expect(new Set(offered).size).toBe(MAX_CONSUMERS);
+    expect(offered).toHaveLength(MAX_CONSUMERS);
+    await Promise.all([v4.socket.close(), listener.socket.close(), ...senders.map(({ socket }) => socket.close())]);
   });
 });
 

@@ -8,6 +8,8 @@ type Waiter = { match: (f: Frame) => boolean; resolve: (f: Frame) => void };
 
 export class TestSocket {
   readonly frames: Frame[] = [];
+  /** Each frame's size on the wire (bytes), in the order of `frames`. */
+  readonly frameBytes: number[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Waiter[] = [];
   private nextId = 1;
@@ -21,6 +23,7 @@ export class TestSocket {
       if (!parsed.ok) throw new Error(`server sent an invalid frame: ${parsed.message}: ${String(raw).slice(0, 200)}`);
       const frame = parsed.message;
       this.frames.push(frame);
+      this.frameBytes.push(Buffer.byteLength(String(raw)));
       for (const w of [...this.waiters]) {
         if (w.match(frame)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);

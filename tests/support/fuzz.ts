@@ -14,7 +14,8 @@
 // Keys of the base that the schema does not declare (a loose object passes them through) are
 // walked by their JavaScript type, since they reach mediasoup unchecked.
 import * as v from 'valibot';
-import { MAX_MESSAGE_BYTES, requests, type RequestMethod } from '../../src/protocol/messages.js';
+import { MAX_MESSAGE_BYTES, type RequestMethod } from '../../src/protocol/messages.js';
+import { requests } from '../../src/protocol/requests.js';
 
 type Key = string | number;
 type Json = unknown;

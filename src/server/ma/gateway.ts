@@ -19,11 +19,13 @@ import {
   encodeError,
   encodeNotification,
   encodeResponse,
-  parseRequest,
   type ErrorBody,
+  type NotificationData,
   type ParsedRequest,
 } from '../../protocol/messages.js';
+import { parseRequest } from '../../protocol/requests.js';
 import type { MediaRouterApi, Notify, PeerHandle } from '../mr/api.js';
+import { consumerOfferFrames } from './consumerOffers.js';
 import { RateLimit } from './rateLimit.js';
 import type { Session, SessionLookup, SessionStore } from './sessions.js';
 import { StoreUnavailableError } from '../store/errors.js';
@@ -86,6 +88,7 @@ class Connection {
     // broadcasts (audio levels, speaker) wait: the welcome is always a client's first message.
     let beforeWelcome: Array<() => void> | undefined = [];
     const notify: Notify = (method, data) => {
+      if (method === 'newConsumers') return void this.sendOffers(data as NotificationData<'newConsumers'>, protocolVersion);
       if ((NOTIFICATION_SINCE[method] ?? 1) > protocolVersion) return;
       const send = () => this.sendEncoded(() => encodeNotification(method, data), method);
       if (beforeWelcome) beforeWelcome.push(send);
@@ -184,6 +187,18 @@ class Connection {
   }
 
   /** A message that cannot be encoded is a server bug: logged, never thrown into MR's event handlers. */
+  /** MR's consumers, sent as this client's version takes them (consumerOffers.ts); always after the welcome (they follow `listen`). */
+  private sendOffers(offers: NotificationData<'newConsumers'>, protocolVersion: number): void {
+    let frames: string[];
+    try {
+      frames = consumerOfferFrames(offers.consumers, protocolVersion);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'cannot encode consumers');
+      return;
+    }
+    for (const frame of frames) this.send(frame);
+  }
+
   private sendEncoded(encode: () => string, what: string): void {
     let text: string;
     try {

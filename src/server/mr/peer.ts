@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
-import type { RequestData, ResponseData, RtpCapabilitiesOutline } from '../../protocol/messages.js';
+import type { NotificationData, RequestData, ResponseData, RtpCapabilitiesOutline } from '../../protocol/messages.js';
 import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse, WelcomeTransports } from './api.js';
 import { fromMediasoup, toMediasoup } from './protocolAdapter.js';
 import { MediaError } from './errors.js';
@@ -13,6 +13,11 @@ import type { EndedRecording, Recordings } from './recordings.js';
 import { consumerStats, forwardConsumerScore, forwardProducerScore, producerStats } from './streamHealth.js';
 
 type Direction = 'send' | 'recv';
+/** A consumer created and what the client is told of it, until it is offered. */
+interface CreatedConsumer {
+  consumer: ms.Consumer;
+  offer: NotificationData<'newConsumers'>['consumers'][number];
+}
 interface TransportEntry {
   transport: ms.WebRtcTransport;
   direction: Direction;
@@ -59,6 +64,8 @@ export class Peer implements PeerHandle {
   private readonly consumers = new Map<string, ms.Consumer>();
   /** Each consumer's pauses and resumes as its client asks them: a video resume may wait for its sender (keyframeTiming.ts). */
   private readonly flows = new WeakMap<ms.Consumer, ConsumerFlow>();
+  /** Consumers the client was told of (`newConsumers`): only those get a `consumerClosed`. */
+  private readonly offered = new WeakSet<ms.Consumer>();
   /** Producers consumed (or being consumed) now: listen and announce never duplicate one; its size is the consumer cap's count. */
   private readonly consumedProducers = new Set<string>();
   /** Producers whose recording the client asked to stop: its end is the response, not a notification. */
@@ -276,39 +283,56 @@ export class Peer implements PeerHandle {
     if (!this.recvTransport || this.recvTransport.closed) throw new MediaError(ErrorCode.INVALID_STATE, "'listen' needs a recv transport first");
     if (this.listeningFlag) return {};
     this.listeningFlag = true;
-    const local = Promise.all(this.room.producersOfOthers(this).map(({ producer, userId }) => this.consume(producer, userId)));
+    const local = Promise.all(this.room.producersOfOthers(this).map(({ producer, userId }) => this.createConsumer(producer, userId)));
     this.room.peerListening(this);
-    await local;
+    // Every track already here in one offer, before the answer: the client consumes them at once.
+    this.offer(await local);
     return {};
   }
 
-  /**
-   * Creates a paused consumer of a remote producer and tells the client. Never rejects: one
-   * producer this peer cannot receive must not fail its `listen` nor reach another peer.
-   */
+  /** Offers the client a consumer of a producer that went live (or reached this node) while it listens. */
   async consume(producer: ms.Producer, userId: string): Promise<void> {
+    this.offer([await this.createConsumer(producer, userId)]);
+  }
+
+  /** Tells the client of the consumers still open (one `newConsumers`), then of their scores. */
+  private offer(created: ReadonlyArray<CreatedConsumer | undefined>): void {
+    const open = created.filter((c): c is CreatedConsumer => c !== undefined && !c.consumer.closed);
+    if (this.closed || open.length === 0) return;
+    for (const { consumer } of open) this.offered.add(consumer);
+    // Its producer may have paused or resumed since it was created: the offer says how it is now.
+    this.notify('newConsumers', { consumers: open.map((c) => ({ ...c.offer, producerPaused: c.consumer.producerPaused })) });
+    for (const { consumer } of open) forwardConsumerScore(consumer, this.tell);
+  }
+
+  /**
+   * Creates a paused consumer of a remote producer, to be offered. Never rejects: one producer
+   * this peer cannot receive must not fail its `listen` nor reach another peer.
+   */
+  private async createConsumer(producer: ms.Producer, userId: string): Promise<CreatedConsumer | undefined> {
     try {
-      await this.consumeOrThrow(producer, userId);
+      return await this.createConsumerOrThrow(producer, userId);
     } catch (err) {
       this.logger.error({ producerId: producer.id, err: (err as Error).message }, 'consume failed');
+      return undefined;
     }
   }
 
-  private async consumeOrThrow(producer: ms.Producer, userId: string): Promise<void> {
+  private async createConsumerOrThrow(producer: ms.Producer, userId: string): Promise<CreatedConsumer | undefined> {
     const transport = this.recvTransport;
     const rtpCapabilities = this.rtpCapabilities;
-    if (this.closed || !transport || !rtpCapabilities || this.consumedProducers.has(producer.id)) return;
+    if (this.closed || !transport || !rtpCapabilities || this.consumedProducers.has(producer.id)) return undefined;
     const notConsumed = (code: 'UNSUPPORTED_CODEC' | 'INVALID_STATE', message: string) =>
       this.notify('trackNotConsumed', { producerId: producer.id, userId, kind: producer.kind, code, message });
     if (!this.room.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
       this.logger.info({ producerId: producer.id, kind: producer.kind }, 'cannot consume: the client lacks a codec of this producer');
       notConsumed(ErrorCode.UNSUPPORTED_CODEC, `this browser cannot receive ${producer.kind} from ${userId}: no common codec`);
-      return;
+      return undefined;
     }
     if (this.consumedProducers.size >= MAX_CONSUMERS) {
       this.logger.warn({ producerId: producer.id, max: MAX_CONSUMERS }, 'not consumed: this client receives the most tracks it may');
       notConsumed(ErrorCode.INVALID_STATE, `not receiving ${producer.kind} from ${userId}: this client already receives ${MAX_CONSUMERS} tracks, the most it may`);
-      return;
+      return undefined;
     }
     this.consumedProducers.add(producer.id);
     let consumer: ms.Consumer;
@@ -319,44 +343,49 @@ export class Peer implements PeerHandle {
       // Typically the producer closed meanwhile.
       this.consumedProducers.delete(producer.id);
       this.logger.debug({ producerId: producer.id, err: (err as Error).message }, 'consume failed');
-      return;
+      return undefined;
     }
     if (this.closed) {
       consumer.close();
-      return;
+      return undefined;
     }
     this.consumers.set(consumer.id, consumer);
     this.flows.set(consumer, new ConsumerFlow(consumer, producer));
+    // Until it is offered the client knows nothing of it: the offer carries its state then.
+    const told = () => !this.closed && this.offered.has(consumer);
     const gone = (reason: string) => {
       this.consumers.delete(consumer.id);
       this.consumedProducers.delete(producer.id);
-      if (!this.closed) this.notify('consumerClosed', { consumerId: consumer.id, reason });
+      // One that closed before its offer went out is never offered: the client hears nothing of it.
+      if (told()) this.notify('consumerClosed', { consumerId: consumer.id, reason });
     };
     consumer.on('producerclose', () => gone('producer closed'));
     consumer.on('transportclose', () => gone('transport closed'));
-    consumer.on('producerpause', () => this.notify('consumerProducerPaused', { consumerId: consumer.id }));
-    consumer.on('producerresume', () => this.notify('consumerProducerResumed', { consumerId: consumer.id }));
+    consumer.on('producerpause', () => told() && this.notify('consumerProducerPaused', { consumerId: consumer.id }));
+    consumer.on('producerresume', () => told() && this.notify('consumerProducerResumed', { consumerId: consumer.id }));
     consumer.on('layerschange', (layers) => {
-      if (!this.closed) this.notify('consumerLayersChanged', { consumerId: consumer.id, layers: layers ?? null });
+      if (told()) this.notify('consumerLayersChanged', { consumerId: consumer.id, layers: layers ?? null });
     });
     this.logger.debug({ consumerId: consumer.id, producerId: producer.id }, 'consumer created');
-    this.notify('newConsumer', {
-      id: consumer.id,
-      producerId: producer.id,
-      kind: consumer.kind,
-      rtpParameters: fromMediasoup.consumerParameters(consumer.rtpParameters),
-      userId,
-      producerPaused: consumer.producerPaused,
-      appData: producer.appData,
-      ...(consumer.type === 'simulcast' && {
-        // The client's encodings as validated (rtp.ts): mediasoup keeps the keys it has no type for. A
-        // producer piped from another node has none: each layer half the next, the browsers' default.
-        spatialLayers: (producer.rtpParameters.encodings ?? []).map((e, i, all) => ({
-          scaleResolutionDownBy: (e as { scaleResolutionDownBy?: number }).scaleResolutionDownBy ?? 2 ** (all.length - 1 - i),
-        })),
-      }),
-    });
-    forwardConsumerScore(consumer, this.tell);
+    return {
+      consumer,
+      offer: {
+        id: consumer.id,
+        producerId: producer.id,
+        kind: consumer.kind,
+        rtpParameters: fromMediasoup.consumerParameters(consumer.rtpParameters),
+        userId,
+        producerPaused: consumer.producerPaused,
+        appData: producer.appData,
+        ...(consumer.type === 'simulcast' && {
+          // The client's encodings as validated (rtp.ts): mediasoup keeps the keys it has no type for. A
+          // producer piped from another node has none: each layer half the next, the browsers' default.
+          spatialLayers: (producer.rtpParameters.encodings ?? []).map((e, i, all) => ({
+            scaleResolutionDownBy: (e as { scaleResolutionDownBy?: number }).scaleResolutionDownBy ?? 2 ** (all.length - 1 - i),
+          })),
+        }),
+      },
+    };
   }
 
   close(reason: string): void {

@@ -15,7 +15,7 @@
 //   send       pipe.release          { roomId, producerId }        the asker does not want the pipe producer it asked for: close the pipe consumer
 import * as v from 'valibot';
 import type { types as ms } from 'mediasoup';
-import { AppData, MediaKind, RtpParametersOutline } from '../../protocol/rtp.js';
+import { AppData, MediaKind, RtpParametersOutline } from '../../protocol/media.js';
 import type { ClusterMessage } from '../cluster/cluster.js';
 
 export const RoomMessage = {

@@ -23,8 +23,9 @@ export function forwardProducerScore(producer: ms.Producer, notify: Notify): voi
 
 /**
  * Tells the client its consumer's score now, then every change of it and of the producer stream it
- * forwards. Called after `newConsumer`: mediasoup emits only changes, and a consumer of a producer
- * whose score is steady may see none for a long time, leaving the client without a score. (A
+ * forwards. Called after the consumer's offer (`newConsumers`): mediasoup emits only changes, and a
+ * consumer of a producer whose score is steady may see none for a long time, leaving the client
+ * without a score. (A
  * producer stream not scored yet, or idle, reads 0 there, as in mediasoup's own events.)
  */
 export function forwardConsumerScore(consumer: ms.Consumer, notify: Notify): void {
