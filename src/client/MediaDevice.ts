@@ -6,7 +6,7 @@ import type { Consumer, DtlsParameters, Producer, Transport } from 'mediasoup-cl
 import type { MediaKind, RouterCapabilities, TransportDirection as Direction } from '../../machines/shared.js';
 import type { TransportConnectionState } from '../../machines/transportMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
-import type { NotificationData, RequestData, RequestMethod, ResponseData, TransportInfo } from '../protocol/messages.js';
+import { MAX_OFFERED_CONSUMERS, RESUME_BATCH_SINCE, type NotificationData, type RequestData, type RequestMethod, type ResponseData, type TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
@@ -55,6 +55,10 @@ export class MediaDevice {
   /** The appData objects of productions asked paused (the transport's `produce` event hands back the same object). */
   readonly #producedPaused = new WeakSet<object>();
   readonly #consumers = new Map<string, Consumer>();
+  /** The resumes asked in this tick, sent together in one `resumeConsumers` (a server of version 4 or newer). */
+  #resumes: Array<{ consumerId: string; done: (missing: boolean) => void; failed: (error: unknown) => void }> | undefined;
+  /** The server's protocol version, from its welcome: which requests it takes. */
+  serverVersion = 1;
 
   constructor(request: Requester, createDevice: () => Device = () => new Device(), ice: IceOptions = {}) {
     this.#request = request;
@@ -304,7 +308,36 @@ export class MediaDevice {
       throw MediaInfraError.from(error, ErrorCode.UNSUPPORTED_CODEC);
     }
     this.#consumers.set(consumer.id, consumer);
-    await this.#request('resumeConsumer', { consumerId: consumer.id });
+    await this.#resumeConsumed(consumer.id);
+  }
+
+  /**
+   * Asks the server to start sending a consumer just consumed. The consumers of one offer are
+   * consumed together and resume in the same tick: from version 4 they go in one request (one
+   * frame, and one of the socket's rate-limit tokens, for a whole class).
+   */
+  #resumeConsumed(consumerId: string): Promise<void> {
+    if (this.serverVersion < RESUME_BATCH_SINCE) return this.#request('resumeConsumer', { consumerId }).then(() => undefined);
+    return new Promise((resolve, reject) => {
+      const done = (missing: boolean) => (missing ? reject(new MediaInfraError(ErrorCode.NOT_FOUND, `the server has no consumer ${consumerId}`)) : resolve());
+      if (!this.#resumes) {
+        this.#resumes = [];
+        queueMicrotask(() => this.#sendResumes());
+      }
+      this.#resumes.push({ consumerId, done, failed: reject });
+    });
+  }
+
+  #sendResumes(): void {
+    const batch = this.#resumes ?? [];
+    this.#resumes = undefined;
+    for (let i = 0; i < batch.length; i += MAX_OFFERED_CONSUMERS) {
+      const part = batch.slice(i, i + MAX_OFFERED_CONSUMERS);
+      this.#request('resumeConsumers', { consumerIds: part.map((r) => r.consumerId) }).then(
+        ({ missing }) => part.forEach((r) => r.done(missing.includes(r.consumerId))),
+        (error: unknown) => part.forEach((r) => r.failed(error)),
+      );
+    }
   }
 
   consumerTrack(consumerId: string): MediaStreamTrack | undefined {

@@ -46,7 +46,7 @@ function servicesOf(system: AnyActorSystem): ClientServices {
 }
 
 const socket = fromCallback<EventObject, { url: string }>(({ sendBack, system, input }) => {
-  const { signaling, log } = servicesOf(system);
+  const { signaling, log, device } = servicesOf(system);
   const send = (event: SocketEvent) => sendBack(event);
   const connection = signaling.open({
     opened: () => send({ type: 'socket.opened' }),
@@ -59,6 +59,7 @@ const socket = fromCallback<EventObject, { url: string }>(({ sendBack, system, i
         connection.close(1000, 'unsupported protocol');
         return;
       }
+      if (notification.method === 'welcome') device.serverVersion = notification.data.protocolVersion;
       send({ ...notification, type: 'socket.notified' });
     },
     closed: (code, reason) => send({ type: 'socket.closed', code, reason }),

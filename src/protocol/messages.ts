@@ -14,6 +14,8 @@ import { ErrorCode } from './codes.js';
 import { AppData, DtlsParametersOutline, IceCandidate, IceParameters, MediaKind, RtpCapabilitiesOutline, RtpParametersOutline } from './media.js';
 import type { RequestData } from './requests.js';
 
+/** Most consumers one `newConsumers` offers, or one `resumeConsumers` resumes (a client receives 256 tracks at most). */
+export const MAX_OFFERED_CONSUMERS = 256;
 /** Largest frame either end accepts, in bytes of UTF-8 text. Capabilities are a few KB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /**
@@ -84,6 +86,8 @@ export const answers = {
   closeProducer: Empty,
   listen: Empty,
   resumeConsumer: Empty,
+  /** The ids of those it has no consumer of (closed meanwhile, or never this client's): the others are resumed. */
+  resumeConsumers: v.object({ missing: v.pipe(v.array(Id), v.maxLength(MAX_OFFERED_CONSUMERS)) }),
   pauseConsumer: Empty,
   setConsumerPreferredLayers: Empty,
   startRecord: v.object({ recordingId: Id, path: v.optional(v.string()) }),
@@ -106,8 +110,6 @@ const NewConsumer = v.object({
   /** A simulcast producer's spatial layers, lowest first: how much each is scaled down from the sent size. */
   spatialLayers: v.optional(v.pipe(v.array(v.object({ scaleResolutionDownBy: v.number() })), v.maxLength(16))),
 });
-/** Most consumers one `newConsumers` carries (a client receives 256 tracks at most). */
-export const MAX_OFFERED_CONSUMERS = 256;
 
 /** Notifications the server sends: name → data schema. */
 export const notifications = {
@@ -189,6 +191,8 @@ export const NOTIFICATION_SINCE: Partial<Record<NotificationMethod, number>> = {
   audioLevels: 2,
   newConsumers: 4,
 };
+/** The version from which the server takes `resumeConsumers`. */
+export const RESUME_BATCH_SINCE = 4;
 /** The version from which a `welcome` carries the peer's transports (`welcome.transports`). */
 export const WELCOME_TRANSPORTS_SINCE = 3;
 export type { ParsedRequest, RequestData } from './requests.js';

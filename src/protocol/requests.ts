@@ -4,7 +4,7 @@
 import * as v from 'valibot';
 import { ErrorCode } from './codes.js';
 import { AppData, MediaKind } from './media.js';
-import { answers, Empty, Id, issuesText, Layers, parseJson, type ParseFailure, type RequestMethod } from './messages.js';
+import { answers, Empty, Id, issuesText, Layers, MAX_OFFERED_CONSUMERS, parseJson, type ParseFailure, type RequestMethod } from './messages.js';
 import { DtlsParameters, RtpCapabilities, RtpParameters } from './rtp.js';
 
 /** Requests the client sends: name → [data schema (checked here), answer data schema (`answers`, checked by the client)]. */
@@ -33,6 +33,8 @@ export const requests = {
   listen: [Empty, answers.listen],
   /** Start (or restart) forwarding to a consumer; also the "ready" after the client consumed it. */
   resumeConsumer: [v.object({ consumerId: Id }), answers.resumeConsumer],
+  /** Version 4: `resumeConsumer` for many at once, as a client does after consuming an offer (one request, not one per track). */
+  resumeConsumers: [v.object({ consumerIds: v.pipe(v.array(Id), v.minLength(1), v.maxLength(MAX_OFFERED_CONSUMERS)) }), answers.resumeConsumers],
   pauseConsumer: [v.object({ consumerId: Id }), answers.pauseConsumer],
   /** The layers this client prefers to receive; answered once the server applied them (an out-of-range layer is BAD_REQUEST). */
   setConsumerPreferredLayers: [v.object({ consumerId: Id, ...Layers.entries }), answers.setConsumerPreferredLayers],

@@ -13,7 +13,7 @@ import { ClientOracle } from './clientOracle.js';
 import type { ModelSpec } from './modelHarness.js';
 import { actorErrors, ice, timing, welcome } from './samples.js';
 
-const METHODS = new Set(['join', 'createTransport', 'listen', 'leave', 'produce', 'closeProducer', 'resumeConsumer']);
+const METHODS = new Set(['join', 'createTransport', 'listen', 'leave', 'produce', 'closeProducer', 'resumeConsumer', 'resumeConsumers']);
 const routerA = fakeParameters.generateRouterRtpCapabilities();
 const routerB = { ...routerA, codecs: routerA.codecs!.filter((c) => c.kind === 'audio') };
 /** Every welcome lists the cluster's other nodes (CLUSTER, in this order, and one wss: node the ws: client must skip). */

@@ -274,7 +274,7 @@ export class ClientOracle implements Oracle {
   #consume(id: string): void {
     this.consumers.add(id);
     this.delivered++;
-    this.#server.push(`resumeConsumer ${id}`);
+    this.#server.push(`resumeConsumers ${id}`);
   }
 
   /** Connected once join, every transport and the listen sent with join were answered. */

@@ -193,6 +193,8 @@ export function describeRequest(method: string, data: any, transports: ReadonlyM
     case 'pauseConsumer':
     case 'resumeConsumer':
       return `${method} ${data.consumerId}`;
+    case 'resumeConsumers':
+      return `${method} ${data.consumerIds.join(' ')}`;
     default:
       return method;
   }

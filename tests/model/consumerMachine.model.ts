@@ -10,7 +10,7 @@ import { ConsumerOracle } from './consumerOracle.js';
 import { settle, type ModelSpec } from './modelHarness.js';
 import { actorErrors } from './samples.js';
 
-const CONSUMER_METHODS = new Set(['pauseConsumer', 'resumeConsumer', 'setConsumerPreferredLayers']);
+const CONSUMER_METHODS = new Set(['pauseConsumer', 'resumeConsumer', 'resumeConsumers', 'setConsumerPreferredLayers']);
 const ON_THE_PAGE = ['producerPaused', 'producerResumed', 'layersChanged', 'setPreferredLayers'];
 
 async function start(probe: Parameters<ModelSpec['start']>[0]) {
@@ -36,16 +36,17 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
   }
   world.requests(CONSUMER_METHODS);
   // From here the server answers consumer requests only when the path says so.
-  world.server.held.add('pauseConsumer').add('resumeConsumer').add('setConsumerPreferredLayers');
+  world.server.held.add('pauseConsumer').add('resumeConsumer').add('resumeConsumers').add('setConsumerPreferredLayers');
   const consumerId = world.server.newConsumer('video');
 
   const act = (event: EventObject & Record<string, any>) => {
     const cm = managers[0];
     switch (event.type) {
+      // A consumer just consumed is resumed in a resumeConsumers (protocol 4).
       case 'xstate.done.actor.consume':
-        return world.server.answer('resumeConsumer');
+        return world.server.answer('resumeConsumers');
       case 'xstate.error.actor.consume':
-        return world.server.refuse('resumeConsumer');
+        return world.server.refuse('resumeConsumers');
       case 'xstate.done.actor.setPreferredLayers':
         return world.server.answer('setConsumerPreferredLayers');
       case 'xstate.error.actor.setPreferredLayers':

@@ -1,7 +1,7 @@
 // What a page and the server see of one received track, written by hand from machines/README.md
 // and the ConsumeManager's documentation, not from consumerMachine. Steps are named by the events
 // of consumerMachine's graph (which only chooses the paths); each stands for what happens outside:
-//   done.consume / error.consume   the server answers / refuses the resumeConsumer that follows
+//   done.consume / error.consume   the server answers / refuses the resumeConsumers that follows
 //                                   the local consume (the track then reaches listenTrack's callback)
 //   pause / resume                  the page calls the ConsumeManager; done.X / error.X: the answer
 //   setPreferredLayers              the page calls it; done.setPreferredLayers / error.…: the server's answer
@@ -23,7 +23,7 @@ export class ConsumerOracle implements Oracle {
   delivered = false;
   socketOpen = true;
   readonly #log: string[] = [];
-  readonly #server: string[] = ['resumeConsumer c1'];
+  readonly #server: string[] = ['resumeConsumers c1'];
   readonly #calls: Array<{ name: string; outcome: string }> = [];
 
   expected() {

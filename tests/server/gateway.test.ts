@@ -115,7 +115,7 @@ describe('protocol 3: transports with the welcome', () => {
 describe('protocol 4: consumers offered together', () => {
   const offers = (socket: TestSocket) => socket.frames.flatMap((f) => (f.type === 'notification' && f.method === 'newConsumers' ? [f.data.consumers] : []));
 
-  it('listen offers every track already there in one newConsumers before its answer; a later track comes in one of its own; an older client gets newConsumer each', async () => {
+  it('listen offers every track already there in one newConsumers before its answer, resumed in one resumeConsumers; a later track comes in one of its own; an older client gets newConsumer each', async () => {
     const roomId = newRoom();
     const alice = await join(roomId, 'alice');
     const transport = await alice.socket.ok<{ id: string }>('createTransport', { direction: 'send' });
@@ -136,6 +136,12 @@ describe('protocol 4: consumers offered together', () => {
     const offerAt = bob.socket.frames.findIndex((f) => f.type === 'notification' && f.method === 'newConsumers');
     expect(offerAt).toBeLessThan(bob.socket.frames.indexOf(answer));
     expect(bob.socket.frames.some((f) => f.type === 'notification' && f.method === 'newConsumer')).toBe(false);
+
+    // The offer's consumers resume in one request; an id it has no consumer of is named, not a failure of the others.
+    const ids = first!.map((c) => c.id);
+    const resumed = await bob.socket.request('resumeConsumers', { consumerIds: [...ids, 'no-such-consumer'] });
+    expect(resumed).toMatchObject({ ok: true, data: { missing: ['no-such-consumer'] } });
+    expect(await bob.socket.request('resumeConsumers', { consumerIds: [] })).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
 
     const params = { ...rtpParameters('video'), mid: '3', encodings: [{ ssrc: 7_003 }] };
     const { producerId } = await alice.socket.ok<{ producerId: string }>('produce', { transportId: transport.id, kind: 'video', rtpParameters: params });

@@ -83,17 +83,17 @@ describe('MediaInfraClient: pipelined requests (protocol 3)', () => {
     expect(managers.every((m) => /^p\d+$/.test(m.id!))).toBe(true);
   });
 
-  it('a remote track: connectTransport (recv) and resumeConsumer are both sent before either answer', async () => {
+  it('a remote track: connectTransport (recv) and resumeConsumers are both sent before either answer', async () => {
     const server = new FakeServer();
     server.remoteTracks.push({ kind: 'video', userId: 'user-2' });
-    for (const m of ['connectTransport', 'resumeConsumer'] as const) server.held.add(m);
+    for (const m of ['connectTransport', 'resumeConsumers'] as const) server.held.add(m);
     const { client } = tracked(startClient(server));
     const consumers: ConsumeManager[] = [];
     client.listenTrack((cm) => consumers.push(cm));
     await until(() => server.pending.length === 2, 3_000, 'two requests in flight');
-    expect(server.pending.map((r) => r.method)).toEqual(['connectTransport', 'resumeConsumer']);
+    expect(server.pending.map((r) => r.method)).toEqual(['connectTransport', 'resumeConsumers']);
     server.answer('connectTransport');
-    server.answer('resumeConsumer');
+    server.answer('resumeConsumers');
     await until(() => consumers.length === 1, 3_000, 'the consumer');
   });
 
@@ -337,11 +337,37 @@ describe('MediaInfraClient: listening', () => {
       ['audio', 'user-2', 'audio'],
       ['video', 'user-3', 'video'],
     ]);
-    expect(server.requests.filter((r) => r.method === 'resumeConsumer').map((r) => r.data.consumerId)).toEqual(consumers.map((c) => c.id));
+    // Offered together, consumed together: resumed in one request (protocol 4).
+    expect(server.requests.filter((r) => r.method === 'resumeConsumers').map((r) => r.data.consumerIds)).toEqual([consumers.map((c) => c.id)]);
+    expect(server.methods()).not.toContain('resumeConsumer');
     // a later track arrives too
     server.newConsumer('audio', 'user-4');
     await until(() => consumers.length === 3, 3_000, 'a third consumer');
     expect(consumers[2]!.userId).toBe('user-4');
+  });
+
+  it('with a server older than protocol 4: one newConsumer and one resumeConsumer per track', async () => {
+    const server = new FakeServer();
+    server.protocolVersion = 3;
+    server.remoteTracks.push({ kind: 'audio', userId: 'user-2' }, { kind: 'video', userId: 'user-3' });
+    const { client } = tracked(startClient(server));
+    const consumers: ConsumeManager[] = [];
+    client.listenTrack((cm) => consumers.push(cm));
+    await until(() => consumers.length === 2, 3_000, 'two consumers');
+    expect(server.requests.filter((r) => r.method === 'resumeConsumer').map((r) => r.data.consumerId).sort()).toEqual(consumers.map((c) => c.id).sort());
+    expect(server.methods()).not.toContain('resumeConsumers');
+  });
+
+  it('a consumer the server no longer has (missing in the resumeConsumers answer) closes; the others of the offer go live', async () => {
+    const server = new FakeServer();
+    server.remoteTracks.push({ kind: 'audio', userId: 'user-2' }, { kind: 'video', userId: 'user-3' });
+    server.handlers.resumeConsumers = (data: { consumerIds: string[] }) => ({ missing: data.consumerIds.slice(0, 1) });
+    const { client } = tracked(startClient(server));
+    const consumers: ConsumeManager[] = [];
+    client.listenTrack((cm) => consumers.push(cm));
+    await until(() => consumers.length === 1, 3_000, 'one consumer');
+    expect(consumers[0]!.kind).toBe('video');
+    expect(consumers[0]!.state).toBe('live');
   });
 
   it('pause/resume, producer pause flags, and a server close → every method rejects CONSUMER_CLOSED', async () => {

@@ -119,6 +119,7 @@ export class Peer implements PeerHandle {
     listen: () => this.listen(),
     pauseConsumer: ({ consumerId }) => this.flowConsumer(consumerId, false),
     resumeConsumer: ({ consumerId }) => this.flowConsumer(consumerId, true),
+    resumeConsumers: ({ consumerIds }) => this.resumeConsumers(consumerIds),
     setConsumerPreferredLayers: (data) => this.setConsumerPreferredLayers(data),
     startRecord: (data) => this.startRecord(data),
     stopRecord: (data) => this.stopRecord(data),
@@ -266,6 +267,13 @@ export class Peer implements PeerHandle {
   private async flowConsumer(consumerId: string, flowing: boolean): Promise<ResponseData<'pauseConsumer'>> {
     await this.flows.get(this.consumer(consumerId))?.set(flowing);
     return {};
+  }
+
+  /** Resumes each consumer it has; one it has not (closed meanwhile, or another client's) is named in `missing`, not a failure of the others. */
+  private async resumeConsumers(consumerIds: readonly string[]): Promise<ResponseData<'resumeConsumers'>> {
+    const missing = consumerIds.filter((id) => !this.consumers.has(id));
+    await Promise.all(consumerIds.filter((id) => this.consumers.has(id)).map((id) => this.flowConsumer(id, true)));
+    return { missing };
   }
 
   /** mediasoup clamps a layer out of range silently: the client is told instead. */

@@ -5,7 +5,7 @@ import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
 import { ErrorCode } from '../../../src/protocol/codes.js';
-import { PROTOCOL_VERSION, encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
+import { NOTIFICATION_SINCE, PROTOCOL_VERSION, encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
 import type { WebSocketLike } from '../../../src/client/MediaSignalingService.js';
 
 export type Handler = (data: any, socket: FakeSocket) => unknown | { error: { code: ErrorCode; message: string } } | typeof NO_ANSWER;
@@ -124,26 +124,21 @@ export class FakeServer {
     socket?.deliver(encodeNotification(method, data));
   }
 
-  /** Announces one remote track to the client (as the server does after `listen`). */
+  /** Announces one remote track to the client (as the server does when a track comes while it listens). */
   newConsumer(kind: 'audio' | 'video', userId = 'user-2', socket = this.current): string {
-    const params = fakeParameters.generateConsumerRemoteParameters({
-      id: `c${++this.#consumerSeq}`,
-      codecMimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8',
+    return this.offer([{ kind, userId }], socket)[0]!;
+  }
+
+  /** Offers consumers of `tracks` as the server does: in one `newConsumers` (protocol 4), or one `newConsumer` each; returns their ids. */
+  offer(tracks: ReadonlyArray<{ kind: 'audio' | 'video'; userId: string }>, socket = this.current): string[] {
+    const consumers = tracks.map(({ kind, userId }) => {
+      const params = fakeParameters.generateConsumerRemoteParameters({ id: `c${++this.#consumerSeq}`, codecMimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8' });
+      return { id: params.id, producerId: params.producerId, kind, rtpParameters: params.rtpParameters as never, userId, producerPaused: false, appData: {} };
     });
-    this.notify(
-      'newConsumer',
-      {
-        id: params.id,
-        producerId: params.producerId,
-        kind,
-        rtpParameters: params.rtpParameters as never,
-        userId,
-        producerPaused: false,
-        appData: {},
-      },
-      socket,
-    );
-    return params.id;
+    if (this.protocolVersion >= NOTIFICATION_SINCE.newConsumers!) {
+      if (consumers.length > 0) this.notify('newConsumers', { consumers }, socket);
+    } else for (const consumer of consumers) this.notify('newConsumer', consumer, socket);
+    return consumers.map((c) => c.id);
   }
 
   receive(socket: FakeSocket, text: string): void {
@@ -176,7 +171,7 @@ export class FakeServer {
     if (answer === NO_ANSWER) return;
     if (answer && typeof answer === 'object' && 'error' in answer) socket.deliver(encodeError(id, (answer as { error: { code: ErrorCode; message: string } }).error));
     else socket.deliver(encodeResponse(id, answer));
-    if (method === 'listen') for (const track of this.remoteTracks) this.newConsumer(track.kind, track.userId, socket);
+    if (method === 'listen') this.offer(this.remoteTracks, socket);
     if (method === 'leave' && this.closeOnLeave) queueMicrotask(() => socket.serverClose(1000, 'bye'));
   }
 
@@ -190,6 +185,8 @@ export class FakeServer {
         return () => ({ producerId: `p${++this.#producerSeq}` });
       case 'ping':
         return () => ({ now: Date.now() });
+      case 'resumeConsumers':
+        return () => ({ missing: [] });
       case 'restartIce':
         return () => ({ iceParameters: fakeParameters.generateTransportRemoteParameters().iceParameters });
       case 'startRecord':
