@@ -9,7 +9,7 @@ import { launchBrowser, openClientPage } from '../support/browser.js';
 import { restartServer } from '../support/faults.js';
 import { startServerProcess, type ServerProcess } from '../support/server.js';
 import { consumerOf, createClient, listen, waitForState } from './pageHelpers.js';
-import { keepPeerConnections, makeCanvasTrack, outboundVideo, videoPacketsReceived, waitForSize, watchSizes } from './simulcastPage.js';
+import { consumerPacketsSent, keepPeerConnections, makeCanvasTrack, outboundVideo, waitForSize, watchSizes } from './simulcastPage.js';
 
 let server: ServerProcess;
 let browser: Browser;
@@ -121,17 +121,17 @@ describe('simulcast: receivers choose their layer (Chromium, real server)', () =
     expect(await b.evaluate(() => window.scrollY)).toBeGreaterThan(1000);
     // Frames already on their way still arrive: wait for a quiet second, then count a second one.
     await b.waitForFunction((id) => performance.now() - (globalThis as any).sizes[id].at > 1000, consumerId, { timeout: 10_000, polling: 100 });
-    const before = await videoPacketsReceived(b);
+    const before = await consumerPacketsSent(b, consumerId);
     const frames = await b.evaluate((id) => (globalThis as any).sizes[id].frames, consumerId);
     await b.waitForFunction((t) => performance.now() > t + 1000, await b.evaluate(() => performance.now()), { polling: 100 });
-    expect(await videoPacketsReceived(b)).toBe(before);
+    expect(await consumerPacketsSent(b, consumerId)).toBe(before);
     expect(await b.evaluate((id) => (globalThis as any).sizes[id].frames, consumerId)).toBe(frames);
 
     // Back in view: resumed, frames again.
     await b.evaluate(() => window.scrollTo(0, 0));
     await waitForSize(b, consumerId, 'true', 15_000);
     expect(await b.evaluate((id) => (globalThis as any).consumers.find((c: any) => c.id === id).paused, consumerId)).toBe(false);
-    expect(await videoPacketsReceived(b)).toBeGreaterThan(before);
+    expect(await consumerPacketsSent(b, consumerId)).toBeGreaterThan(before);
   });
 });
 

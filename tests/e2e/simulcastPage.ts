@@ -62,18 +62,18 @@ export async function outboundVideo(page: Page): Promise<OutboundVideo[]> {
   });
 }
 
-/** RTP packets received on every video inbound-rtp of the page. */
-export async function videoPacketsReceived(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let packets = 0;
-    for (const pc of (globalThis as any).pcs as RTCPeerConnection[]) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((r: any) => {
-        if (r.type === 'inbound-rtp' && r.kind === 'video') packets += r.packetsReceived ?? 0;
-      });
-    }
-    return packets;
-  });
+/**
+ * The RTP packets the server has sent on consumer `id` (mediasoup's count, through the consumer's
+ * `getStats()`). The browser's own count cannot tell: Chrome drops a paused stream's inbound-rtp
+ * from its stats, and mediasoup's bandwidth probes arrive on the probator stream meanwhile.
+ */
+export async function consumerPacketsSent(page: Page, id: string): Promise<number> {
+  return page.evaluate(async (id) => {
+    const cm = (globalThis as any).consumers.find((c: any) => c.id === id);
+    const stats = await cm.getStats();
+    if (!stats.server) throw new Error(`no server stats for consumer ${id}`);
+    return stats.server.packets as number;
+  }, id);
 }
 
 /**
