@@ -56,7 +56,7 @@ export class MediaDevice {
   readonly #producedPaused = new WeakSet<object>();
   readonly #consumers = new Map<string, Consumer>();
   /** The resumes asked in this tick, sent together in one `resumeConsumers` (a server of version 4 or newer). */
-  #resumes: Array<{ consumerId: string; done: (missing: boolean) => void; failed: (error: unknown) => void }> | undefined;
+  #resumes: Array<{ consumerId: string; resolve: () => void; reject: (error: unknown) => void }> | undefined;
   /** The server's protocol version, from its welcome: which requests it takes. */
   serverVersion = 1;
 
@@ -319,12 +319,11 @@ export class MediaDevice {
   #resumeConsumed(consumerId: string): Promise<void> {
     if (this.serverVersion < RESUME_BATCH_SINCE) return this.#request('resumeConsumer', { consumerId }).then(() => undefined);
     return new Promise((resolve, reject) => {
-      const done = (missing: boolean) => (missing ? reject(new MediaInfraError(ErrorCode.NOT_FOUND, `the server has no consumer ${consumerId}`)) : resolve());
       if (!this.#resumes) {
         this.#resumes = [];
         queueMicrotask(() => this.#sendResumes());
       }
-      this.#resumes.push({ consumerId, done, failed: reject });
+      this.#resumes.push({ consumerId, resolve, reject });
     });
   }
 
@@ -334,8 +333,13 @@ export class MediaDevice {
     for (let i = 0; i < batch.length; i += MAX_OFFERED_CONSUMERS) {
       const part = batch.slice(i, i + MAX_OFFERED_CONSUMERS);
       this.#request('resumeConsumers', { consumerIds: part.map((r) => r.consumerId) }).then(
-        ({ missing }) => part.forEach((r) => r.done(missing.includes(r.consumerId))),
-        (error: unknown) => part.forEach((r) => r.failed(error)),
+        () => part.forEach((r) => r.resolve()),
+        (error: unknown) => {
+          if (!(error instanceof MediaInfraError && error.code === ErrorCode.NOT_FOUND)) return part.forEach((r) => r.reject(error));
+          // One closed meanwhile (its consumerClosed is on the way) and the server resumed none:
+          // each is asked alone, so that the others still start.
+          for (const r of part) this.#request('resumeConsumer', { consumerId: r.consumerId }).then(() => r.resolve(), r.reject);
+        },
       );
     }
   }

@@ -86,8 +86,7 @@ export const answers = {
   closeProducer: Empty,
   listen: Empty,
   resumeConsumer: Empty,
-  /** The ids of those it has no consumer of (closed meanwhile, or never this client's): the others are resumed. */
-  resumeConsumers: v.object({ missing: v.pipe(v.array(Id), v.maxLength(MAX_OFFERED_CONSUMERS)) }),
+  resumeConsumers: Empty,
   pauseConsumer: Empty,
   setConsumerPreferredLayers: Empty,
   startRecord: v.object({ recordingId: Id, path: v.optional(v.string()) }),

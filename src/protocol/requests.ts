@@ -33,7 +33,7 @@ export const requests = {
   listen: [Empty, answers.listen],
   /** Start (or restart) forwarding to a consumer; also the "ready" after the client consumed it. */
   resumeConsumer: [v.object({ consumerId: Id }), answers.resumeConsumer],
-  /** Version 4: `resumeConsumer` for many at once, as a client does after consuming an offer (one request, not one per track). */
+  /** Version 4: `resumeConsumer` for many at once, as a client does after consuming an offer (one request, not one per track). All or nothing: an id that is not one of this client's consumers now is NOT_FOUND, and none is resumed. */
   resumeConsumers: [v.object({ consumerIds: v.pipe(v.array(Id), v.minLength(1), v.maxLength(MAX_OFFERED_CONSUMERS)) }), answers.resumeConsumers],
   pauseConsumer: [v.object({ consumerId: Id }), answers.pauseConsumer],
   /** The layers this client prefers to receive; answered once the server applied them (an out-of-range layer is BAD_REQUEST). */

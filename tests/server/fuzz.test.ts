@@ -143,6 +143,8 @@ function baseFor(method: RequestMethod, ids: Record<string, string>, caps: Json)
       return { transportId: ids['transportId'], dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':') }] } };
     case 'produce':
       return { transportId: ids['transportId'], kind: 'video', rtpParameters: videoParameters(freshSsrc()), paused: false, appData: { source: 'camera' } };
+    case 'resumeConsumers':
+      return { consumerIds: [ids['consumerId']] };
     default:
       return sampleRequest(method, ids) as Json;
   }

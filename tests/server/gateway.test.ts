@@ -137,11 +137,12 @@ describe('protocol 4: consumers offered together', () => {
     expect(offerAt).toBeLessThan(bob.socket.frames.indexOf(answer));
     expect(bob.socket.frames.some((f) => f.type === 'notification' && f.method === 'newConsumer')).toBe(false);
 
-    // The offer's consumers resume in one request; an id it has no consumer of is named, not a failure of the others.
+    // The offer's consumers resume in one request, all or nothing: an id that is not one of bob's
+    // consumers is NOT_FOUND.
     const ids = first!.map((c) => c.id);
-    const resumed = await bob.socket.request('resumeConsumers', { consumerIds: [...ids, 'no-such-consumer'] });
-    expect(resumed).toMatchObject({ ok: true, data: { missing: ['no-such-consumer'] } });
+    expect(await bob.socket.request('resumeConsumers', { consumerIds: [...ids, 'no-such-consumer'] })).toMatchObject({ ok: false, error: { code: ErrorCode.NOT_FOUND } });
     expect(await bob.socket.request('resumeConsumers', { consumerIds: [] })).toMatchObject({ ok: false, error: { code: ErrorCode.BAD_REQUEST } });
+    expect(await bob.socket.request('resumeConsumers', { consumerIds: ids })).toMatchObject({ ok: true });
 
     const params = { ...rtpParameters('video'), mid: '3', encodings: [{ ssrc: 7_003 }] };
     const { producerId } = await alice.socket.ok<{ producerId: string }>('produce', { transportId: transport.id, kind: 'video', rtpParameters: params });

@@ -358,16 +358,22 @@ describe('MediaInfraClient: listening', () => {
     expect(server.methods()).not.toContain('resumeConsumers');
   });
 
-  it('a consumer the server no longer has (missing in the resumeConsumers answer) closes; the others of the offer go live', async () => {
+  it('a consumer the server no longer has fails its resumeConsumers (NOT_FOUND, none resumed): each is asked alone, that one closes, the others go live', async () => {
     const server = new FakeServer();
     server.remoteTracks.push({ kind: 'audio', userId: 'user-2' }, { kind: 'video', userId: 'user-3' });
-    server.handlers.resumeConsumers = (data: { consumerIds: string[] }) => ({ missing: data.consumerIds.slice(0, 1) });
+    let gone: string | undefined;
+    server.handlers.resumeConsumers = (data: { consumerIds: string[] }) => {
+      gone = data.consumerIds[0];
+      return { error: { code: ErrorCode.NOT_FOUND, message: `no consumer ${gone}` } };
+    };
+    server.handlers.resumeConsumer = (data: { consumerId: string }) => (data.consumerId === gone ? { error: { code: ErrorCode.NOT_FOUND, message: `no consumer ${gone}` } } : {});
     const { client } = tracked(startClient(server));
     const consumers: ConsumeManager[] = [];
     client.listenTrack((cm) => consumers.push(cm));
     await until(() => consumers.length === 1, 3_000, 'one consumer');
     expect(consumers[0]!.kind).toBe('video');
     expect(consumers[0]!.state).toBe('live');
+    expect(server.requests.filter((r) => r.method === 'resumeConsumer').map((r) => r.data.consumerId).sort()).toEqual(['c1', 'c2']);
   });
 
   it('pause/resume, producer pause flags, and a server close → every method rejects CONSUMER_CLOSED', async () => {

@@ -269,11 +269,11 @@ export class Peer implements PeerHandle {
     return {};
   }
 
-  /** Resumes each consumer it has; one it has not (closed meanwhile, or another client's) is named in `missing`, not a failure of the others. */
+  /** All or nothing: every id is looked up first (NOT_FOUND names the first that is not this peer's consumer now), then all resume. */
   private async resumeConsumers(consumerIds: readonly string[]): Promise<ResponseData<'resumeConsumers'>> {
-    const missing = consumerIds.filter((id) => !this.consumers.has(id));
-    await Promise.all(consumerIds.filter((id) => this.consumers.has(id)).map((id) => this.flowConsumer(id, true)));
-    return { missing };
+    const consumers = consumerIds.map((id) => this.consumer(id));
+    await Promise.all(consumers.map((consumer) => this.flows.get(consumer)?.set(true)));
+    return {};
   }
 
   /** mediasoup clamps a layer out of range silently: the client is told instead. */
