@@ -186,7 +186,6 @@ class Connection {
     this.ws.send(text);
   }
 
-  /** A message that cannot be encoded is a server bug: logged, never thrown into MR's event handlers. */
   /** MR's consumers, sent as this client's version takes them (consumerOffers.ts); always after the welcome (they follow `listen`). */
   private sendOffers(offers: NotificationData<'newConsumers'>, protocolVersion: number): void {
     let frames: string[];
@@ -199,6 +198,7 @@ class Connection {
     for (const frame of frames) this.send(frame);
   }
 
+  /** A message that cannot be encoded is a server bug: logged, never thrown into MR's event handlers. */
   private sendEncoded(encode: () => string, what: string): void {
     let text: string;
     try {
