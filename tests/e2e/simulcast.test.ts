@@ -52,10 +52,22 @@ async function call(room: string, options: Record<string, unknown> = {}): Promis
   return { a, b, producerId, consumerId };
 }
 
-/** Resolves once consumer `id` reported receiving `layer` (its `layerschange` events), with `layers` saying the same. */
+/**
+ * Resolves once consumer `id` reported receiving `layer` (its `layerschange` events), with `layers`
+ * saying the same at that moment. Both are read in one evaluation: the layer may change again right
+ * after (the bandwidth estimate moves), and a second read could see the next one (a quiet run saw 1).
+ */
 async function waitForLayer(b: Page, id: string, layer: number): Promise<void> {
-  await b.waitForFunction(([id, layer]) => (globalThis as any).layerLog[id].at(-1) === layer, [id, layer] as const, { timeout: 60_000 });
-  expect(await b.evaluate((id) => (globalThis as any).consumers.find((c: any) => c.id === id).layers.spatialLayer, id)).toBe(layer);
+  const handle = await b.waitForFunction(
+    ([id, layer]) => {
+      const w = globalThis as any;
+      if (w.layerLog[id].at(-1) !== layer) return false;
+      return { layers: w.consumers.find((c: any) => c.id === id).layers?.spatialLayer ?? null };
+    },
+    [id, layer] as const,
+    { timeout: 60_000 },
+  );
+  expect(await handle.jsonValue()).toEqual({ layers: layer });
 }
 
 const consumerCall = (b: Page, id: string, body: string) =>
