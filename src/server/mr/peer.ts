@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/codes.js';
-import type { NotificationData, RequestData, ResponseData, RtpCapabilitiesOutline } from '../../protocol/messages.js';
+import { MAX_OFFERED_CONSUMERS, type NotificationData, type RequestData, type ResponseData, type RtpCapabilitiesOutline } from '../../protocol/messages.js';
 import type { Notify, PeerHandle, PeerMethod, PeerRequest, PeerResponse, WelcomeTransports } from './api.js';
 import { fromMediasoup, toMediasoup } from './protocolAdapter.js';
 import { MediaError } from './errors.js';
@@ -41,7 +41,7 @@ export interface PeerRoom {
 const MAX_TRANSPORTS = 4;
 const MAX_PRODUCERS = 32;
 /** Remote tracks one client receives at most; beyond it, further producers are not offered to it. */
-export const MAX_CONSUMERS = 256;
+export const MAX_CONSUMERS = MAX_OFFERED_CONSUMERS;
 
 /** mediasoup rejects bad RTP/DTLS objects with a TypeError whose message is safe to show. */
 function asBadRequest(err: unknown): never {
