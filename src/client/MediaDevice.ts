@@ -1,13 +1,14 @@
 // The mediasoup-client Device of one client and everything it created: one send and one recv
 // transport per connection, the producers and the consumers. The machines refer to all of them by
 // id or direction only; this class holds the objects.
-import { Device } from 'mediasoup-client';
+import type { Device } from 'mediasoup-client';
 import type { Consumer, DtlsParameters, Producer, Transport } from 'mediasoup-client/types';
 import type { MediaKind, RouterCapabilities, TransportDirection as Direction } from '../../machines/shared.js';
 import type { TransportConnectionState } from '../../machines/transportMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { MAX_OFFERED_CONSUMERS, RESUME_BATCH_SINCE, type NotificationData, type RequestData, type RequestMethod, type ResponseData, type TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
+import { createDevice as createDefaultDevice } from './probatorHandler.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
 
@@ -60,7 +61,7 @@ export class MediaDevice {
   /** The server's protocol version, from its welcome: which requests it takes. */
   serverVersion = 1;
 
-  constructor(request: Requester, createDevice: () => Device = () => new Device(), ice: IceOptions = {}) {
+  constructor(request: Requester, createDevice: () => Device = createDefaultDevice, ice: IceOptions = {}) {
     this.#request = request;
     this.#createDevice = createDevice;
     this.#ice = ice;

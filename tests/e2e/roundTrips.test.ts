@@ -101,6 +101,13 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
     ([url, token]) =>
       new Promise<number>((resolve) => {
         const w = globalThis as any;
+        // The offers the page's peer connections were given (only the recv transport's get one).
+        w.remoteOffers = [];
+        const setRemote = RTCPeerConnection.prototype.setRemoteDescription as (this: RTCPeerConnection, d: RTCSessionDescriptionInit) => Promise<void>;
+        RTCPeerConnection.prototype.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+          if (d.type === 'offer') w.remoteOffers.push(d.sdp);
+          return setRemote.call(this, d);
+        };
         w.client = w.MediaInfra.createMediaClient(url, token);
         w.client.listenTrack((cm: any) => {
           if (cm.kind === 'video') void w.testFrames.read(cm.track, () => (resolve(Date.now()), false));
@@ -110,5 +117,9 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
   ));
   const trips = proxy.roundTripsAt(decodedAt);
   expectAtMost('receive', proxy, trips, trips.byServerAction, MAX_RECEIVE_ROUND_TRIPS);
+  // One negotiation for the offer, mediasoup's RTP probator in it (src/client/probatorHandler.ts),
+  // not a second one for the probator alone, which re-applies every m-section of the first.
+  const offers: string[] = await b.evaluate(() => (globalThis as any).remoteOffers);
+  expect(offers.map((sdp) => sdp.match(/^a=mid:.*$/gm)?.map((m) => m.slice(6)))).toEqual([[expect.any(String), 'probator']]);
   await Promise.all([a.context().close(), b.context().close()]);
 });
