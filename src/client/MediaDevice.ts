@@ -8,7 +8,7 @@ import type { TransportConnectionState } from '../../machines/transportMachine.j
 import { ErrorCode } from '../protocol/codes.js';
 import { MAX_OFFERED_CONSUMERS, RESUME_BATCH_SINCE, type NotificationData, type RequestData, type RequestMethod, type ResponseData, type TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
-import { createDevice as createDefaultDevice } from './probatorHandler.js';
+import { createDevice as createDefaultDevice, prepareToReceive } from './probatorHandler.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
 
@@ -141,6 +141,16 @@ export class MediaDevice {
     }
     transport.on('connectionstatechange', (state) => this.#watchers.get(direction)?.stateChanged(fromMediasoupClient.connectionState(state)));
     return transport;
+  }
+
+  /**
+   * Readies the recv transport for the offer `listen` brings: with the default Device, negotiates
+   * mediasoup's RTP probator on it now, which connects it while the server makes the offer
+   * (probatorHandler.ts). Never rejects: a transport not readied is readied by its first receive.
+   */
+  async prepareToReceive(): Promise<void> {
+    const transport = await this.#transport('recv');
+    if (transport && !transport.closed && this.#device?.loaded) prepareToReceive(transport.handler, this.#device.rtpCapabilities);
   }
 
   readonly #watchers = new Map<Direction, TransportWatcher>();

@@ -181,7 +181,11 @@ export const providedClientMachine = clientMachine.provide({
       await signaling.request('join', { rtpCapabilities: device.rtpCapabilities });
     }),
     listen: fromPromise(async ({ system }) => {
-      await servicesOf(system).signaling.request('listen', {});
+      const { signaling, device } = servicesOf(system);
+      const answered = signaling.request('listen', {});
+      // While the server makes the offer, the recv transport gets ready for it.
+      void device.prepareToReceive();
+      await answered;
     }),
   },
   delays: {

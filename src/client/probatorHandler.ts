@@ -1,10 +1,13 @@
 // The Device this client makes by default: mediasoup-client's own handler for this browser, with
-// one change to how a recv transport receives. mediasoup-client gives the RTP probator (the stream
-// mediasoup sends bandwidth probes on) an m-section of its own, negotiated right after the first
-// receive that had a video: a second negotiation, which re-applies every m-section of the first.
-// Here the probator rides in that first receive instead. A late joiner's offer is one negotiation,
-// not two; for a class of 24 tracks the second cost Chrome about 130 ms on a 2-core machine, while
-// the first keyframes were on their way (bench/latency.ts, fullClass).
+// one change to how a recv transport receives the RTP probator (the stream mediasoup sends
+// bandwidth probes on, on an m-section of its own). mediasoup-client negotiates it right after the
+// first receive that had a video: a second negotiation, which re-applies every m-section of the
+// first. Here it comes before: `prepareToReceive` negotiates it alone as soon as the client asks
+// to listen, which also connects the transport (ICE and DTLS) while the server makes the offer;
+// a transport not prepared gets it in its first video receive. Either way a late joiner's offer is
+// one negotiation, on a transport that is connected when it ends (bench/latency.ts, fullClass: for
+// a class of 24 tracks the second negotiation cost Chrome about 130 ms on a 2-core machine, and the
+// connection after it 50-120 ms more).
 import { detectDevice, Device, ortc } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import { Chrome74 } from 'mediasoup-client/handlers/Chrome74';
@@ -12,45 +15,106 @@ import { Firefox120 } from 'mediasoup-client/handlers/Firefox120';
 import type { HandlerFactory, HandlerInterface, HandlerReceiveOptions, HandlerReceiveResult } from 'mediasoup-client/handlers/HandlerInterface';
 import { ReactNative106 } from 'mediasoup-client/handlers/ReactNative106';
 import { Safari12 } from 'mediasoup-client/handlers/Safari12';
+import type { RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 
 /** The track id mediasoup-client's Transport receives the probator under. */
 const PROBATOR_TRACK_ID = 'probator';
 
 const BUILTIN = { Chrome111, Chrome74, Firefox120, Safari12, ReactNative106 } as const;
 
-/** `new Device()` with the probator folded into the first video receive; an unsupported browser throws as `new Device()` does. */
+/** `new Device()` with the probator handled as above; an unsupported browser throws as `new Device()` does. */
 export function createDevice(): Device {
   const name = detectDevice();
   if (!name) return new Device();
-  return new Device({ handlerFactory: withProbatorInFirstReceive(BUILTIN[name].createFactory()) });
+  return new Device({ handlerFactory: withProbatorFirst(BUILTIN[name].createFactory()) });
 }
 
-export function withProbatorInFirstReceive(base: HandlerFactory): HandlerFactory {
+export function withProbatorFirst(base: HandlerFactory): HandlerFactory {
   return {
     ...base,
     factory: (options) => {
       const handler = base.factory(options);
-      if (options.direction === 'recv') foldProbator(handler);
+      if (options.direction === 'recv') folded.set(handler, new ProbatorFirst(handler));
       return handler;
     },
   };
 }
 
 /**
- * The handler's first receive with a video also receives the probator, from that video's
- * parameters as mediasoup-client would; mediasoup-client's own probator receive, which follows
- * (the Transport runs one at a time), then gets that result without negotiating.
+ * Negotiates the probator on the recv transport of `handler` now, from the video codec and header
+ * extensions a video consumer gets with `rtpCapabilities` (the Device's). Does nothing for a
+ * handler made elsewhere (a `deviceFactory` of the application's), or once done.
  */
-function foldProbator(handler: HandlerInterface): void {
-  const receive = handler.receive.bind(handler);
-  let probator: HandlerReceiveResult | undefined;
-  handler.receive = async (optionsList: HandlerReceiveOptions[]): Promise<HandlerReceiveResult[]> => {
-    if (optionsList.length === 1 && optionsList[0]!.trackId === PROBATOR_TRACK_ID) return probator ? [probator] : receive(optionsList);
-    const video = probator ? undefined : optionsList.find((o) => o.kind === 'video');
-    if (!video) return receive(optionsList);
-    const rtpParameters = ortc.generateProbatorRtpParameters(video.rtpParameters);
-    const results = await receive([...optionsList, { trackId: PROBATOR_TRACK_ID, kind: 'video', rtpParameters }]);
-    probator = results.pop();
+export function prepareToReceive(handler: HandlerInterface, rtpCapabilities: RtpCapabilities): void {
+  folded.get(handler)?.prepare(rtpCapabilities);
+}
+
+const folded = new WeakMap<HandlerInterface, ProbatorFirst>();
+
+/**
+ * One recv handler's receives, one at a time in the order asked (mediasoup-client's Transport runs
+ * its own one at a time; `prepare` adds one it does not know of). The first with a video brings the
+ * probator unless it is negotiated already; mediasoup-client's own probator receive, which follows
+ * that one, then gets the result without negotiating.
+ */
+class ProbatorFirst {
+  readonly #receive: (optionsList: HandlerReceiveOptions[]) => Promise<HandlerReceiveResult[]>;
+  #probator: Promise<HandlerReceiveResult> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(handler: HandlerInterface) {
+    this.#receive = handler.receive.bind(handler);
+    handler.receive = (optionsList) => this.#inTurn(() => this.#receiveWithProbator(optionsList));
+  }
+
+  prepare(rtpCapabilities: RtpCapabilities): void {
+    if (this.#probator) return;
+    const rtpParameters = probatorParameters(rtpCapabilities);
+    if (!rtpParameters) return;
+    const receiving = this.#inTurn(() => this.#receiveProbator(rtpParameters));
+    this.#probator = receiving;
+    // A failure leaves it to the first video receive (this runs before the next receive's turn).
+    receiving.catch(() => {
+      if (this.#probator === receiving) this.#probator = undefined;
+    });
+  }
+
+  #inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const turn = this.#queue.then(run);
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #receiveWithProbator(optionsList: HandlerReceiveOptions[]): Promise<HandlerReceiveResult[]> {
+    if (optionsList.length === 1 && optionsList[0]!.trackId === PROBATOR_TRACK_ID && this.#probator) return [await this.#probator];
+    const video = this.#probator ? undefined : optionsList.find((o) => o.kind === 'video');
+    if (!video) return this.#receive(optionsList);
+    const probator = { trackId: PROBATOR_TRACK_ID, kind: 'video' as const, rtpParameters: ortc.generateProbatorRtpParameters(video.rtpParameters) };
+    const results = await this.#receive([...optionsList, probator]);
+    this.#probator = Promise.resolve(results.pop()!);
     return results;
-  };
+  }
+
+  async #receiveProbator(rtpParameters: RtpParameters): Promise<HandlerReceiveResult> {
+    const [result] = await this.#receive([{ trackId: PROBATOR_TRACK_ID, kind: 'video', rtpParameters }]);
+    return result!;
+  }
+}
+
+/**
+ * The probator's parameters as mediasoup-client makes them from a video consumer's: a consumer gets
+ * the router's first video codec this browser receives (the capabilities list them in the router's
+ * order) and every video header extension it can receive, with the router's ids.
+ */
+function probatorParameters(caps: RtpCapabilities): RtpParameters | undefined {
+  const codec = caps.codecs?.find((c) => c.kind === 'video' && !/\/rtx$/i.test(c.mimeType));
+  if (codec?.preferredPayloadType === undefined) return undefined;
+  return ortc.generateProbatorRtpParameters({
+    codecs: [{ mimeType: codec.mimeType, payloadType: codec.preferredPayloadType, clockRate: codec.clockRate, parameters: codec.parameters ?? {}, rtcpFeedback: codec.rtcpFeedback ?? [] }],
+    headerExtensions: (caps.headerExtensions ?? [])
+      .filter((h) => h.kind === 'video')
+      .map((h) => ({ uri: h.uri, id: h.preferredId, encrypt: h.preferredEncrypt ?? false, parameters: {} })),
+    encodings: [{ ssrc: 1 }],
+    rtcp: {},
+  });
 }

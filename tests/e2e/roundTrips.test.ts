@@ -117,9 +117,18 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
   ));
   const trips = proxy.roundTripsAt(decodedAt);
   expectAtMost('receive', proxy, trips, trips.byServerAction, MAX_RECEIVE_ROUND_TRIPS);
-  // One negotiation for the offer, mediasoup's RTP probator in it (src/client/probatorHandler.ts),
-  // not a second one for the probator alone, which re-applies every m-section of the first.
+  // mediasoup's RTP probator negotiated alone as `listen` went out (which connects the transport),
+  // then the offer in one negotiation: not a second one after it for the probator, which re-applies
+  // every m-section of the first (src/client/probatorHandler.ts).
   const offers: string[] = await b.evaluate(() => (globalThis as any).remoteOffers);
-  expect(offers.map((sdp) => sdp.match(/^a=mid:.*$/gm)?.map((m) => m.slice(6)))).toEqual([[expect.any(String), 'probator']]);
+  const sections = offers.map((sdp) => sdp.split(/^(?=m=)/m).slice(1));
+  const mid = (section: string) => section.match(/^a=mid:(.*)$/m)?.[1];
+  expect(sections.map((s) => s.map(mid))).toEqual([['probator'], ['probator', expect.any(String)]]);
+  // Made from the capabilities, the probator's header extensions and codec are the video consumer's.
+  const [probator, video] = sections[1]!;
+  const extensions = (section: string) => section.match(/^a=extmap:.*$/gm)?.sort();
+  const codec = (section: string) => section.match(/^a=rtpmap:\d+ (.*)$/m)?.[1];
+  expect(extensions(probator!)).toEqual(extensions(video!));
+  expect(codec(probator!)).toBe(codec(video!));
   await Promise.all([a.context().close(), b.context().close()]);
 });

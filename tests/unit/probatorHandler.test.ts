@@ -6,7 +6,7 @@ import * as fakeParameters from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
 import type { HandlerFactory } from 'mediasoup-client/handlers/HandlerInterface';
 import { describe, expect, it } from 'vitest';
-import { withProbatorInFirstReceive } from '../../src/client/probatorHandler.js';
+import { prepareToReceive, withProbatorFirst } from '../../src/client/probatorHandler.js';
 
 /** A recv transport whose handler's receive calls (their track ids) are recorded, with or without the fold. */
 async function recvTransport(fold: boolean) {
@@ -25,12 +25,14 @@ async function recvTransport(fold: boolean) {
       return handler;
     },
   };
-  const device = new Device({ handlerFactory: fold ? withProbatorInFirstReceive(recording) : recording });
+  const device = new Device({ handlerFactory: fold ? withProbatorFirst(recording) : recording });
   await device.load({ routerRtpCapabilities: fakeParameters.generateRouterRtpCapabilities() });
   const transport = device.createRecvTransport(fakeParameters.generateTransportRemoteParameters());
-  transport.on('connect', (_params, callback) => callback());
+  const connects: unknown[] = [];
+  transport.on('connect', (params, callback) => (connects.push(params), callback()));
   const consume = (kind: 'audio' | 'video') => transport.consume(fakeParameters.generateConsumerRemoteParameters({ codecMimeType: kind === 'video' ? 'video/VP8' : 'audio/opus' }));
-  return { receives, consume };
+  const prepare = () => prepareToReceive(transport.handler, device.rtpCapabilities);
+  return { receives, consume, prepare, connects };
 }
 
 describe('the probator in the first video receive', () => {
@@ -47,6 +49,24 @@ describe('the probator in the first video receive', () => {
     const { receives, consume } = await recvTransport(false);
     const first = await Promise.all([consume('video'), consume('audio')]);
     expect(receives).toEqual([first.map((c) => c.id), ['probator']]);
+  });
+
+  it('prepared: the probator alone at once (the transport connects), then the consumers alone, a video among them too', async () => {
+    const { receives, consume, prepare, connects } = await recvTransport(true);
+    prepare();
+    // The consumers asked meanwhile wait for the probator's turn.
+    const first = await Promise.all([consume('video'), consume('audio')]);
+    prepare();
+    const later = await consume('video');
+    expect(receives).toEqual([['probator'], first.map((c) => c.id), [later.id]]);
+    expect(connects).toHaveLength(1);
+  });
+
+  it('a handler made elsewhere is not prepared (a deviceFactory of the application)', async () => {
+    const { receives, consume, prepare } = await recvTransport(false);
+    prepare();
+    const video = await consume('video');
+    expect(receives).toEqual([[video.id], ['probator']]);
   });
 
   it('audio first: no probator until the first video, which brings it', async () => {
