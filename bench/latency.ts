@@ -13,6 +13,8 @@
 //   listens → its first decoded frame of it.
 // - fullClass: the same late joiner in a room where one sender publishes 12 such videos and 12 tone
 //   audios → the first frame of every video; `versusSingle` divides it by lateJoiner's ours.
+//   `chromeNegotiationMs`: Chrome's own SDP work on that offer and on one video's, in an idle page:
+//   the part of the class's extra time no client code or round trip can remove.
 // - reconnect: ours only, the library's defaults, both pages through proxies; A's socket dropped →
 //   B decodes A's video again (bench/recovery.ts's `drop` on loopback, with latency).
 import type { Browser, Page } from 'playwright-core';
@@ -223,6 +225,73 @@ async function reconnectOnce(s: Setup, oneWay: OneWay): Promise<{ faultToDecodin
   }
 }
 
+/** Negotiations replayed per offer in the idle page (the first warms it up and is not counted). */
+const NEGOTIATIONS = 8;
+
+/**
+ * Chrome's own share of the full class: the offer our late joiner's recv transport got for the
+ * class (its 24 tracks and mediasoup's probator), and the same offer cut to the probator and one
+ * video (what the late joiner of one video negotiates), each negotiated again and again in an
+ * idle page of its own: setRemoteDescription + createAnswer + setLocalDescription, no client code.
+ */
+async function chromeNegotiation(s: Setup): Promise<{ class: Figure; single: Figure }> {
+  const t = await s.server.connect(s.rooms.class, `user-${++users}`);
+  const page = await freshPage(s.browser, s.server);
+  let offer: string;
+  try {
+    await loadModule(page, 'ours', s.moduleUrls.ours);
+    offer = await page.evaluate(
+      async ([url, token, videos]) => {
+        const w = globalThis as any;
+        const offers: string[] = [];
+        const setRemote = RTCPeerConnection.prototype.setRemoteDescription as (this: RTCPeerConnection, d: RTCSessionDescriptionInit) => Promise<void>;
+        RTCPeerConnection.prototype.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+          if (d.type === 'offer' && d.sdp) offers.push(d.sdp);
+          return setRemote.call(this, d);
+        };
+        let live = 0;
+        await new Promise<void>((resolve) => {
+          w.client = w.MediaInfra.createMediaClient(url, token);
+          w.client.listenTrack((cm: any) => cm.kind === 'video' && ++live === videos && resolve());
+        });
+        await w.client.close();
+        return offers.reduce((a, b) => (b.split('\nm=').length > a.split('\nm=').length ? b : a));
+      },
+      [t.url, t.token, CLASS.videos] as const,
+    );
+  } finally {
+    await closePage(page);
+  }
+  const [session, ...sections] = offer.split(/^(?=m=)/m) as [string, ...string[]];
+  const mid = (section: string) => section.match(/^a=mid:(\S+)/m)![1]!;
+  const kept = [sections.find((m) => mid(m) === 'probator')!, sections.find((m) => m.startsWith('m=video') && mid(m) !== 'probator')!];
+  const single = session.replace(/^a=group:BUNDLE .*$/m, `a=group:BUNDLE ${kept.map(mid).join(' ')}`) + kept.join('');
+  const replay = async (sdp: string): Promise<Figure> => {
+    const idle = await freshPage(s.browser, s.server);
+    try {
+      const ms = await idle.evaluate(
+        async ([sdp, n]) => {
+          const out: number[] = [];
+          for (let i = 0; i < n; i++) {
+            const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+            const t0 = performance.now();
+            await pc.setRemoteDescription({ type: 'offer', sdp });
+            await pc.setLocalDescription(await pc.createAnswer());
+            out.push(performance.now() - t0);
+            pc.close();
+          }
+          return out;
+        },
+        [sdp, NEGOTIATIONS] as const,
+      );
+      return figure(ms.slice(1));
+    } finally {
+      await closePage(idle);
+    }
+  };
+  return { class: await replay(offer), single: await replay(single) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Figures
 
@@ -247,7 +316,11 @@ export interface LatencyResult {
   holdMsEachWay: readonly number[];
   join: PathFigures;
   lateJoiner: PathFigures;
-  fullClass: PathFigures & { versusSingle: { rtt0: number; rtt200: number } };
+  fullClass: PathFigures & {
+    versusSingle: { rtt0: number; rtt200: number };
+    /** Chrome's own negotiation of the class's offer and of one video's, in an idle page (ms). */
+    chromeNegotiationMs: { class: Figure; single: Figure };
+  };
   reconnect: { rtt0: { faultToDecodingMs: Figure; reconnectToDecodingMs: Figure }; rtt200: { faultToDecodingMs: Figure; reconnectToDecodingMs: Figure } };
 }
 
@@ -257,6 +330,7 @@ export async function run(): Promise<LatencyResult> {
   const add = (key: string, sample: Sample) => samples.set(key, [...(samples.get(key) ?? []), sample]);
   const reconnects = new Map<OneWay, Array<{ faultToDecoding: number; reconnectToDecoding: number }>>(ONE_WAY.map((o) => [o, []]));
   const senders: Page[] = [];
+  let chromeNegotiationMs: LatencyResult['fullClass']['chromeNegotiationMs'] | undefined;
   try {
     const stamp = Date.now();
     const rooms = { single: `latency-single-${stamp}`, class: `latency-class-${stamp}` };
@@ -281,6 +355,10 @@ export async function run(): Promise<LatencyResult> {
         console.error(`[latency] run ${i} ${2 * oneWay} ms RTT reconnect: ${r.faultToDecoding} ms (${r.reconnectToDecoding} ms after the new socket)`);
         if (i > 0) reconnects.get(oneWay)!.push(r);
       }
+    }
+    if (PATHS.includes('fullClass')) {
+      chromeNegotiationMs = await chromeNegotiation(setup);
+      console.error(`[latency] Chrome's own negotiation, idle page: class ${chromeNegotiationMs.class.median} ms, one video ${chromeNegotiationMs.single.median} ms`);
     }
   } finally {
     for (const p of senders) await closePage(p).catch(() => undefined);
@@ -331,6 +409,7 @@ export async function run(): Promise<LatencyResult> {
         rtt0: round2(fullClass.rtt0.ours.median / lateJoiner.rtt0.ours.median),
         rtt200: round2(fullClass.rtt200.ours.median / lateJoiner.rtt200.ours.median),
       },
+      chromeNegotiationMs: chromeNegotiationMs!,
     },
     reconnect,
   };
