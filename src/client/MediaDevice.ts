@@ -1,14 +1,14 @@
 // The mediasoup-client Device of one client and everything it created: one send and one recv
 // transport per connection, the producers and the consumers. The machines refer to all of them by
 // id or direction only; this class holds the objects.
-import type { Device } from 'mediasoup-client';
+import { Device } from 'mediasoup-client';
 import type { Consumer, DtlsParameters, Producer, Transport } from 'mediasoup-client/types';
 import type { MediaKind, RouterCapabilities, TransportDirection as Direction } from '../../machines/shared.js';
 import type { TransportConnectionState } from '../../machines/transportMachine.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { MAX_OFFERED_CONSUMERS, RESUME_BATCH_SINCE, type NotificationData, type RequestData, type RequestMethod, type ResponseData, type TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
-import { createDevice as createDefaultDevice, prepareToReceive } from './probatorHandler.js';
+import { foldProbator, prepareToReceive } from './probatorHandler.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
 
@@ -61,7 +61,7 @@ export class MediaDevice {
   /** The server's protocol version, from its welcome: which requests it takes. */
   serverVersion = 1;
 
-  constructor(request: Requester, createDevice: () => Device = createDefaultDevice, ice: IceOptions = {}) {
+  constructor(request: Requester, createDevice: () => Device = () => new Device(), ice: IceOptions = {}) {
     this.#request = request;
     this.#createDevice = createDevice;
     this.#ice = ice;
@@ -119,6 +119,7 @@ export class MediaDevice {
     const transport = direction === 'send' ? device.createSendTransport(transportOptions) : device.createRecvTransport(transportOptions);
     this.#transports.get(direction)?.close();
     this.#transports.set(direction, transport);
+    if (direction === 'recv') foldProbator(transport.handler);
     if (offered) this.#connectAtOnce.add(direction);
     else this.#connectAtOnce.delete(direction);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -144,9 +145,9 @@ export class MediaDevice {
   }
 
   /**
-   * Readies the recv transport for the offer `listen` brings: with the default Device, negotiates
-   * mediasoup's RTP probator on it now, which connects it while the server makes the offer
-   * (probatorHandler.ts). Never rejects: a transport not readied is readied by its first receive.
+   * Readies the recv transport for the offer `listen` brings: negotiates mediasoup's RTP probator
+   * on it now, which connects it while the server makes the offer (probatorHandler.ts). Never
+   * rejects: a transport not readied is readied by its first receive.
    */
   async prepareToReceive(): Promise<void> {
     const transport = await this.#transport('recv');

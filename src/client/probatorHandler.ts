@@ -1,55 +1,33 @@
-// The Device this client makes by default: mediasoup-client's own handler for this browser, with
-// one change to how a recv transport receives the RTP probator (the stream mediasoup sends
-// bandwidth probes on, on an m-section of its own). mediasoup-client negotiates it right after the
-// first receive that had a video: a second negotiation, which re-applies every m-section of the
+// How a recv transport's handler receives the RTP probator (the stream mediasoup sends bandwidth
+// probes on, on an m-section of its own). mediasoup-client negotiates it right after the first
+// receive that had a video: a second negotiation, which re-applies every m-section of the
 // first. Here it comes before: `prepareToReceive` negotiates it alone as soon as the client asks
 // to listen, which also connects the transport (ICE and DTLS) while the server makes the offer;
 // a transport not prepared gets it in its first video receive. Either way a late joiner's offer is
 // one negotiation, on a transport that is connected when it ends (bench/latency.ts, fullClass: for
 // a class of 24 tracks the second negotiation cost Chrome about 130 ms on a 2-core machine, and the
 // connection after it 50-120 ms more).
-import { detectDevice, Device, ortc } from 'mediasoup-client';
-import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
-import { Chrome74 } from 'mediasoup-client/handlers/Chrome74';
-import { Firefox120 } from 'mediasoup-client/handlers/Firefox120';
-import type { HandlerFactory, HandlerInterface, HandlerReceiveOptions, HandlerReceiveResult } from 'mediasoup-client/handlers/HandlerInterface';
-import { ReactNative106 } from 'mediasoup-client/handlers/ReactNative106';
-import { Safari12 } from 'mediasoup-client/handlers/Safari12';
+import { ortc } from 'mediasoup-client';
+import type { HandlerInterface, HandlerReceiveOptions, HandlerReceiveResult } from 'mediasoup-client/handlers/HandlerInterface';
 import type { RtpCapabilities, RtpParameters } from 'mediasoup-client/types';
 
 /** The track id mediasoup-client's Transport receives the probator under. */
 const PROBATOR_TRACK_ID = 'probator';
 
-const BUILTIN = { Chrome111, Chrome74, Firefox120, Safari12, ReactNative106 } as const;
+const folded = new WeakMap<HandlerInterface, ProbatorFirst>();
 
-/** `new Device()` with the probator handled as above; an unsupported browser throws as `new Device()` does. */
-export function createDevice(): Device {
-  const name = detectDevice();
-  if (!name) return new Device();
-  return new Device({ handlerFactory: withProbatorFirst(BUILTIN[name].createFactory()) });
-}
-
-export function withProbatorFirst(base: HandlerFactory): HandlerFactory {
-  return {
-    ...base,
-    factory: (options) => {
-      const handler = base.factory(options);
-      if (options.direction === 'recv') folded.set(handler, new ProbatorFirst(handler));
-      return handler;
-    },
-  };
+/** Takes over a recv transport's handler (`transport.handler`) before its first receive. */
+export function foldProbator(handler: HandlerInterface | undefined): void {
+  if (handler && !folded.has(handler)) folded.set(handler, new ProbatorFirst(handler));
 }
 
 /**
- * Negotiates the probator on the recv transport of `handler` now, from the video codec and header
- * extensions a video consumer gets with `rtpCapabilities` (the Device's). Does nothing for a
- * handler made elsewhere (a `deviceFactory` of the application's), or once done.
+ * Negotiates the probator on that transport now, from the video codec and header extensions a video
+ * consumer gets with `rtpCapabilities` (the Device's). Once only; nothing for a handler not folded.
  */
-export function prepareToReceive(handler: HandlerInterface, rtpCapabilities: RtpCapabilities): void {
-  folded.get(handler)?.prepare(rtpCapabilities);
+export function prepareToReceive(handler: HandlerInterface | undefined, rtpCapabilities: RtpCapabilities): void {
+  if (handler) folded.get(handler)?.prepare(rtpCapabilities);
 }
-
-const folded = new WeakMap<HandlerInterface, ProbatorFirst>();
 
 /**
  * One recv handler's receives, one at a time in the order asked (mediasoup-client's Transport runs

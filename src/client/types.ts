@@ -73,7 +73,7 @@ export interface MediaClientOptions {
   logger?: LogSink;
   /** Opens the WebSocket (default: the browser's `WebSocket`). For tests and unusual environments. */
   webSocketFactory?: WebSocketFactory;
-  /** Creates the mediasoup-client Device (default: `new Device()` with its own handler for this browser, the RTP probator received in the first video receive). For tests and unusual environments. */
+  /** Creates the mediasoup-client Device (default: `new Device()`). For tests and unusual environments. */
   deviceFactory?: () => Device;
   /**
    * STUN/TURN servers given to every transport's RTCPeerConnection, e.g.

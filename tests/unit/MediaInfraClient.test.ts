@@ -33,8 +33,9 @@ describe('MediaInfraClient: connecting', () => {
     server.held.add('join');
     const { client } = tracked(startClient(server));
     client.listenTrack(() => {});
-    await until(() => server.methods().includes('listen'), 3_000, 'listen');
-    expect(server.methods()).toEqual(['join', 'createTransport', 'createTransport', 'listen']);
+    // listen readies the recv transport at once: its connectTransport follows (probatorHandler.ts).
+    await until(() => server.methods().includes('connectTransport'), 3_000, 'listen, then connectTransport');
+    expect(server.methods()).toEqual(['join', 'createTransport', 'createTransport', 'listen', 'connectTransport']);
     expect(server.requests.filter((r) => r.method === 'createTransport').map((r) => r.data.direction)).toEqual(['send', 'recv']);
     server.answer('join');
     await waitForState(client, 'connected');
@@ -45,8 +46,9 @@ describe('MediaInfraClient: connecting', () => {
     await waitForState(client, 'connected');
     expect(server.methods()).toEqual(['join']);
     client.listenTrack(() => {});
-    await until(() => server.methods().includes('listen'), 3_000, 'listen');
-    expect(server.methods()).toEqual(['join', 'listen']);
+    // listen readies the recv transport at once: its connectTransport follows (probatorHandler.ts).
+    await until(() => server.methods().includes('connectTransport'), 3_000, 'listen, then connectTransport');
+    expect(server.methods()).toEqual(['join', 'listen', 'connectTransport']);
   });
 });
 
@@ -60,8 +62,8 @@ describe('MediaInfraClient: pipelined requests (protocol 3)', () => {
     const { client } = tracked(startClient(server));
     client.listenTrack(() => {});
     const produced = client.produceTrack(fakeTrack('audio'));
-    await until(() => server.pending.length === 4, 3_000, 'four requests in flight');
-    expect(held(server)).toEqual(['join', 'listen', 'connectTransport send', 'produce']);
+    await until(() => server.pending.length === 5, 3_000, 'five requests in flight');
+    expect(held(server)).toEqual(['join', 'listen', 'connectTransport send', 'connectTransport recv', 'produce']);
     expect(client.state).toBe('connecting');
     for (const m of ['join', 'listen', 'connectTransport', 'produce'] as const) server.answer(m);
     await produced;

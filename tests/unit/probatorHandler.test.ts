@@ -1,12 +1,13 @@
-// The default Device's recv handler (src/client/probatorHandler.ts): the RTP probator is received
-// in the first receive that has a video, so a late joiner's first offer is one negotiation. Real
-// mediasoup-client Transport over its FakeHandler; the handler's receive calls are recorded.
+// A recv transport's handler as MediaDevice takes it over (src/client/probatorHandler.ts): the RTP
+// probator is negotiated alone when prepared, or in the first receive that has a video, so a late
+// joiner's offer is one negotiation. Real mediasoup-client Transport over its FakeHandler; the
+// handler's receive calls are recorded.
 import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
 import type { HandlerFactory } from 'mediasoup-client/handlers/HandlerInterface';
 import { describe, expect, it } from 'vitest';
-import { prepareToReceive, withProbatorFirst } from '../../src/client/probatorHandler.js';
+import { foldProbator, prepareToReceive } from '../../src/client/probatorHandler.js';
 
 /** A recv transport whose handler's receive calls (their track ids) are recorded, with or without the fold. */
 async function recvTransport(fold: boolean) {
@@ -25,9 +26,10 @@ async function recvTransport(fold: boolean) {
       return handler;
     },
   };
-  const device = new Device({ handlerFactory: fold ? withProbatorFirst(recording) : recording });
+  const device = new Device({ handlerFactory: recording });
   await device.load({ routerRtpCapabilities: fakeParameters.generateRouterRtpCapabilities() });
   const transport = device.createRecvTransport(fakeParameters.generateTransportRemoteParameters());
+  if (fold) foldProbator(transport.handler);
   const connects: unknown[] = [];
   transport.on('connect', (params, callback) => (connects.push(params), callback()));
   const consume = (kind: 'audio' | 'video') => transport.consume(fakeParameters.generateConsumerRemoteParameters({ codecMimeType: kind === 'video' ? 'video/VP8' : 'audio/opus' }));
@@ -62,7 +64,7 @@ describe('the probator in the first video receive', () => {
     expect(connects).toHaveLength(1);
   });
 
-  it('a handler made elsewhere is not prepared (a deviceFactory of the application)', async () => {
+  it('a handler not taken over is not prepared', async () => {
     const { receives, consume, prepare } = await recvTransport(false);
     prepare();
     const video = await consume('video');
