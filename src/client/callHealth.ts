@@ -73,6 +73,12 @@ export class CallHealth extends TypedEmitter<HealthEvents> {
     this.#untap = signaling.tap((n) => {
       if (n.method === 'producerScore') this.#producerScoreChanged(n.data);
       else if (n.method === 'consumerScore') this.#consumerScoreChanged(n.data);
+      // Since version 5 an offered consumer comes with its scores (no consumerScore follows).
+      else if (n.method === 'newConsumers' || n.method === 'newConsumer') {
+        for (const c of n.method === 'newConsumers' ? n.data.consumers : [n.data]) {
+          if (c.score !== undefined && c.producerScore !== undefined) this.#consumerScoreChanged({ consumerId: c.id, score: c.score, producerScore: c.producerScore });
+        }
+      }
       else if (n.method === 'activeSpeaker') this.#speakerChanged(n.data.speaker);
       else if (n.method === 'audioLevels') {
         this.#levels = new Map(n.data.levels.map((l) => [l.producerId, l.dBov]));

@@ -26,7 +26,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
  * (4010); a client that hears of a server older than its own MIN_PROTOCOL_VERSION closes itself.
  * Either way the client ends `closed`/'failed' with an `UNSUPPORTED_PROTOCOL` error, never retrying.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 export const MIN_PROTOCOL_VERSION = 1;
 /** The socket URL's query parameter carrying the client's protocol version. */
 export const PROTOCOL_PARAM = 'protocol';
@@ -108,6 +108,9 @@ const NewConsumer = v.object({
   appData: v.optional(AppData),
   /** A simulcast producer's spatial layers, lowest first: how much each is scaled down from the sent size. */
   spatialLayers: v.optional(v.pipe(v.array(v.object({ scaleResolutionDownBy: v.number() })), v.maxLength(16))),
+  /** Version 5: the consumer's scores as of the offer, as `consumerScore` says them (before 5 that message follows the offer instead). */
+  score: v.optional(Score),
+  producerScore: v.optional(Score),
 });
 
 /** Notifications the server sends: name → data schema. */
@@ -154,7 +157,7 @@ export const notifications = {
   }),
   /** The server's score of what it receives from one of our producers changed (its best encoding). */
   producerScore: v.object({ producerId: Id, score: Score }),
-  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer (`producerScore`, 0 while that stream is idle or not scored yet): sent right after the offer that brought the consumer (`newConsumers` or `newConsumer`), then whenever either changes. */
+  /** The server's score of what it sends on one of our consumers (`score`) and of what it receives from its producer (`producerScore`, 0 while that stream is idle or not scored yet) changed. The offer that brought the consumer says both (before version 5, one of these right after the offer does). */
   consumerScore: v.object({ consumerId: Id, score: Score, producerScore: Score }),
   /** The room's dominant speaker changed (`null`: nobody speaks, or the speaker paused or left). Also right after `welcome` when someone speaks, so a client that joins or reconnects knows the current speaker. */
   activeSpeaker: v.object({ speaker: v.nullable(v.object({ userId: Id, producerId: Id })) }),
@@ -190,6 +193,8 @@ export const NOTIFICATION_SINCE: Partial<Record<NotificationMethod, number>> = {
   audioLevels: 2,
   newConsumers: 4,
 };
+/** The version from which an offered consumer carries its scores (`score`, `producerScore`) and no `consumerScore` follows the offer. */
+export const SCORES_IN_OFFER_SINCE = 5;
 /** The version from which the server takes `resumeConsumers`. */
 export const RESUME_BATCH_SINCE = 4;
 /** The version from which a `welcome` carries the peer's transports (`welcome.transports`). */

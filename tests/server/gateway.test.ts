@@ -162,6 +162,45 @@ describe('protocol 4: consumers offered together', () => {
   });
 });
 
+describe('protocol 5: scores in the offer', () => {
+  it("each offered consumer carries its scores and no consumerScore follows; a version-4 client gets the offer without them and a consumerScore each after it", async () => {
+    const roomId = newRoom();
+    const alice = await join(roomId, 'alice');
+    const transport = await alice.socket.ok<{ id: string }>('createTransport', { direction: 'send' });
+    for (const [mid, kind] of [['0', 'audio'], ['1', 'video']] as const) {
+      await alice.socket.ok('produce', { transportId: transport.id, kind, rtpParameters: { ...rtpParameters(kind), mid, encodings: [{ ssrc: 8_000 + Number(mid) }] } });
+    }
+    const listener = async (user: string, version: number) => {
+      const t = await server.connect(roomId, user);
+      tokens.push(t.token);
+      const { socket, welcome } = await TestSocket.welcomed(`${t.url}?${PROTOCOL_PARAM}=${version}`, t.token);
+      await socket.ok('join', { rtpCapabilities: welcome.data.routerRtpCapabilities });
+      await socket.ok('listen');
+      // Anything sent right after the offer is here once a later answer is.
+      await socket.ok('ping', { now: 0 });
+      const notifications = socket.frames.flatMap((f) => (f.type === 'notification' ? [f] : []));
+      return { socket, offered: notifications.flatMap((f) => (f.method === 'newConsumers' ? f.data.consumers : [])), scores: notifications.flatMap((f) => (f.method === 'consumerScore' ? [f.data] : [])) };
+    };
+    const bob = await listener('bob', PROTOCOL_VERSION);
+    expect(bob.offered).toHaveLength(2);
+    for (const c of bob.offered) {
+      // A consumer's own stream starts at 10; its producer's is what mediasoup reads now (0: no media here).
+      expect(c.score).toBe(10);
+      expect(c.producerScore).toBeTypeOf('number');
+    }
+    expect(bob.scores).toEqual([]);
+
+    const carol = await listener('carol', 4);
+    expect(carol.offered).toHaveLength(2);
+    for (const c of carol.offered) expect(Object.keys(c)).not.toContain('score');
+    const frames = carol.socket.frames.flatMap((f) => (f.type === 'notification' ? [f.method] : []));
+    expect(frames.slice(frames.indexOf('newConsumers'))).toEqual(['newConsumers', 'consumerScore', 'consumerScore']);
+    expect(carol.scores.map((d) => d.consumerId).sort()).toEqual(carol.offered.map((c) => c.id).sort());
+    for (const d of carol.scores) expect(d.score).toBe(10);
+    await Promise.all([alice.socket.close(), bob.socket.close(), carol.socket.close()]);
+  });
+});
+
 describe('bad requests', () => {
   it('answer with typed errors, change nothing, and the socket keeps answering', async () => {
     const t = await server.connect(newRoom(), 'bad');

@@ -99,6 +99,20 @@ describe('MediaInfraClient: pipelined requests (protocol 3)', () => {
     await until(() => consumers.length === 1, 3_000, 'the consumer');
   });
 
+  it("a consumer's score is its offer's (protocol 5): known when the track is handed out, with no consumerScore", async () => {
+    const server = new FakeServer();
+    server.remoteTracks.push({ kind: 'video', userId: 'user-2', scores: { score: 10, producerScore: 7 } }, { kind: 'audio', userId: 'user-2' });
+    const { client } = tracked(startClient(server));
+    const consumers: ConsumeManager[] = [];
+    client.listenTrack((cm) => consumers.push(cm));
+    await until(() => consumers.length === 2, 3_000, 'both consumers');
+    // The worse of the two; an offer without scores (an older server) leaves it unknown until a consumerScore.
+    expect(consumers.map((c) => [c.kind, c.score])).toEqual([
+      ['video', 7],
+      ['audio', null],
+    ]);
+  });
+
   it('a refused connectTransport is not lost: the transport fails and the client reconnects', async () => {
     const server = new FakeServer();
     server.held.add('connectTransport');

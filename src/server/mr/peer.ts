@@ -303,13 +303,15 @@ export class Peer implements PeerHandle {
     this.offer([await this.createConsumer(producer, userId)]);
   }
 
-  /** Tells the client of the consumers still open (one `newConsumers`), then of their scores. */
+  /** Tells the client of the consumers still open (one `newConsumers`), each with its scores, then of every change of those. */
   private offer(created: ReadonlyArray<CreatedConsumer | undefined>): void {
     const open = created.filter((c): c is CreatedConsumer => c !== undefined && !c.consumer.closed);
     if (this.closed || open.length === 0) return;
     for (const { consumer } of open) this.offered.add(consumer);
-    // Its producer may have paused or resumed since it was created: the offer says how it is now.
-    this.notify('newConsumers', { consumers: open.map((c) => ({ ...c.offer, producerPaused: c.consumer.producerPaused })) });
+    // Its producer may have paused or resumed since it was created, and its scores moved: the offer says how they are now.
+    this.notify('newConsumers', {
+      consumers: open.map(({ offer, consumer }) => ({ ...offer, producerPaused: consumer.producerPaused, score: consumer.score.score, producerScore: consumer.score.producerScore })),
+    });
     for (const { consumer } of open) forwardConsumerScore(consumer, this.tell);
   }
 

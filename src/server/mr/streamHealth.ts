@@ -22,16 +22,13 @@ export function forwardProducerScore(producer: ms.Producer, notify: Notify): voi
 }
 
 /**
- * Tells the client its consumer's score now, then every change of it and of the producer stream it
- * forwards. Called after the consumer's offer (`newConsumers`): mediasoup emits only changes, and a
- * consumer of a producer whose score is steady may see none for a long time, leaving the client
- * without a score. (A
- * producer stream not scored yet, or idle, reads 0 there, as in mediasoup's own events.)
+ * Tells the client every change of its consumer's score and of the producer stream it forwards.
+ * Called right after the consumer's offer (`newConsumers`), which says both as they were: mediasoup
+ * emits only changes, and a consumer of a producer whose score is steady may see none for a long
+ * time. (A producer stream not scored yet, or idle, reads 0 there, as in mediasoup's own events.)
  */
 export function forwardConsumerScore(consumer: ms.Consumer, notify: Notify): void {
-  const tell = ({ score, producerScore }: ms.ConsumerScore) => notify('consumerScore', { consumerId: consumer.id, score, producerScore });
-  tell(consumer.score);
-  consumer.on('score', tell);
+  consumer.on('score', ({ score, producerScore }) => notify('consumerScore', { consumerId: consumer.id, score, producerScore }));
 }
 
 type RtpStreamStats = ms.ProducerStat | ms.ConsumerStat;

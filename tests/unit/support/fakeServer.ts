@@ -8,6 +8,13 @@ import { ErrorCode } from '../../../src/protocol/codes.js';
 import { NOTIFICATION_SINCE, PROTOCOL_VERSION, encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
 import type { WebSocketLike } from '../../../src/client/MediaSignalingService.js';
 
+/** A track of another user, offered on `listen`; `scores` as a version-5 offer carries them. */
+export interface RemoteTrack {
+  kind: 'audio' | 'video';
+  userId: string;
+  scores?: { score: number; producerScore: number };
+}
+
 export type Handler = (data: any, socket: FakeSocket) => unknown | { error: { code: ErrorCode; message: string } } | typeof NO_ANSWER;
 export const NO_ANSWER = Symbol('no answer');
 
@@ -66,7 +73,7 @@ export class FakeServer {
   welcomeNodes: ((socket: FakeSocket) => string[]) | undefined;
   readonly handlers: Partial<Record<RequestMethod, Handler>> = {};
   /** Remote tracks announced on `listen`. */
-  readonly remoteTracks: Array<{ kind: 'audio' | 'video'; userId: string }> = [];
+  readonly remoteTracks: RemoteTrack[] = [];
   /**
    * Scripted mode (tests/model): requests of these methods wait in `pending` until the test
    * answers them (`answer` / `refuse`); by default every request is answered at once.
@@ -130,10 +137,10 @@ export class FakeServer {
   }
 
   /** Offers consumers of `tracks` as the server does: in one `newConsumers` (protocol 4), or one `newConsumer` each; returns their ids. */
-  offer(tracks: ReadonlyArray<{ kind: 'audio' | 'video'; userId: string }>, socket = this.current): string[] {
-    const consumers = tracks.map(({ kind, userId }) => {
+  offer(tracks: readonly RemoteTrack[], socket = this.current): string[] {
+    const consumers = tracks.map(({ kind, userId, scores }) => {
       const params = fakeParameters.generateConsumerRemoteParameters({ id: `c${++this.#consumerSeq}`, codecMimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8' });
-      return { id: params.id, producerId: params.producerId, kind, rtpParameters: params.rtpParameters as never, userId, producerPaused: false, appData: {} };
+      return { id: params.id, producerId: params.producerId, kind, rtpParameters: params.rtpParameters as never, userId, producerPaused: false, appData: {}, ...scores };
     });
     if (this.protocolVersion >= NOTIFICATION_SINCE.newConsumers!) {
       if (consumers.length > 0) this.notify('newConsumers', { consumers }, socket);
