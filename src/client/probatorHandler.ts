@@ -47,7 +47,13 @@ class ProbatorFirst {
 
   prepare(rtpCapabilities: RtpCapabilities): void {
     if (this.#probator) return;
-    const rtpParameters = probatorParameters(rtpCapabilities);
+    // Parameters mediasoup-client refuses (it validates them) leave it to the first video receive too.
+    let rtpParameters: RtpParameters | undefined;
+    try {
+      rtpParameters = probatorParameters(rtpCapabilities);
+    } catch {
+      return;
+    }
     if (!rtpParameters) return;
     const receiving = this.#inTurn(() => this.#receiveProbator(rtpParameters));
     this.#probator = receiving;
