@@ -4,19 +4,15 @@
 // handler's receive calls are recorded.
 import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
-import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
 import type { HandlerFactory } from 'mediasoup-client/handlers/HandlerInterface';
 import { describe, expect, it } from 'vitest';
 import { foldProbator, prepareToReceive } from '../../src/client/probatorHandler.js';
+import { fakeHandlerFactory } from './support/fakeServer.js';
 
 /** A recv transport whose handler's receive calls (their track ids) are recorded, with or without the fold. */
 async function recvTransport(fold: boolean) {
   const receives: string[][] = [];
-  const fake = FakeHandler.createFactory({
-    generateNativeRtpCapabilities: fakeParameters.generateNativeRtpCapabilities,
-    generateNativeSctpCapabilities: fakeParameters.generateNativeSctpCapabilities,
-    generateLocalDtlsParameters: fakeParameters.generateLocalDtlsParameters,
-  });
+  const fake = fakeHandlerFactory();
   const recording: HandlerFactory = {
     ...fake,
     factory: (options) => {

@@ -4,6 +4,7 @@
 import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
+import type { HandlerFactory } from 'mediasoup-client/handlers/HandlerInterface';
 import { ErrorCode } from '../../../src/protocol/codes.js';
 import { NOTIFICATION_SINCE, PROTOCOL_VERSION, encodeError, encodeNotification, encodeResponse, type NotificationData, type NotificationMethod, type RequestMethod } from '../../../src/protocol/messages.js';
 import type { WebSocketLike } from '../../../src/client/MediaSignalingService.js';
@@ -211,15 +212,18 @@ function offeredTransport() {
   return { ...params, dtlsParameters: { ...params.dtlsParameters, role: 'client' as const } } as never;
 }
 
+/** mediasoup-client's FakeHandler with its fake parameters: handlers that run in Node. */
+export function fakeHandlerFactory(): HandlerFactory {
+  return FakeHandler.createFactory({
+    generateNativeRtpCapabilities: fakeParameters.generateNativeRtpCapabilities,
+    generateNativeSctpCapabilities: fakeParameters.generateNativeSctpCapabilities,
+    generateLocalDtlsParameters: fakeParameters.generateLocalDtlsParameters,
+  });
+}
+
 /** A mediasoup-client Device that runs in Node. */
 export function fakeDevice(): Device {
-  return new Device({
-    handlerFactory: FakeHandler.createFactory({
-      generateNativeRtpCapabilities: fakeParameters.generateNativeRtpCapabilities,
-      generateNativeSctpCapabilities: fakeParameters.generateNativeSctpCapabilities,
-      generateLocalDtlsParameters: fakeParameters.generateLocalDtlsParameters,
-    }),
-  });
+  return new Device({ handlerFactory: fakeHandlerFactory() });
 }
 
 /** Just enough of a MediaStreamTrack for mediasoup-client's FakeHandler. */
