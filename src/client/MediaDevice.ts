@@ -8,6 +8,7 @@ import type { TransportConnectionState } from '../../machines/transportMachine.j
 import { ErrorCode } from '../protocol/codes.js';
 import { MAX_OFFERED_CONSUMERS, RESUME_BATCH_SINCE, type NotificationData, type RequestData, type RequestMethod, type ResponseData, type TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
+import { sharedNativeCapabilities } from './nativeCapabilities.js';
 import { foldProbator, prepareToReceive } from './probatorHandler.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
@@ -38,6 +39,9 @@ export class MediaDevice {
   readonly #createDevice: () => Device;
   readonly #ice: IceOptions;
   #device: Device | undefined;
+  /** The Device `prepare` made, for the next load. */
+  #prepared: Device | undefined;
+  readonly #adopt = sharedNativeCapabilities();
   #capabilitiesJson: string | undefined;
   readonly #transports = new Map<Direction, Transport>();
   readonly #pendingConnect = new Map<Direction, PendingConnect>();
@@ -77,11 +81,25 @@ export class MediaDevice {
     return fromMediasoupClient.rtpCapabilities(this.#device.rtpCapabilities);
   }
 
+  /**
+   * Makes the Device and has the browser probe its own capabilities now, while the socket opens
+   * (nativeCapabilities.ts). A Device that cannot be made here is made again by `load`, which
+   * reports why.
+   */
+  prepare(): void {
+    try {
+      this.#prepared ??= this.#adopt(this.#createDevice());
+    } catch {
+      // An unsupported browser: `load` throws it where it is reported.
+    }
+  }
+
   /** Loads the Device; a Device already loaded with equal capabilities is kept. */
   async load(routerRtpCapabilities: RouterCapabilities): Promise<void> {
     const json = JSON.stringify(routerRtpCapabilities);
     if (this.#device?.loaded && json === this.#capabilitiesJson) return;
-    const device = this.#createDevice();
+    const device = this.#prepared ?? this.#adopt(this.#createDevice());
+    this.#prepared = undefined;
     try {
       await device.load({ routerRtpCapabilities: toMediasoupClient.routerCapabilities(routerRtpCapabilities) });
     } catch (error) {

@@ -11,7 +11,8 @@ import { startServerProcess, type ServerProcess } from '../support/server.js';
 
 /**
  * Protocol 3 (issue 19; protocol 2 needed 5 and 5.5): the upgrade brings the welcome with both
- * transports (1), then join + connectTransport + produce go together (2); on the receive path
+ * transports (1), then join + connectTransport + produce go together (2), the browser's
+ * capabilities probed while the upgrade was on its way; on the receive path
  * join + listen (2), then connectTransport + resumeConsumer (half of 3). WebSocket upgrade = 1.
  */
 const MAX_SEND_ROUND_TRIPS = 2;
@@ -71,6 +72,13 @@ it('send path: createMediaClient → the first produced track acknowledged', asy
     async ([url, token]) => {
       const w = globalThis as any;
       const camera = (await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } })).getVideoTracks()[0];
+      // When the page's peer connections made offers: mediasoup-client's two capability probes, then the send transport's.
+      w.offersAt = [];
+      const createOffer = RTCPeerConnection.prototype.createOffer as (this: RTCPeerConnection, ...a: unknown[]) => Promise<RTCSessionDescriptionInit>;
+      RTCPeerConnection.prototype.createOffer = function (this: RTCPeerConnection, ...a: unknown[]) {
+        w.offersAt.push(Date.now());
+        return createOffer.apply(this, a);
+      } as typeof RTCPeerConnection.prototype.createOffer;
       w.client = w.MediaInfra.createMediaClient(url, token);
       await w.client.produceTrack(camera);
       return Date.now();
@@ -79,6 +87,12 @@ it('send path: createMediaClient → the first produced track acknowledged', asy
   ));
   const trips = proxy.roundTripsAt(ackedAt);
   expectAtMost('send', proxy, trips, trips.byAnswer, MAX_SEND_ROUND_TRIPS);
+  // The browser's capabilities were probed while the socket opened, not after the welcome (src/client/nativeCapabilities.ts).
+  const offersAt: number[] = await page.evaluate(() => (globalThis as any).offersAt);
+  const welcomeAt = proxy.connections[0]!.chunks.find((c) => c.messages.includes('welcome'))?.deliveredAt;
+  expect(welcomeAt).toBeDefined();
+  expect(offersAt).toHaveLength(3);
+  expect(offersAt.filter((at) => at < welcomeAt!)).toHaveLength(2);
   await page.context().close();
 });
 
