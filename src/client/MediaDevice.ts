@@ -8,7 +8,7 @@ import type { TransportConnectionState } from '../../machines/transportMachine.j
 import { ErrorCode } from '../protocol/codes.js';
 import { MAX_OFFERED_CONSUMERS, RESUME_BATCH_SINCE, type NotificationData, type RequestData, type RequestMethod, type ResponseData, type TransportInfo } from '../protocol/messages.js';
 import { MediaInfraError } from './MediaInfraError.js';
-import { sharedNativeCapabilities } from './nativeCapabilities.js';
+import { probeNativeCapabilities } from './nativeCapabilities.js';
 import { foldProbator, prepareToReceive } from './probatorHandler.js';
 import { fromMediasoupClient, toMediasoupClient } from './protocolAdapter.js';
 import { sendEncodings, type SendSettings } from './simulcast.js';
@@ -41,7 +41,6 @@ export class MediaDevice {
   #device: Device | undefined;
   /** The Device `prepare` made, for the next load. */
   #prepared: Device | undefined;
-  readonly #adopt = sharedNativeCapabilities();
   #capabilitiesJson: string | undefined;
   readonly #transports = new Map<Direction, Transport>();
   readonly #pendingConnect = new Map<Direction, PendingConnect>();
@@ -88,7 +87,7 @@ export class MediaDevice {
    */
   prepare(): void {
     try {
-      this.#prepared ??= this.#adopt(this.#createDevice());
+      this.#prepared ??= probeNativeCapabilities(this.#createDevice());
     } catch {
       // An unsupported browser: `load` throws it where it is reported.
     }
@@ -98,7 +97,7 @@ export class MediaDevice {
   async load(routerRtpCapabilities: RouterCapabilities): Promise<void> {
     const json = JSON.stringify(routerRtpCapabilities);
     if (this.#device?.loaded && json === this.#capabilitiesJson) return;
-    const device = this.#prepared ?? this.#adopt(this.#createDevice());
+    const device = this.#prepared ?? this.#createDevice();
     this.#prepared = undefined;
     try {
       await device.load({ routerRtpCapabilities: toMediasoupClient.routerCapabilities(routerRtpCapabilities) });

@@ -1,5 +1,5 @@
-// The browser's own RTP capabilities are probed once, as the client is made (MediaDevice.prepare,
-// src/client/nativeCapabilities.ts), not by each Device.load after the welcome. Real
+// The browser's own RTP capabilities are probed as the client is made (MediaDevice.prepare,
+// src/client/nativeCapabilities.ts), not by the first Device.load after the welcome. Real
 // mediasoup-client Devices over its FakeHandler, whose probes are counted.
 import { Device } from 'mediasoup-client';
 import * as fakeParameters from 'mediasoup-client/fakeParameters';
@@ -45,7 +45,7 @@ describe('native capabilities', () => {
     expect(device.rtpCapabilities.codecs?.length).toBeGreaterThan(0);
   });
 
-  it('a Device loaded again for other router capabilities (a reconnect to another node) takes the same answers', async () => {
+  it('a Device loaded later for other router capabilities (a reconnect to another node) probes in its load, as mediasoup-client does', async () => {
     const { device, probes, devices } = countingDevice();
     device.prepare();
     await device.load(routerCapabilities());
@@ -53,18 +53,19 @@ describe('native capabilities', () => {
     const other = { ...all, codecs: all.codecs!.filter((c) => c.mimeType !== 'video/H264') };
     await device.load(other);
     expect(devices()).toBe(2);
-    expect(probes).toEqual(['recvonly', 'sendonly']);
+    expect(probes).toEqual(['recvonly', 'sendonly', 'recvonly', 'sendonly']);
     expect(device.loaded).toBe(true);
   });
 
-  it('a failed probe fails the load that needed it, with the reason, and the next load asks again', async () => {
+  it('a failed probe fails the load that awaited it, with the reason; the next load probes again', async () => {
     const { device, probes } = countingDevice(true);
     device.prepare();
+    expect(probes).toEqual(['recvonly', 'sendonly']);
     await expect(device.load(routerCapabilities())).rejects.toMatchObject({ code: 'UNSUPPORTED_CODEC', message: expect.stringContaining('no RTCPeerConnection') });
     expect(device.loaded).toBe(false);
     await device.load(routerCapabilities());
     expect(device.loaded).toBe(true);
-    expect(probes).toEqual(['recvonly', 'sendonly', 'recvonly']);
+    expect(probes).toEqual(['recvonly', 'sendonly', 'recvonly', 'sendonly']);
   });
 
   it('without prepare, a load probes as mediasoup-client does', async () => {
