@@ -7,7 +7,8 @@ import { notProvided, tagList, toErrorInfo, type ErrorInfo } from './shared.js';
 // What a ConsumeManager may know of its consumer is said by tags on the states, never by their names.
 
 /**
- * `creating`: being consumed; `live` / `paused`: received / paused by this client; `pausing` /
+ * `creating`: being consumed; `live` / `paused`: received (from the moment the server is asked to
+ * send it) / paused by this client; `pausing` /
  * `resuming`: waiting for the server; `closed`: for good. (Which layers it asks for is a region of
  * its own beside these, untagged: the facade reads it from the context.)
  */
@@ -68,8 +69,10 @@ export const consumerMachine = setup({
     tags: {} as ConsumerState,
   },
   actors: {
-    /** Create the local consumer on the recv transport, then request `resumeConsumer` (created paused). */
+    /** Create the local consumer on the recv transport (its m-section negotiated). */
     consume: fromPromise<void, ConsumerInput>(async () => notProvided('consume')),
+    /** Ask the server to start sending it (created paused): `resumeConsumers` with the others of its offer. */
+    startConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('startConsumer')),
     pauseConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('pauseConsumer')),
     resumeConsumer: fromPromise<void, ConsumerIdInput>(async () => notProvided('resumeConsumer')),
     /** Request `setConsumerPreferredLayers`: resolves once the server applied them. */
@@ -119,8 +122,25 @@ export const consumerMachine = setup({
       type: 'parallel',
       states: {
         media: {
-          initial: 'live',
+          initial: 'starting',
           states: {
+            // Handed to the page as soon as it is consumed, live: media flows once the server has the
+            // request, half a round trip before its answer could say so. A pause meanwhile goes after
+            // it on the ordered socket; a refusal closes it (the server will not send it).
+            starting: {
+              tags: 'live',
+              invoke: {
+                id: 'startConsumer',
+                src: 'startConsumer',
+                input: ({ context }) => ({ consumerId: context.id }),
+                onDone: 'live',
+                onError: {
+                  target: '#consumer.closed',
+                  actions: assign({ error: ({ event }) => ({ code: 'CONSUMER_CLOSED', message: `the server did not start sending it: ${toErrorInfo(event.error).message}` }) }),
+                },
+              },
+              on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },
+            },
             live: {
               tags: 'live',
               on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },

@@ -55,7 +55,9 @@ const MUTANTS = [
   ['producerMachine', 'action: the segment a lost connection cuts is not kept', "suspend: { target: 'suspended', actions: 'cutSegment' } },", "suspend: { target: 'suspended' } },"],
   ['producerMachine', 'target: a startRecord during a stop is forgotten', "{ guard: 'recordingWanted', target: 'starting', actions: [", "{ guard: 'recordingWanted', target: 'idle', actions: ["],
 
-  ['consumerMachine', 'target: a consumed track starts paused', "initial: 'live',", "initial: 'paused',"],
+  ['consumerMachine', 'target: a consumed track starts paused', "initial: 'starting',", "initial: 'paused',"],
+  ['consumerMachine', 'target: a refused start leaves the track live', "target: '#consumer.closed',", "target: 'live',"],
+  ['consumerMachine', 'target: a pause while starting is ignored', "on: { pause: { target: 'pausing', actions: assign({ error: undefined }) } },\n            },\n            live: {", "on: {},\n            },\n            live: {"],
   // consumerMachine has no guard: the nearest is a condition on a transition, here one that never holds
   ['consumerMachine', 'guard: pause guarded by a condition that never holds', "live: {\n              tags: 'live',\n              on: { pause: { target: 'pausing'", "live: {\n              tags: 'live',\n              on: { pause: { guard: () => false, target: 'pausing'"],
   ['consumerMachine', 'assignment: a resumed consumer stays paused', "onDone: { target: 'live', actions: [assign({ paused: false }), emit({ type: 'resumed' })] }", "onDone: { target: 'live', actions: [assign({ paused: true }), emit({ type: 'resumed' })] }"],

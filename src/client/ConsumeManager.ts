@@ -29,7 +29,7 @@ export type ConsumeManagerEvents = {
   producerresumed: [];
   /** The layers received changed (`layers`): the server switched, or stopped forwarding (`null`). */
   layerschange: [layers: ConsumerLayers | null];
-  /** Closed for good: its producer closed, or the connection was lost (a new one will come). */
+  /** Closed for good: its producer closed, the server refused to send it, or the connection was lost (a new one will come). */
   closed: [error: MediaInfraError];
   /** What reaches this client changed (`score`). */
   scorechange: [score: number];

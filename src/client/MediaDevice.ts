@@ -321,7 +321,7 @@ export class MediaDevice {
     this.#producers.delete(producerId);
   }
 
-  /** Consumes a remote track on the recv transport, then asks the server to start sending it. */
+  /** Consumes a remote track on the recv transport (`startConsumer` then asks the server to send it). */
   async consume(data: Pick<NotificationData<'newConsumer'>, 'id' | 'producerId' | 'kind' | 'rtpParameters'>): Promise<void> {
     const transport = await this.#transport('recv');
     if (!transport) throw new MediaInfraError(ErrorCode.INVALID_STATE, 'no recv transport');
@@ -337,15 +337,14 @@ export class MediaDevice {
       throw MediaInfraError.from(error, ErrorCode.UNSUPPORTED_CODEC);
     }
     this.#consumers.set(consumer.id, consumer);
-    await this.#resumeConsumed(consumer.id);
   }
 
   /**
    * Asks the server to start sending a consumer just consumed. The consumers of one offer are
-   * consumed together and resume in the same tick: from version 4 they go in one request (one
+   * consumed together and start in the same tick: from version 4 they go in one request (one
    * frame, and one of the socket's rate-limit tokens, for a whole class).
    */
-  #resumeConsumed(consumerId: string): Promise<void> {
+  startConsumer(consumerId: string): Promise<void> {
     if (this.serverVersion < RESUME_BATCH_SINCE) return this.#request('resumeConsumer', { consumerId }).then(() => undefined);
     return new Promise((resolve, reject) => {
       if (!this.#resumes) {

@@ -159,6 +159,7 @@ const consumerLogic = consumerMachine.provide({
         if (signal.aborted) device.releaseConsumer(input.id);
       }
     }),
+    startConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.startConsumer(input.consumerId)),
     pauseConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.pauseConsumer(input.consumerId)),
     resumeConsumer: fromPromise(async ({ input, system }) => servicesOf(system).device.resumeConsumer(input.consumerId)),
     setPreferredLayers: fromPromise(async ({ input, system }) => servicesOf(system).device.setConsumerPreferredLayers(input)),

@@ -124,13 +124,26 @@ it('receive path: a late joiner listens → the first decoded frame of a sender 
         };
         w.client = w.MediaInfra.createMediaClient(url, token);
         w.client.listenTrack((cm: any) => {
-          if (cm.kind === 'video') void w.testFrames.read(cm.track, () => (resolve(Date.now()), false));
+          if (cm.kind !== 'video') return;
+          w.handedAt = { at: Date.now(), state: cm.state };
+          void w.testFrames.read(cm.track, () => (resolve(Date.now()), false));
         });
       }),
     [proxy.rewrite(tb.url), tb.token] as const,
   ));
   const trips = proxy.roundTripsAt(decodedAt);
   expectAtMost('receive', proxy, trips, trips.byServerAction, MAX_RECEIVE_ROUND_TRIPS);
+  // The track was handed to the page, live, as its resume went out, and decoded before the answer came
+  // (half a round trip later; still held when the frame came, as a rule).
+  const handed: { at: number; state: string } = await b.evaluate(() => (globalThis as any).handedAt);
+  const chunks = proxy.connections[0]!.chunks;
+  const resume = chunks.find((c) => c.messages.some((m) => /^resumeConsumers#\d+$/.test(m)));
+  const resumeId = resume?.messages.find((m) => m.startsWith('resumeConsumers#'));
+  expect(resumeId, trips.trace.join('\n')).toBeDefined();
+  const answeredAt = chunks.find((c) => c.messages.includes(`${resumeId}:ok`))?.deliveredAt ?? Infinity;
+  expect(handed.state).toBe('live');
+  expect(handed.at).toBeLessThan(resume!.deliveredAt!);
+  expect(decodedAt).toBeLessThan(answeredAt);
   // mediasoup's RTP probator negotiated alone as `listen` went out (which connects the transport),
   // then the offer in one negotiation: not a second one after it for the probator, which re-applies
   // every m-section of the first (src/client/probatorHandler.ts).

@@ -35,17 +35,22 @@ async function start(probe: Parameters<ModelSpec['start']>[0]) {
     throw new Error(`the client did not connect and listen once: ${world.server.methods().join(', ')}`);
   }
   world.requests(CONSUMER_METHODS);
-  // From here the server answers consumer requests only when the path says so.
+  // From here the server answers consumer requests, and the browser negotiates, only when the path says so.
   world.server.held.add('pauseConsumer').add('resumeConsumer').add('resumeConsumers').add('setConsumerPreferredLayers');
+  world.devices.holdReceives = true;
   const consumerId = world.server.newConsumer('video');
 
   const act = (event: EventObject & Record<string, any>) => {
     const cm = managers[0];
     switch (event.type) {
-      // A consumer just consumed is resumed in a resumeConsumers (protocol 4).
       case 'xstate.done.actor.consume':
-        return world.server.answer('resumeConsumers');
+        return world.devices.finishReceive();
       case 'xstate.error.actor.consume':
+        return world.devices.failReceive();
+      // A consumer just consumed is resumed in a resumeConsumers (protocol 4).
+      case 'xstate.done.actor.startConsumer':
+        return world.server.answer('resumeConsumers');
+      case 'xstate.error.actor.startConsumer':
         return world.server.refuse('resumeConsumers');
       case 'xstate.done.actor.setPreferredLayers':
         return world.server.answer('setConsumerPreferredLayers');
@@ -102,8 +107,13 @@ export const model: ModelSpec = {
       { type: 'layersChanged', layers: { spatialLayer: 1, temporalLayer: 2 } },
       { type: 'layersChanged', layers: null },
     ],
-    ...actorErrors('consume', 'pauseConsumer', 'resumeConsumer', 'setPreferredLayers'),
+    ...actorErrors('consume', 'startConsumer', 'pauseConsumer', 'resumeConsumer', 'setPreferredLayers'),
   },
+  // A pause while the first resume is out goes after it; that resume's answer, or refusal, then changes nothing.
+  scenarios: [
+    [{ type: 'xstate.done.actor.consume' }, { type: 'pause' }, { type: 'xstate.done.actor.startConsumer' }, { type: 'xstate.done.actor.pauseConsumer' }],
+    [{ type: 'xstate.done.actor.consume' }, { type: 'pause' }, { type: 'xstate.error.actor.startConsumer' }, { type: 'xstate.done.actor.pauseConsumer' }],
+  ],
   // A sender's pause, the layers and the page's calls are planned once the page has the consumer, where the page can see them.
   realisable: (s, e) => !ON_THE_PAGE.includes(e.type) || !s.matches('creating'),
   serialize: (s) =>

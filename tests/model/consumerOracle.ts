@@ -1,8 +1,9 @@
 // What a page and the server see of one received track, written by hand from machines/README.md
 // and the ConsumeManager's documentation, not from consumerMachine. Steps are named by the events
 // of consumerMachine's graph (which only chooses the paths); each stands for what happens outside:
-//   done.consume / error.consume   the server answers / refuses the resumeConsumers that follows
-//                                   the local consume (the track then reaches listenTrack's callback)
+//   done.consume / error.consume   the browser negotiates / refuses the local consume (then the
+//                                   track reaches listenTrack's callback, live, and its resumeConsumers goes out)
+//   done.startConsumer / error.…   the server answers / refuses that resumeConsumers
 //   pause / resume                  the page calls the ConsumeManager; done.X / error.X: the answer
 //   setPreferredLayers              the page calls it; done.setPreferredLayers / error.…: the server's answer
 //   consumerClosed, producerPaused, producerResumed, layersChanged   the server's notifications
@@ -21,9 +22,12 @@ export class ConsumerOracle implements Oracle {
   layersBusy = false;
   /** The ConsumeManager reached listenTrack's callback. */
   delivered = false;
+  /** Its first resumeConsumers is at the server, unanswered; and its answer still matters (no pause or close came since). */
+  resumeOut = false;
+  starting = false;
   socketOpen = true;
   readonly #log: string[] = [];
-  readonly #server: string[] = ['resumeConsumers c1'];
+  readonly #server: string[] = [];
   readonly #calls: Array<{ name: string; outcome: string }> = [];
 
   expected() {
@@ -41,23 +45,29 @@ export class ConsumerOracle implements Oracle {
     switch (event.type) {
       case 'xstate.done.actor.consume':
         if (this.state !== 'creating') return false;
-        // Handed to the page live; the page sees no event from before it had the manager.
+        // Handed to the page live as the server is asked to send it, before it answers; the page
+        // sees no event from before it had the manager.
         this.state = 'live';
         this.delivered = true;
+        this.resumeOut = this.starting = true;
+        this.#server.push('resumeConsumers c1');
         return true;
       case 'xstate.error.actor.consume':
         if (this.state !== 'creating') return false;
         this.state = 'closed';
         return true;
+      case 'xstate.done.actor.startConsumer':
+      case 'xstate.error.actor.startConsumer':
+        if (!this.resumeOut) return false;
+        this.resumeOut = false;
+        // An answer that comes after a pause or a close changes nothing.
+        if (!this.starting || event.type === 'xstate.done.actor.startConsumer') return (this.starting = false), true;
+        return this.#closed(), true;
       case 'consumerClosed':
       case 'close':
         if (!this.socketOpen || this.state === 'closed') return false;
-        if (event.type === 'close') this.socketOpen = false;
-        this.layersBusy = false;
-        this.#to('closed');
-        if (this.delivered) this.#log.push('closed:CONSUMER_CLOSED');
-        for (const call of this.#calls) if (call.outcome === 'pending') call.outcome = 'CONSUMER_CLOSED';
-        return true;
+        if (event.type === 'close') this.socketOpen = this.resumeOut = false;
+        return this.#closed(), true;
       case 'producerPaused':
       case 'producerResumed': {
         if (!this.socketOpen || this.state === 'closed') return false;
@@ -114,6 +124,14 @@ export class ConsumerOracle implements Oracle {
     }
   }
 
+  #closed(): void {
+    this.starting = false;
+    this.layersBusy = false;
+    this.#to('closed');
+    if (this.delivered) this.#log.push('closed:CONSUMER_CLOSED');
+    for (const call of this.#calls) if (call.outcome === 'pending') call.outcome = 'CONSUMER_CLOSED';
+  }
+
   #to(state: State): void {
     if (state === this.state) return;
     this.state = state;
@@ -126,6 +144,8 @@ export class ConsumerOracle implements Oracle {
     if (this.state === (command === 'pause' ? 'paused' : 'live')) return void this.#calls.push({ name: command, outcome: 'ok' });
     if (this.state !== from) return void this.#calls.push({ name: command, outcome: 'INVALID_STATE' });
     this.#calls.push({ name: command, outcome: 'pending' });
+    // A pause while the first resume is out goes after it; that resume's answer no longer matters.
+    this.starting = false;
     this.#to(command === 'pause' ? 'pausing' : 'resuming');
     this.#server.push(`${command}Consumer c1`);
   }

@@ -17,6 +17,9 @@ export class ScriptedDevices {
   /** A producer's track swap (`replaceTrack` on the RTCRtpSender) waits for `finishReplace` / `failReplace`. */
   holdReplaces = false;
   readonly #replaces: Array<{ go(): void; fail(error: Error): void }> = [];
+  /** A recv transport's receive (a consume's negotiation) waits for `finishReceive` / `failReceive`. */
+  holdReceives = false;
+  readonly #receives: Array<{ go(): void; fail(error: Error): void }> = [];
   /** Every handler (one per local transport), in creation order, with the direction it was made for. */
   readonly handlers: Array<{ direction: 'send' | 'recv'; handler: FakeHandler; state: string }> = [];
   /** Every local producer, in creation order. */
@@ -41,6 +44,13 @@ export class ScriptedDevices {
         const entry = { direction: options.direction, handler, state: 'new' };
         this.handlers.push(entry);
         handler.on('@connectionstatechange', (state: string) => (entry.state = state));
+        const receive = handler.receive.bind(handler);
+        handler.receive = (list) => {
+          if (!this.holdReceives) return receive(list);
+          return new Promise((resolve, reject) => {
+            this.#receives.push({ go: () => void receive(list).then(resolve, reject), fail: reject });
+          });
+        };
         const replace = handler.replaceTrack.bind(handler);
         handler.replaceTrack = (localId, track) => {
           if (!this.holdReplaces) return replace(localId, track);
@@ -85,6 +95,7 @@ export class ScriptedDevices {
   releaseAll(): void {
     while (this.#waiting.length) this.finish();
     while (this.#replaces.length) this.finishReplace();
+    while (this.#receives.length) this.finishReceive();
   }
 
   /** The oldest waiting track swap is done. */
@@ -99,6 +110,20 @@ export class ScriptedDevices {
     const next = this.#replaces.shift();
     if (!next) throw new Error('no track swap is waiting');
     next.fail(new Error('the browser refused the track'));
+  }
+
+  /** The oldest waiting receive is negotiated. */
+  finishReceive(): void {
+    const next = this.#receives.shift();
+    if (!next) throw new Error('no receive is waiting');
+    next.go();
+  }
+
+  /** The oldest waiting receive fails, as a browser refusing the offer. */
+  failReceive(): void {
+    const next = this.#receives.shift();
+    if (!next) throw new Error('no receive is waiting');
+    next.fail(new Error('the browser refused the offer'));
   }
 
   /** The newest local transport of `direction` was closed. */

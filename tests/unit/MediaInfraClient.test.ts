@@ -374,7 +374,7 @@ describe('MediaInfraClient: listening', () => {
     expect(server.methods()).not.toContain('resumeConsumers');
   });
 
-  it('a consumer the server no longer has fails its resumeConsumers (NOT_FOUND, none resumed): each is asked alone, that one closes, the others go live', async () => {
+  it('a consumer the server no longer has fails its resumeConsumers (NOT_FOUND, none resumed): each is asked alone, that one closes with why, the others stay live', async () => {
     const server = new FakeServer();
     server.remoteTracks.push({ kind: 'audio', userId: 'user-2' }, { kind: 'video', userId: 'user-3' });
     let gone: string | undefined;
@@ -385,10 +385,16 @@ describe('MediaInfraClient: listening', () => {
     server.handlers.resumeConsumer = (data: { consumerId: string }) => (data.consumerId === gone ? { error: { code: ErrorCode.NOT_FOUND, message: `no consumer ${gone}` } } : {});
     const { client } = tracked(startClient(server));
     const consumers: ConsumeManager[] = [];
-    client.listenTrack((cm) => consumers.push(cm));
-    await until(() => consumers.length === 1, 3_000, 'one consumer');
-    expect(consumers[0]!.kind).toBe('video');
-    expect(consumers[0]!.state).toBe('live');
+    const closed: string[] = [];
+    client.listenTrack((cm) => {
+      consumers.push(cm);
+      cm.on('closed', (error) => closed.push(`${cm.kind} ${error.code}: ${error.message}`));
+    });
+    // Both are handed out as their resume goes out; the one the server refused then closes, saying why.
+    await until(() => closed.length === 1, 3_000, 'the refused consumer closed');
+    expect(consumers.map((c) => c.kind)).toEqual(['audio', 'video']);
+    expect(closed).toEqual([`audio CONSUMER_CLOSED: the consumer is closed: the server did not start sending it: no consumer ${gone}`]);
+    expect(consumers[1]!.state).toBe('live');
     expect(server.requests.filter((r) => r.method === 'resumeConsumer').map((r) => r.data.consumerId).sort()).toEqual(['c1', 'c2']);
   });
 

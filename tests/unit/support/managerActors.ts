@@ -7,6 +7,7 @@ export function consumerActor(producerPaused: boolean) {
   const machine = consumerMachine.provide({
     actors: {
       consume: fromPromise(async () => {}),
+      startConsumer: fromPromise(async () => {}),
       pauseConsumer: fromPromise(async () => {}),
       resumeConsumer: fromPromise(async () => {}),
     },
