@@ -16,10 +16,10 @@ export class ScriptedDevices {
   readonly #waiting: Array<{ go(): void; fail(error: Error): void }> = [];
   /** A producer's track swap (`replaceTrack` on the RTCRtpSender) waits for `finishReplace` / `failReplace`. */
   holdReplaces = false;
-  readonly #replaces: Array<{ go(): void; fail(error: Error): void }> = [];
+  readonly #replaces = new HeldCalls('track swap');
   /** A recv transport's receive (a consume's negotiation) waits for `finishReceive` / `failReceive`. */
   holdReceives = false;
-  readonly #receives: Array<{ go(): void; fail(error: Error): void }> = [];
+  readonly #receives = new HeldCalls('receive');
   /** Every handler (one per local transport), in creation order, with the direction it was made for. */
   readonly handlers: Array<{ direction: 'send' | 'recv'; handler: FakeHandler; state: string }> = [];
   /** Every local producer, in creation order. */
@@ -46,17 +46,11 @@ export class ScriptedDevices {
         handler.on('@connectionstatechange', (state: string) => (entry.state = state));
         const receive = handler.receive.bind(handler);
         handler.receive = (list) => {
-          if (!this.holdReceives) return receive(list);
-          return new Promise((resolve, reject) => {
-            this.#receives.push({ go: () => void receive(list).then(resolve, reject), fail: reject });
-          });
+          return this.holdReceives ? this.#receives.hold(() => receive(list)) : receive(list);
         };
         const replace = handler.replaceTrack.bind(handler);
         handler.replaceTrack = (localId, track) => {
-          if (!this.holdReplaces) return replace(localId, track);
-          return new Promise<void>((resolve, reject) => {
-            this.#replaces.push({ go: () => void replace(localId, track).then(resolve, reject), fail: reject });
-          });
+          return this.holdReplaces ? this.#replaces.hold(() => replace(localId, track)) : replace(localId, track);
         };
         return handler;
       },
@@ -94,36 +88,28 @@ export class ScriptedDevices {
 
   releaseAll(): void {
     while (this.#waiting.length) this.finish();
-    while (this.#replaces.length) this.finishReplace();
-    while (this.#receives.length) this.finishReceive();
+    this.#replaces.releaseAll();
+    this.#receives.releaseAll();
   }
 
   /** The oldest waiting track swap is done. */
   finishReplace(): void {
-    const next = this.#replaces.shift();
-    if (!next) throw new Error('no track swap is waiting');
-    next.go();
+    this.#replaces.finish();
   }
 
   /** The oldest waiting track swap fails, as a browser refusing the new track. */
   failReplace(): void {
-    const next = this.#replaces.shift();
-    if (!next) throw new Error('no track swap is waiting');
-    next.fail(new Error('the browser refused the track'));
+    this.#replaces.fail(new Error('the browser refused the track'));
   }
 
   /** The oldest waiting receive is negotiated. */
   finishReceive(): void {
-    const next = this.#receives.shift();
-    if (!next) throw new Error('no receive is waiting');
-    next.go();
+    this.#receives.finish();
   }
 
   /** The oldest waiting receive fails, as a browser refusing the offer. */
   failReceive(): void {
-    const next = this.#receives.shift();
-    if (!next) throw new Error('no receive is waiting');
-    next.fail(new Error('the browser refused the offer'));
+    this.#receives.fail(new Error('the browser refused the offer'));
   }
 
   /** The newest local transport of `direction` was closed. */
@@ -145,6 +131,35 @@ export class ScriptedDevices {
   /** Parameters of a server transport, as the server answers `createTransport`. */
   transportParameters() {
     return fakeParameters.generateTransportRemoteParameters();
+  }
+}
+
+/** Calls held until the test lets the oldest go on, or fail. */
+class HeldCalls {
+  readonly #calls: Array<{ go(): void; fail(error: Error): void }> = [];
+
+  constructor(private readonly what: string) {}
+
+  hold<T>(run: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.#calls.push({ go: () => void run().then(resolve, reject), fail: reject }));
+  }
+
+  finish(): void {
+    this.#oldest().go();
+  }
+
+  fail(error: Error): void {
+    this.#oldest().fail(error);
+  }
+
+  releaseAll(): void {
+    while (this.#calls.length) this.finish();
+  }
+
+  #oldest() {
+    const next = this.#calls.shift();
+    if (!next) throw new Error(`no ${this.what} is waiting`);
+    return next;
   }
 }
 
