@@ -197,7 +197,9 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
   /**
    * Starts receiving: `callback` is called with a ConsumeManager for every remote track, now and
    * later, including the new ones after a reconnect. Calling it again replaces the callback
-   * (consumers already delivered are not delivered again; the server is asked only once).
+   * (consumers already delivered are not delivered again; the server is asked only once). Each
+   * comes `live` as the server is asked to send it, so its first frames can follow at once; one
+   * the server then refuses closes (`closed`, `CONSUMER_CLOSED`, saying why).
    * @throws {@link MediaInfraError} (synchronously) `BAD_REQUEST` when `callback` is not a
    * function; `CLIENT_CLOSED` once the client is closed. Tracks this client will not receive are
    * `error` events (`UNSUPPORTED_CODEC`, `INVALID_STATE`), never exceptions.
