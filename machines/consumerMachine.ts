@@ -8,9 +8,9 @@ import { notProvided, tagList, toErrorInfo, type ErrorInfo } from './shared.js';
 
 /**
  * `creating`: being consumed; `live` / `paused`: received (from the moment the server is asked to
- * send it) / paused by this client; `pausing` /
- * `resuming`: waiting for the server; `closed`: for good. (Which layers it asks for is a region of
- * its own beside these, untagged: the facade reads it from the context.)
+ * send it) / paused by this client; `pausing` / `resuming`: waiting for the server; `closed`: for
+ * good. (Which layers it asks for is a region of its own beside these, untagged: the facade reads
+ * it from the context.)
  */
 export type ConsumerState = 'creating' | 'live' | 'pausing' | 'paused' | 'resuming' | 'closed';
 export const consumerStates = tagList<ConsumerState>({ creating: 1, live: 1, pausing: 1, paused: 1, resuming: 1, closed: 1 });

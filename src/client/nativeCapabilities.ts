@@ -18,7 +18,7 @@ export function probeNativeCapabilities(device: Device): Device {
   if (!factory) return device;
   const recv = factory.getNativeRtpCapabilities({ direction: 'recvonly' });
   const send = factory.getNativeRtpCapabilities({ direction: 'sendonly' });
-  // Awaited by the load, if one comes.
+  // The load awaits them and fails with their error; these catches only spare a client that never loads an unhandled rejection.
   for (const probe of [recv, send]) probe.catch(() => undefined);
   holder._handlerFactory = { ...factory, getNativeRtpCapabilities: ({ direction }) => (direction === 'recvonly' ? recv : send) };
   return device;

@@ -39,8 +39,11 @@ export const Empty = v.object({});
 
 /** Most other nodes a `welcome` lists. */
 export const MAX_WELCOME_NODES = 64;
-/** A node's socket URL as `welcome` lists it: ws: or wss:, the same path as the URL the client was given. */
-// A ws: or wss: URL with a host and no white space: what `new WebSocket` would still refuse is a failed connection (MediaSignalingService).
+/**
+ * A node's socket URL as `welcome` lists it: ws: or wss:, the same path as the URL the client was
+ * given; a host and no white space. What `new WebSocket` would still refuse is a failed connection
+ * (MediaSignalingService), as an unreachable node is.
+ */
 const NodeUrl = v.pipe(v.string(), v.maxLength(2048), v.regex(/^wss?:\/\/[^\s/?#]+([/?#]\S*)?$/i, 'must be a ws: or wss: URL'));
 /** A spatial or temporal layer index: mediasoup allows a handful; 15 bounds it well above any real encoding. */
 const LayerIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(15));
