@@ -22,8 +22,9 @@ export class ConsumerOracle implements Oracle {
   layersBusy = false;
   /** The ConsumeManager reached listenTrack's callback. */
   delivered = false;
-  /** Its first resumeConsumers is at the server, unanswered; and its answer still matters (no pause or close came since). */
+  /** Its first resumeConsumers is at the server, unanswered. */
   resumeOut = false;
+  /** That answer still matters: no pause or close came since it went out. */
   starting = false;
   socketOpen = true;
   readonly #log: string[] = [];

@@ -45,13 +45,9 @@ export class ScriptedDevices {
         this.handlers.push(entry);
         handler.on('@connectionstatechange', (state: string) => (entry.state = state));
         const receive = handler.receive.bind(handler);
-        handler.receive = (list) => {
-          return this.holdReceives ? this.#receives.hold(() => receive(list)) : receive(list);
-        };
+        handler.receive = (list) => (this.holdReceives ? this.#receives.hold(() => receive(list)) : receive(list));
         const replace = handler.replaceTrack.bind(handler);
-        handler.replaceTrack = (localId, track) => {
-          return this.holdReplaces ? this.#replaces.hold(() => replace(localId, track)) : replace(localId, track);
-        };
+        handler.replaceTrack = (localId, track) => (this.holdReplaces ? this.#replaces.hold(() => replace(localId, track)) : replace(localId, track));
         return handler;
       },
     } as typeof created;
