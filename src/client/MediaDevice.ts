@@ -39,7 +39,7 @@ export class MediaDevice {
   readonly #createDevice: () => Device;
   readonly #ice: IceOptions;
   #device: Device | undefined;
-  /** The Device `prepare` made, for the next load. */
+  /** The Device `probeCapabilities` made, for the next load. */
   #prepared: Device | undefined;
   #capabilitiesJson: string | undefined;
   readonly #transports = new Map<Direction, Transport>();
@@ -85,7 +85,7 @@ export class MediaDevice {
    * (nativeCapabilities.ts). A Device that cannot be made here is made again by `load`, which
    * reports why.
    */
-  prepare(): void {
+  probeCapabilities(): void {
     try {
       this.#prepared ??= probeNativeCapabilities(this.#createDevice());
     } catch {

@@ -69,7 +69,7 @@ export class MediaInfraClient extends TypedEmitter<MediaInfraClientEvents> {
     signaling.preopen();
     const ice = { ...(options.iceServers && { iceServers: options.iceServers }), ...(options.iceTransportPolicy && { iceTransportPolicy: options.iceTransportPolicy }) };
     this.#device = new MediaDevice((method, data) => signaling.request(method, data), options.deviceFactory, ice);
-    this.#device.prepare();
+    this.#device.probeCapabilities();
     this.#health = new CallHealth(signaling, this.#device);
     this.#health.on('quality', (quality) => this.emit('connectionquality', quality));
     this.#health.on('speaker', (speaker) => this.emit('activespeaker', speaker));

@@ -1,4 +1,4 @@
-// The browser's own RTP capabilities are probed as the client is made (MediaDevice.prepare,
+// The browser's own RTP capabilities are probed as the client is made (MediaDevice.probeCapabilities,
 // src/client/nativeCapabilities.ts), not by the first Device.load after the welcome. Real
 // mediasoup-client Devices over its FakeHandler, whose probes are counted.
 import { Device } from 'mediasoup-client';
@@ -33,9 +33,9 @@ function countingDevice(failFirst = false) {
 }
 
 describe('native capabilities', () => {
-  it('prepare asks the browser for both directions at once, and the load after the welcome asks nothing more', async () => {
+  it('probeCapabilities asks the browser for both directions at once, and the load after the welcome asks nothing more', async () => {
     const { device, probes, devices } = countingDevice();
-    device.prepare();
+    device.probeCapabilities();
     expect(probes).toEqual(['recvonly', 'sendonly']);
     await device.load(routerCapabilities());
     expect(probes).toEqual(['recvonly', 'sendonly']);
@@ -47,7 +47,7 @@ describe('native capabilities', () => {
 
   it('a Device loaded later for other router capabilities (a reconnect to another node) probes in its load, as mediasoup-client does', async () => {
     const { device, probes, devices } = countingDevice();
-    device.prepare();
+    device.probeCapabilities();
     await device.load(routerCapabilities());
     const all = routerCapabilities();
     const other = { ...all, codecs: all.codecs!.filter((c) => c.mimeType !== 'video/H264') };
@@ -59,7 +59,7 @@ describe('native capabilities', () => {
 
   it('a failed probe fails the load that awaited it, with the reason; the next load probes again', async () => {
     const { device, probes } = countingDevice(true);
-    device.prepare();
+    device.probeCapabilities();
     expect(probes).toEqual(['recvonly', 'sendonly']);
     await expect(device.load(routerCapabilities())).rejects.toMatchObject({ code: 'UNSUPPORTED_CODEC', message: expect.stringContaining('no RTCPeerConnection') });
     expect(device.loaded).toBe(false);
@@ -68,7 +68,7 @@ describe('native capabilities', () => {
     expect(probes).toEqual(['recvonly', 'sendonly', 'recvonly', 'sendonly']);
   });
 
-  it('without prepare, a load probes as mediasoup-client does', async () => {
+  it('without probeCapabilities, a load probes as mediasoup-client does', async () => {
     const { device, probes } = countingDevice();
     await device.load(routerCapabilities());
     expect(probes).toEqual(['recvonly', 'sendonly']);
